@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/dialer"
+	"github.com/ringproof/ringproof/privacy"
+	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store"
+	"github.com/ringproof/ringproof/verify"
+)
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	path := fs.String("config", "", "YAML configuration `file` (default: built-in defaults, see examples/ringproof.yaml)")
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "ringproof: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg.Log, stderr)
+	srv, err := start(ctx, cfg, log)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		return 1
+	}
+	log.Info("ringproof ready", "http", srv.HTTPAddr().String(), "sip", srv.SIPAddr().String(), "version", version)
+	<-ctx.Done()
+	log.Info("shutting down: hanging up calls in progress")
+	sctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	if err := srv.Close(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// loadConfig reads path, or returns the built-in defaults when path is "".
+func loadConfig(path string) (*conf.Config, error) {
+	if path == "" {
+		c := conf.Default()
+		return c, c.Validate()
+	}
+	return conf.Load(path)
+}
+
+// newLogger builds the process logger; every line passes through
+// privacy.RedactHandler so no phone number is written even by mistake.
+func newLogger(c conf.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if c.Format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(privacy.RedactHandler(h))
+}
+
+// server is a running ringproof node.
+type server struct {
+	store *store.Store
+	sip   *sip.Endpoint
+	svc   *verify.Service
+	http  *http.Server
+	ln    net.Listener
+	log   *slog.Logger
+	done  chan error
+}
+
+// start opens the store, the SIP endpoint and the HTTP port, in that order,
+// and undoes what it opened if a later step fails.
+func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, err error) {
+	s := &server{log: log, done: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.Close(context.Background())
+		}
+	}()
+	openCtx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Store.DialTimeoutS)*time.Second+10*time.Second)
+	defer cancel()
+	s.store, err = store.Open(openCtx, cfg.Store, log)
+	if err != nil {
+		return nil, err
+	}
+	index, err := numberIndex(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.sip, err = sip.Listen(ctx, sip.Options{
+		Listen:        cfg.SIP.Listen,
+		UDPReadBuffer: cfg.SIP.UDPReadBuffer,
+		UserAgent:     cfg.SIP.UserAgent,
+		Logger:        log.With("component", "sip"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	d, err := dialer.New(cfg, s.sip, s.store, log)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	s.svc = verify.NewService(s.store, d, verify.Config{
+		CodeLength:          cfg.FlashCall.CodeLength,
+		MaxCodeLength:       6,
+		Expiry:              time.Duration(cfg.Verification.ExpiryS) * time.Second,
+		MaxAttempts:         cfg.Verification.MaxAttempts,
+		MaxPerNumberPerHour: cfg.Verification.MaxPerNumberPerHour,
+		Node:                fmt.Sprintf("%s/%s", host, s.sip.Addr()),
+	}, index.Of, log)
+
+	s.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("http: listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	s.http = &http.Server{
+		Handler:           s.routes(cfg),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() { s.done <- s.http.Serve(s.ln) }()
+	return s, nil
+}
+
+// numberIndex returns the HMAC index of phone numbers. Its key lives in the
+// data directory, made on first start.
+func numberIndex(cfg *conf.Config) (*privacy.Index, error) {
+	key, _, err := privacy.LoadOrCreateKey(filepath.Join(cfg.Store.DataDir, "keys", "index.key"))
+	if err != nil {
+		return nil, err
+	}
+	return privacy.NewIndex(key)
+}
+
+// routes is the whole HTTP surface of a node.
+func (s *server) routes(cfg *conf.Config) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.store.Ready(ctx); err != nil {
+			w.Header().Set("Retry-After", "2")
+			verify.WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable", "")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ready"}`+"\n")
+	})
+	mux.Handle("/v1/", verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		verify.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
+	})
+	return mux
+}
+
+// HTTPAddr is where the HTTP API listens.
+func (s *server) HTTPAddr() net.Addr { return s.ln.Addr() }
+
+// SIPAddr is where the SIP endpoint listens.
+func (s *server) SIPAddr() net.Addr {
+	return net.UDPAddrFromAddrPort(s.sip.Addr())
+}
+
+// Close stops taking requests, hangs up calls in progress (waiting for
+// their CANCELs to be answered, within ctx) and closes the store.
+func (s *server) Close(ctx context.Context) error {
+	var errs []error
+	if s.http != nil {
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http: %w", err))
+		}
+	}
+	if s.svc != nil {
+		if err := s.svc.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.sip != nil {
+		if err := s.sip.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("sip: %w", err))
+		}
+	}
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,79 @@
+package conf
+
+// Defaults for trunk fields that a config file may leave out.
+const (
+	defaultTransport = "udp"
+	defaultMaxCPS    = 100
+)
+
+// Default returns the built-in configuration, a new copy on every call:
+// what `ringproof serve` runs with when given no --config, and what every
+// file given to Load starts from. It passes Validate. It holds a well-known
+// development API key, so anything reachable from outside the host must
+// replace http.api_keys (or set RINGPROOF_API_KEYS).
+//
+// Default does not read the environment; Parse(nil, os.Getenv) gives the
+// defaults with environment overrides applied and validated.
+func Default() *Config {
+	return &Config{
+		HTTP: HTTP{
+			Listen:       "127.0.0.1:8080",
+			APIKeys:      []string{"dev-key-change-me"},
+			MaxBodyBytes: 65536,
+		},
+		SIP: SIP{
+			Listen:        "127.0.0.1:5060",
+			UDPReadBuffer: 4 << 20,
+			UserAgent:     "ringproof",
+		},
+		Store: Store{
+			DataDir:         "./data",
+			Prefix:          "/ringproof/",
+			DialTimeoutS:    5,
+			RequestTimeoutS: 3,
+			ClientURL:       "http://127.0.0.1:2379",
+			PeerURL:         "http://127.0.0.1:2380",
+		},
+		Trunks: []Trunk{{
+			Name:      "carrier1",
+			Address:   "127.0.0.1:5070",
+			Transport: defaultTransport,
+			MaxCPS:    defaultMaxCPS,
+			Domain:    "127.0.0.1",
+		}},
+		Callers: []string{"+442079460000-+442079469999"},
+		FlashCall: FlashCall{
+			CodeLength: 4,
+			RingMS:     0,
+			TimeoutS:   30,
+			CooldownS:  60,
+		},
+		Verification: Verification{
+			ExpiryS:             300,
+			MaxAttempts:         3,
+			MaxPerNumberPerHour: 10,
+		},
+		Log: Log{
+			Level:  "info",
+			Format: "text",
+		},
+	}
+}
+
+// fillTrunkDefaults gives t the defaults for fields a file left out:
+// transport udp when empty, max_cps 100 when the key was absent (an explicit
+// 0 is kept, for Validate to refuse), and domain the host of address when
+// empty and address has one.
+func fillTrunkDefaults(t *Trunk, hasMaxCPS bool) {
+	if t.Transport == "" {
+		t.Transport = defaultTransport
+	}
+	if !hasMaxCPS {
+		t.MaxCPS = defaultMaxCPS
+	}
+	if t.Domain == "" {
+		if host, _, problem := splitHostPort(t.Address); problem == "" {
+			t.Domain = host
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/media"
+	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store"
+)
+
+// Caller places calls; sip.Endpoint is one.
+type Caller interface {
+	Flash(ctx context.Context, c sip.Call, o sip.FlashOptions, report func(sip.Event)) sip.Event
+	Addr() netip.AddrPort
+}
+
+// Claimer is the store operation a caller-ID lease needs (store.Store).
+type Claimer interface {
+	Create(ctx context.Context, key string, val []byte, ttl time.Duration) error
+}
+
+// trunk is a configured trunk with its own calls-per-second cap.
+type trunk struct {
+	sip.Trunk
+	limit *Limiter
+}
+
+// Dialer places flash calls over the configured trunks, presenting caller
+// IDs from the pool. It is safe for concurrent use.
+type Dialer struct {
+	caller   Caller
+	pool     *Pool
+	claims   Claimer
+	trunks   []trunk
+	next     atomic.Uint64
+	flash    sip.FlashOptions
+	leaseTTL time.Duration
+	log      *slog.Logger
+}
+
+// New builds a dialer from the configuration: the caller-ID pool (whose
+// warnings are logged), one limiter per trunk, and the lease time of a
+// caller ID (the call's longest life plus the cooldown).
+func New(c *conf.Config, caller Caller, claims Claimer, log *slog.Logger) (*Dialer, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	ranges, err := conf.ParseRanges(c.Callers)
+	if err != nil {
+		return nil, fmt.Errorf("dialer: callers: %w", err)
+	}
+	pool, err := NewPool(ranges, c.FlashCall.CodeLength)
+	if err != nil {
+		return nil, fmt.Errorf("dialer: callers: %w", err)
+	}
+	for _, w := range pool.Warnings() {
+		log.Warn("caller-ID pool makes codes guessable: " + w)
+	}
+	if len(c.Trunks) == 0 {
+		return nil, errors.New("dialer: no trunk configured")
+	}
+	d := &Dialer{
+		caller: caller, pool: pool, claims: claims, log: log,
+		flash: sip.FlashOptions{
+			RingFor: time.Duration(c.FlashCall.RingMS) * time.Millisecond,
+			Timeout: time.Duration(c.FlashCall.TimeoutS) * time.Second,
+		},
+	}
+	// A call lives at most its timeout, the ring time and the wait for the
+	// final response to the CANCEL (64*T1).
+	d.leaseTTL = d.flash.Timeout + d.flash.RingFor + 32*time.Second + time.Duration(c.FlashCall.CooldownS)*time.Second
+	for _, t := range c.Trunks {
+		d.trunks = append(d.trunks, trunk{
+			Trunk: sip.Trunk{Name: t.Name, Address: t.Address, Transport: t.Transport,
+				Username: t.Username, Password: t.Password, Domain: t.Domain},
+			limit: NewLimiter(t.MaxCPS),
+		})
+	}
+	return d, nil
+}
+
+// Pool is the caller-ID pool.
+func (d *Dialer) Pool() *Pool { return d.pool }
+
+// LeaseCallerID draws a caller ID that no live verification of numberKey
+// holds and leases it in the store for the call's life plus the cooldown.
+func (d *Dialer) LeaseCallerID(ctx context.Context, numberKey string) (string, error) {
+	return d.pool.Lease(ctx, claimer{d.claims}, numberKey, d.leaseTTL)
+}
+
+// Flash calls number from callerID over the next trunk in turn, within that
+// trunk's calls-per-second cap, and hangs up when it rings. It reports every
+// step of the call and returns the final one. Cancelling ctx hangs up.
+func (d *Dialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
+	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
+	wait, cancel := context.WithTimeout(ctx, d.flash.Timeout)
+	err := t.limit.Wait(wait)
+	cancel()
+	if err != nil {
+		ev := sip.Event{Kind: sip.EventFailed, Reason: fmt.Sprintf("trunk %q: over max_cps", t.Name), At: time.Now()}
+		if ctx.Err() != nil {
+			ev = sip.Event{Kind: sip.EventCancelled, Reason: "hangup before dialing", At: time.Now()}
+		}
+		if report != nil {
+			report(ev)
+		}
+		return ev
+	}
+	offer, err := media.Offer(netip.AddrPortFrom(d.caller.Addr().Addr(), mediaPort), rand.Uint64()>>1)
+	if err != nil {
+		ev := sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
+		if report != nil {
+			report(ev)
+		}
+		return ev
+	}
+	return d.caller.Flash(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, d.flash, report)
+}
+
+// mediaPort is the RTP port a flash call's offer names. A flash call is
+// never meant to be answered; if a 200 OK wins the race with the CANCEL the
+// call is torn down at once, so nothing listens there.
+const mediaPort = 16384
+
+// claimer adapts the store's create-if-absent to the pool's Leaser.
+type claimer struct{ c Claimer }
+
+func (c claimer) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	err := c.c.Create(ctx, key, []byte{'1'}, ttl)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrExists):
+		return false, nil
+	default:
+		return false, err
+	}
+}

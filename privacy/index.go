@@ -1,0 +1,65 @@
+package privacy
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// KeySize is the length in bytes of an index key.
+const KeySize = 32
+
+// Index maps phone numbers to the opaque keys the store indexes them by: a
+// keyed HMAC-SHA256, so that a copy of the store does not give the numbers
+// away and cannot be searched for a number without the key.
+type Index struct{ key []byte }
+
+// NewIndex returns an index under key, which must be KeySize bytes or more.
+func NewIndex(key []byte) (*Index, error) {
+	if len(key) < KeySize {
+		return nil, fmt.Errorf("privacy: index key is %d bytes, want at least %d", len(key), KeySize)
+	}
+	return &Index{key: append([]byte(nil), key...)}, nil
+}
+
+// Of returns the index key of an E.164 number: 32 hex digits.
+func (x *Index) Of(number string) string {
+	m := hmac.New(sha256.New, x.key)
+	m.Write([]byte(number))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// LoadOrCreateKey reads a hex key from path, or, when the file does not
+// exist, makes a random one and writes it there (mode 0600). created says
+// which happened.
+func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		key, err = hex.DecodeString(strings.TrimSpace(string(data)))
+		if err != nil || len(key) < KeySize {
+			return nil, false, fmt.Errorf("privacy: key file %s: want %d hex-encoded bytes", path, KeySize)
+		}
+		return key, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("privacy: key file: %w", err)
+	}
+	key = make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, false, fmt.Errorf("privacy: new key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, false, fmt.Errorf("privacy: key file: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, false, fmt.Errorf("privacy: key file: %w", err)
+	}
+	return key, true, nil
+}

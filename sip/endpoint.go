@@ -1,0 +1,194 @@
+// Package sip is ringproof's SIP user agent, built on sipgo. It places
+// outbound calls to carrier trunks and takes inbound requests; it knows
+// nothing of verifications, only of calls, their caller IDs and their fate.
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// DefaultUDPReadBuffer is the receive buffer asked for when Options leave it
+// at zero. The kernel caps it at net.core.rmem_max.
+const DefaultUDPReadBuffer = 4 << 20
+
+// Options configure an Endpoint.
+type Options struct {
+	// Listen is the IP:port for both UDP and TCP. Port 0 picks a free port
+	// (the same one for both transports).
+	Listen string
+	// UDPReadBuffer is the UDP socket's receive buffer in bytes; under load
+	// a small buffer drops 180s, which are never retransmitted. 0 means
+	// DefaultUDPReadBuffer.
+	UDPReadBuffer int
+	// UserAgent is sent in the User-Agent header.
+	UserAgent string
+	// Logger receives diagnostics; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Endpoint is one SIP user agent listening on UDP and TCP at the same
+// address. Requests it sends over UDP leave from the listening socket, so
+// carriers that allow-list IP:port see the port they expect.
+type Endpoint struct {
+	ua        *sipgo.UserAgent
+	server    *sipgo.Server
+	client    *sipgo.Client
+	addr      netip.AddrPort
+	userAgent string
+	log       *slog.Logger
+
+	udp net.PacketConn
+	tcp net.Listener
+
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Listen opens the UDP socket and TCP listener and starts serving. Handlers
+// for inbound requests may be added with Handle before or after.
+func Listen(ctx context.Context, o Options) (*Endpoint, error) {
+	ap, err := netip.ParseAddrPort(o.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("sip: listen address %q: %w", o.Listen, err)
+	}
+	if o.UDPReadBuffer <= 0 {
+		o.UDPReadBuffer = DefaultUDPReadBuffer
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "ringproof"
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+
+	udp, tcp, err := listenPair(ctx, ap)
+	if err != nil {
+		return nil, err
+	}
+	if err := udp.(*net.UDPConn).SetReadBuffer(o.UDPReadBuffer); err != nil {
+		log.Warn("sip: cannot set UDP receive buffer", "bytes", o.UDPReadBuffer, "err", err)
+	}
+	bound := udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()))
+	if err != nil {
+		udp.Close()
+		tcp.Close()
+		return nil, fmt.Errorf("sip: user agent: %w", err)
+	}
+	server, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	if err != nil {
+		ua.Close()
+		udp.Close()
+		tcp.Close()
+		return nil, fmt.Errorf("sip: server: %w", err)
+	}
+	client, err := sipgo.NewClient(ua,
+		sipgo.WithClientHostname(bound.Addr().String()),
+		sipgo.WithClientPort(int(bound.Port())),
+		sipgo.WithClientLogger(log))
+	if err != nil {
+		ua.Close()
+		udp.Close()
+		tcp.Close()
+		return nil, fmt.Errorf("sip: client: %w", err)
+	}
+	e := &Endpoint{
+		ua: ua, server: server, client: client,
+		addr: bound, userAgent: o.UserAgent, log: log,
+		udp: udp, tcp: tcp,
+	}
+	server.OnOptions(e.answerOptions)
+
+	e.wg.Add(2)
+	go func() {
+		defer e.wg.Done()
+		if err := server.ServeUDP(udp); err != nil && !errors.Is(err, net.ErrClosed) {
+			log.Debug("sip: UDP serve ended", "err", err)
+		}
+	}()
+	go func() {
+		defer e.wg.Done()
+		if err := server.ServeTCP(tcp); err != nil && !errors.Is(err, net.ErrClosed) {
+			log.Debug("sip: TCP serve ended", "err", err)
+		}
+	}()
+	return e, nil
+}
+
+// listenPair binds UDP and TCP on the same IP and port. With port 0 it
+// retries a few times, since the kernel's free UDP port may be taken on TCP.
+func listenPair(ctx context.Context, ap netip.AddrPort) (net.PacketConn, net.Listener, error) {
+	var lc net.ListenConfig
+	tries := 1
+	if ap.Port() == 0 {
+		tries = 10
+	}
+	var lastErr error
+	for range tries {
+		udp, err := lc.ListenPacket(ctx, "udp", ap.String())
+		if err != nil {
+			return nil, nil, fmt.Errorf("sip: listen udp %s: %w", ap, err)
+		}
+		port := udp.LocalAddr().(*net.UDPAddr).Port
+		tcpAddr := netip.AddrPortFrom(ap.Addr(), uint16(port))
+		tcp, err := lc.Listen(ctx, "tcp", tcpAddr.String())
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		lastErr = fmt.Errorf("sip: listen tcp %s: %w", tcpAddr, err)
+	}
+	return nil, nil, lastErr
+}
+
+// Addr is the address the endpoint listens on, for UDP and TCP alike.
+func (e *Endpoint) Addr() netip.AddrPort { return e.addr }
+
+// Handle registers h for inbound requests of the given method (INVITE, BYE,
+// INFO...). The handler must send a final response before it returns.
+func (e *Endpoint) Handle(method sip.RequestMethod, h sipgo.RequestHandler) {
+	e.server.OnRequest(method, h)
+}
+
+// Close stops listening and ends every transaction. It is safe to call more
+// than once.
+func (e *Endpoint) Close() error {
+	var err error
+	e.closeOnce.Do(func() {
+		e.udp.Close()
+		e.tcp.Close()
+		err = e.ua.Close()
+		e.wg.Wait()
+	})
+	return err
+}
+
+// answerOptions replies 200 to OPTIONS pings: carriers use them to see that
+// a trunk is up.
+func (e *Endpoint) answerOptions(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"))
+	if err := tx.Respond(res); err != nil {
+		e.log.Debug("sip: OPTIONS reply failed", "err", err)
+	}
+}
+
+// sendFrom pins a request sent over UDP to the listening socket.
+func (e *Endpoint) sendFrom(req *sip.Request) {
+	if sip.NetworkToLower(req.Transport()) != "udp" {
+		return
+	}
+	req.Laddr = sip.Addr{IP: net.IP(e.addr.Addr().AsSlice()), Port: int(e.addr.Port()), Hostname: e.addr.Addr().String()}
+}

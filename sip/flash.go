@@ -1,0 +1,278 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Call describes one outbound call.
+type Call struct {
+	Trunk Trunk
+	// From is the caller ID presented, E.164 with '+'. It goes in From and
+	// P-Asserted-Identity.
+	From string
+	// To is the called number, E.164 with '+'.
+	To string
+	// SDP is the offer carried by the INVITE.
+	SDP []byte
+}
+
+// FlashOptions shape a flash call.
+type FlashOptions struct {
+	// RingFor is how long to let the phone ring after the first 180/183
+	// before the CANCEL; 0 cancels at once.
+	RingFor time.Duration
+	// Timeout ends a call that has not rung by then: CANCEL if any
+	// provisional response came (RFC 3261 §9.1 forbids it earlier),
+	// otherwise the transaction is abandoned. 0 means 30 s.
+	Timeout time.Duration
+}
+
+// maxAuthTries bounds digest retries, so a carrier that keeps challenging
+// cannot loop a call.
+const maxAuthTries = 2
+
+// cancelWait bounds the wait for the INVITE's final response after a CANCEL
+// (RFC 3261 §9.1: 64*T1).
+const cancelWait = 32 * time.Second
+
+// Flash places c and hangs it up as soon as it rings. report, if not nil,
+// receives every step of the call in order from Flash's goroutine, and must
+// return quickly; the CANCEL is sent before the ringing step is reported.
+// Cancelling ctx hangs the call up (CANCEL once a provisional response has
+// arrived). Flash returns the call's final event; it never returns before
+// the call is over or abandoned.
+func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report func(Event)) Event {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	emit := func(ev Event) Event {
+		ev.At = time.Now()
+		if report != nil {
+			report(ev)
+		}
+		return ev
+	}
+	invite, err := e.newInvite(c)
+	if err != nil {
+		emit(Event{Kind: EventDialing})
+		return emit(Event{Kind: EventFailed, Reason: err.Error()})
+	}
+	// The requests of this call outlive ctx: cancelling ctx means "hang up",
+	// which takes a CANCEL and waiting for its answer.
+	bg := context.WithoutCancel(ctx)
+	tx, err := e.client.TransactionRequest(bg, invite, noBuild)
+	if err != nil {
+		emit(Event{Kind: EventDialing})
+		return emit(Event{Kind: EventFailed, Reason: fmt.Sprintf("trunk %q: send INVITE: %v", c.Trunk.Name, err)})
+	}
+	defer func() { tx.Terminate() }()
+	emit(Event{Kind: EventDialing})
+
+	f := flash{e: e, invite: invite}
+	timeout := time.NewTimer(o.Timeout)
+	defer timeout.Stop()
+	var (
+		ringTimer   <-chan time.Time
+		cancelTimer <-chan time.Time
+		hangup      = ctx.Done()
+		hangupAsked bool
+		timedOut    bool
+		rang        bool
+		provisional bool
+		authTries   int
+		why         string // reason the CANCEL was sent
+	)
+	cancelNow := func(reason string) {
+		if f.cancelled || !provisional {
+			return
+		}
+		why = reason
+		f.cancel(bg)
+		cancelTimer = time.After(cancelWait)
+	}
+	for {
+		select {
+		case res := <-tx.Responses():
+			switch {
+			case res.IsProvisional():
+				provisional = true
+				if (res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress) && !rang {
+					rang = true
+					if o.RingFor <= 0 {
+						cancelNow("rang")
+					} else if !f.cancelled {
+						ringTimer = time.After(o.RingFor)
+					}
+					emit(Event{Kind: EventRinging, Status: res.StatusCode})
+				}
+				switch {
+				case hangupAsked:
+					cancelNow("hangup")
+				case timedOut:
+					cancelNow("timeout")
+				}
+			case res.IsSuccess():
+				emit(Event{Kind: EventAnswered, Status: res.StatusCode})
+				byeCtx, cancel := context.WithTimeout(bg, cancelWait)
+				err := e.ackAndBye(byeCtx, tx, invite, res)
+				cancel()
+				if err != nil {
+					return emit(Event{Kind: EventHungUp, Status: res.StatusCode, Reason: err.Error()})
+				}
+				return emit(Event{Kind: EventHungUp, Status: res.StatusCode})
+			case (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) &&
+				c.Trunk.Password != "" && authTries < maxAuthTries && !f.cancelled && !hangupAsked && !timedOut:
+				authTries++
+				tx.Terminate()
+				tx, err = e.client.TransactionDigestAuth(bg, invite, res, sipgo.DigestAuth{Username: c.Trunk.Username, Password: c.Trunk.Password})
+				if err != nil {
+					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: fmt.Sprintf("trunk %q: digest auth: %v", c.Trunk.Name, err)})
+				}
+				provisional = false
+			default:
+				switch {
+				case timedOut:
+					return emit(Event{Kind: EventTimeout, Status: res.StatusCode})
+				case f.cancelled:
+					return emit(Event{Kind: EventCancelled, Status: res.StatusCode, Reason: why})
+				default:
+					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: res.Reason})
+				}
+			}
+		case <-tx.Done():
+			reason := "transaction ended"
+			if err := tx.Err(); err != nil {
+				reason = err.Error()
+			}
+			switch {
+			case f.cancelled:
+				return emit(Event{Kind: EventCancelled, Reason: why})
+			case timedOut || errors.Is(tx.Err(), sip.ErrTransactionTimeout):
+				return emit(Event{Kind: EventTimeout, Reason: reason})
+			default:
+				return emit(Event{Kind: EventFailed, Reason: reason})
+			}
+		case <-ringTimer:
+			ringTimer = nil
+			cancelNow("rang")
+		case <-timeout.C:
+			if rang {
+				continue
+			}
+			timedOut = true
+			if !provisional {
+				// Nothing came back at all: no CANCEL is allowed, so
+				// abandon the transaction.
+				return emit(Event{Kind: EventTimeout, Reason: "no response"})
+			}
+			cancelNow("timeout")
+		case <-hangup:
+			hangup = nil
+			hangupAsked = true
+			cancelNow("hangup")
+		case <-cancelTimer:
+			// RFC 3261 §9.1: no final response 64*T1 after the CANCEL.
+			if timedOut {
+				return emit(Event{Kind: EventTimeout, Reason: "no final response to CANCEL"})
+			}
+			return emit(Event{Kind: EventCancelled, Reason: why})
+		}
+	}
+}
+
+// flash holds the CANCEL state of one flash call.
+type flash struct {
+	e         *Endpoint
+	invite    *sip.Request
+	cancelled bool
+}
+
+// cancel sends the CANCEL for the current INVITE in the background: its 200
+// arrives on its own transaction while the INVITE's 487 is read by Flash.
+func (f *flash) cancel(ctx context.Context) {
+	f.cancelled = true
+	req := newCancel(f.invite)
+	tx, err := f.e.client.TransactionRequest(ctx, req, noBuild)
+	if err != nil {
+		f.e.log.Warn("sip: send CANCEL failed", "err", err)
+		return
+	}
+	go func() {
+		defer tx.Terminate()
+		for {
+			select {
+			case res := <-tx.Responses():
+				if !res.IsProvisional() {
+					return
+				}
+			case <-tx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// newInvite builds the INVITE for c.
+func (e *Endpoint) newInvite(c Call) (*sip.Request, error) {
+	host, port, domain, err := c.Trunk.target()
+	if err != nil {
+		return nil, err
+	}
+	if !isE164(c.From) || !isE164(c.To) {
+		return nil, fmt.Errorf("trunk %q: caller and callee must be E.164 numbers", c.Trunk.Name)
+	}
+	ruri := sip.Uri{Scheme: "sip", User: c.To, Host: domain, UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}
+	if domain == host {
+		ruri.Port = port
+	}
+	req := sip.NewRequest(sip.INVITE, ruri)
+	transport := c.Trunk.transport()
+	req.SetTransport(transport)
+	req.SetDestination(fmt.Sprintf("%s:%d", host, port))
+
+	me := e.addr.Addr().String()
+	if e.addr.Addr().Is6() {
+		me = "[" + me + "]"
+	}
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.From, Host: e.addr.Addr().String(), UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}}
+	from.Params = sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}
+	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: c.To, Host: domain, UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}}
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s;user=phone>", c.From, me)))
+	contact := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: c.From, Host: e.addr.Addr().String(), Port: int(e.addr.Port())}}
+	if transport == "TCP" {
+		contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
+	}
+	req.AppendHeader(contact)
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"))
+	req.AppendHeader(sip.NewHeader("User-Agent", e.userAgent))
+	if len(c.SDP) > 0 {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	req.SetBody(c.SDP)
+	e.sendFrom(req)
+	if err := sipgo.ClientRequestBuild(e.client, req); err != nil {
+		return nil, fmt.Errorf("trunk %q: build INVITE: %w", c.Trunk.Name, err)
+	}
+	return req, nil
+}
+
+// isE164 reports whether s is '+' and 8 to 15 digits.
+func isE164(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,48 @@
+package sip
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Trunk is a carrier's SIP entry point as the sip package needs it.
+type Trunk struct {
+	// Name identifies the trunk in errors and logs.
+	Name string
+	// Address is host:port where INVITEs are sent.
+	Address string
+	// Transport is "udp" or "tcp".
+	Transport string
+	// Username and Password answer 401/407 digest challenges. An empty
+	// Password means challenges fail the call.
+	Username, Password string
+	// Domain is the host of Request-URI and To; empty means Address's host.
+	Domain string
+}
+
+// target splits Address and picks the Request-URI host.
+func (t Trunk) target() (host string, port int, domain string, err error) {
+	h, p, err := net.SplitHostPort(t.Address)
+	if err != nil {
+		return "", 0, "", fmt.Errorf("trunk %q: address %q: %w", t.Name, t.Address, err)
+	}
+	port, err = strconv.Atoi(p)
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, "", fmt.Errorf("trunk %q: address %q: bad port", t.Name, t.Address)
+	}
+	domain = t.Domain
+	if domain == "" {
+		domain = h
+	}
+	return h, port, domain, nil
+}
+
+// transport is the sipgo transport name for the trunk, UDP by default.
+func (t Trunk) transport() string {
+	if strings.EqualFold(t.Transport, "tcp") {
+		return "TCP"
+	}
+	return "UDP"
+}

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"go.uber.org/zap"
+
+	"github.com/ringproof/ringproof/conf"
+)
+
+const (
+	// embedName is the embedded member's name. It is part of the data
+	// directory's identity: changing it breaks existing directories.
+	embedName = "ringproof"
+	// compactionRetention keeps this much MVCC history. At ~1,000
+	// verifications/s and a few writes each, five minutes is a few hundred
+	// MB of history at most, well under etcd's 2 GiB default quota; without
+	// compaction the quota fills and etcd turns read-only.
+	compactionRetention = "5m"
+)
+
+// startEmbedded starts a single-node etcd in c.DataDir and connects an
+// in-process client to it, waiting for readiness until ctx ends.
+func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger) error {
+	if c.DataDir == "" {
+		return errors.New("store: embedded etcd: no data dir")
+	}
+	curl, err := loopbackURL("client_url", c.ClientURL, defaultClientURL)
+	if err != nil {
+		return err
+	}
+	purl, err := loopbackURL("peer_url", c.PeerURL, defaultPeerURL)
+	if err != nil {
+		return err
+	}
+
+	cfg := embed.NewConfig()
+	cfg.Name = embedName
+	cfg.Dir = c.DataDir
+	cfg.ListenClientUrls = []url.URL{*curl}
+	cfg.AdvertiseClientUrls = []url.URL{*curl}
+	cfg.ListenPeerUrls = []url.URL{*purl}
+	cfg.AdvertisePeerUrls = []url.URL{*purl}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.EnableGRPCGateway = false
+	cfg.AutoCompactionMode = embed.CompactorModePeriodic
+	cfg.AutoCompactionRetention = compactionRetention
+	cfg.Logger = "zap"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zl)
+
+	start := time.Now()
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return fmt.Errorf("store: start embedded etcd in %s: %w", c.DataDir, err)
+	}
+	s.etcd = e // Close stops it from here on
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		return fmt.Errorf("store: embedded etcd in %s: %w", c.DataDir, err)
+	case <-ctx.Done():
+		cause := context.Cause(ctx)
+		if !isUnavailable(cause) {
+			return fmt.Errorf("store: embedded etcd in %s not ready: %w", c.DataDir, cause)
+		}
+		return unavailablef(cause, "store: embedded etcd in %s not ready", c.DataDir)
+	}
+	s.cli = v3client.New(e.Server)
+
+	// Report serving errors of the running server until Close.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case err := <-e.Err():
+			s.log.Error("embedded etcd failed", "err", err)
+		case <-s.done:
+		}
+	}()
+	s.log.Info("embedded etcd ready", "dir", c.DataDir,
+		"client", e.Clients[0].Addr().String(), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// loopbackURL parses raw (or def when raw is empty) and insists its host is
+// a loopback address: the embedded etcd has neither TLS nor authentication.
+func loopbackURL(name, raw, def string) (*url.URL, error) {
+	if raw == "" {
+		raw = def
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s %q: %w", name, raw, err)
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	if u.Scheme != "http" || u.Port() == "" || (!strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback())) {
+		return nil, fmt.Errorf("store: %s %q: want http://<loopback address>:<port>", name, raw)
+	}
+	return u, nil
+}

@@ -1,0 +1,19 @@
+package store
+
+import "time"
+
+// SetLeaseClock replaces the lease cache's granularity and clock, so that
+// tests can shorten buckets or pin bucket boundaries. Call it before any
+// write with a TTL.
+func SetLeaseClock(s *Store, gran time.Duration, now func() time.Time) {
+	s.leases.gran = gran
+	if now != nil {
+		s.leases.now = now
+	}
+}
+
+// LeaseBuckets returns how many lease buckets are cached.
+func LeaseBuckets(s *Store) int { return s.leases.size() }
+
+// IsUnavailable exposes the classification behind ErrUnavailable.
+var IsUnavailable = isUnavailable

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// KV is one key and its value, as List returns them.
+type KV struct {
+	// Key is relative to the store prefix.
+	Key   string
+	Value []byte
+	// Rev is the key's ModRevision: pass it to UpdateFrom.
+	Rev int64
+}
+
+// Get returns the value of key and its ModRevision (pass both to UpdateFrom
+// to skip a read). The error wraps ErrNotFound when the key is absent.
+func (s *Store) Get(ctx context.Context, key string) (val []byte, rev int64, err error) {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(ctx, s.abs(key))
+	if err != nil {
+		return nil, 0, wrapErr("get", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, 0, wrapErr("get", key, ErrNotFound)
+	}
+	kv := resp.Kvs[0]
+	return kv.Value, kv.ModRevision, nil
+}
+
+// Create stores val under key only if key is absent; the error wraps
+// ErrExists otherwise. ttl is as for Put.
+func (s *Store) Create(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	k := s.abs(key)
+	err := s.withLease(ctx, ttl, func(opts []clientv3.OpOption) error {
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
+			Then(clientv3.OpPut(k, string(val), opts...)).
+			Commit()
+		if err == nil && !resp.Succeeded {
+			err = ErrExists
+		}
+		return err
+	})
+	return wrapErr("create", key, err)
+}
+
+// Put stores val under key whether or not it exists. With ttl > 0 the key
+// expires on its own: it lives at least ttl, and at most ttl plus the lease
+// granularity (5 s) and etcd's whole-second rounding (see leaseCache); keys
+// with close expiries share a lease, so this costs no extra round trip. With
+// ttl == 0 the key never expires, and loses any lease it had.
+func (s *Store) Put(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	k := s.abs(key)
+	err := s.withLease(ctx, ttl, func(opts []clientv3.OpOption) error {
+		_, err := s.cli.Put(ctx, k, string(val), opts...)
+		return err
+	})
+	return wrapErr("put", key, err)
+}
+
+// Delete removes key. Deleting an absent key is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	_, err := s.cli.Delete(ctx, s.abs(key))
+	return wrapErr("delete", key, err)
+}
+
+// DeletePrefix removes every key starting with prefix (relative to the store
+// prefix; "" removes all of the store's keys) and returns how many it
+// removed.
+func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int64, error) {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.cli.Delete(ctx, s.abs(prefix), clientv3.WithPrefix())
+	if err != nil {
+		return 0, wrapErr("delete prefix", prefix, err)
+	}
+	return resp.Deleted, nil
+}
+
+// List returns every key starting with prefix, in key order, read at one
+// revision. It loads them all at once: keep prefixes narrow.
+func (s *Store) List(ctx context.Context, prefix string) ([]KV, error) {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(ctx, s.abs(prefix), clientv3.WithPrefix())
+	if err != nil {
+		return nil, wrapErr("list", prefix, err)
+	}
+	out := make([]KV, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		out[i] = KV{Key: s.rel(kv.Key), Value: kv.Value, Rev: kv.ModRevision}
+	}
+	return out, nil
+}
+
+// withLease runs write with the options attaching a lease that outlives ttl
+// (none when ttl <= 0). Should etcd report the cached lease gone, it is
+// dropped and write retried once with a fresh one.
+func (s *Store) withLease(ctx context.Context, ttl time.Duration, write func([]clientv3.OpOption) error) error {
+	if ttl <= 0 {
+		return write(nil)
+	}
+	for try := 0; ; try++ {
+		id, err := s.leases.get(ctx, ttl)
+		if err != nil {
+			return err
+		}
+		err = write([]clientv3.OpOption{clientv3.WithLease(id)})
+		if try == 0 && errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			s.leases.invalidate(id)
+			continue
+		}
+		return err
+	}
+}

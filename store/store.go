@@ -1,0 +1,154 @@
+// Package store is ringproof's state store: a thin, opinionated layer over
+// etcd. Every key lives under the configured prefix; callers pass keys
+// relative to it. Keys must hold opaque ids only, never phone numbers or other
+// personal data, because they appear in errors and logs.
+//
+// Open starts an embedded single-node etcd when no endpoints are configured,
+// or connects to an external cluster. Each operation is bounded by the
+// configured request timeout unless its context ends sooner. Failures are
+// wrapped with the operation and key; test them with errors.Is against
+// ErrNotFound, ErrExists, ErrConflict and ErrUnavailable.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/ringproof/ringproof/conf"
+)
+
+// Defaults used when the corresponding conf.Store field is zero.
+const (
+	defaultDialTimeout    = 5 * time.Second
+	defaultRequestTimeout = 3 * time.Second
+	defaultClientURL      = "http://127.0.0.1:2379"
+	defaultPeerURL        = "http://127.0.0.1:2380"
+)
+
+// Store is a handle on etcd. It is safe for concurrent use. Close releases it.
+type Store struct {
+	cli        *clientv3.Client
+	etcd       *embed.Etcd // nil when connected to an external cluster
+	prefix     string
+	reqTimeout time.Duration
+	log        *slog.Logger
+	leases     *leaseCache
+
+	closed    *atomic.Bool // silences logging once Close starts
+	stop      context.CancelFunc
+	done      <-chan struct{} // closed when Close starts
+	wg        sync.WaitGroup  // background goroutines, waited for by Close
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open returns a Store for c. With no c.Endpoints it starts an embedded etcd
+// in c.DataDir listening on the loopback c.ClientURL and c.PeerURL (port 0
+// picks a free port) and talks to it in-process; data persists across
+// restarts on the same directory. With c.Endpoints it connects to that
+// cluster, authenticating with c.Username and c.Password when set.
+//
+// Open returns once the store answers a read, or fails when ctx ends or
+// c.DialTimeoutS passes, whichever comes first; an unreachable cluster fails
+// with an error wrapping ErrUnavailable. log receives etcd's warnings and
+// errors; nil discards them.
+func Open(ctx context.Context, c conf.Store, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	closed := new(atomic.Bool)
+	log = slog.New(gatedHandler{log.Handler(), closed}).With("component", "store")
+
+	dial := seconds(c.DialTimeoutS, defaultDialTimeout)
+	dctx, cancel := context.WithTimeout(ctx, dial)
+	defer cancel()
+
+	bg, stop := context.WithCancel(context.Background())
+	s := &Store{
+		prefix:     c.Prefix,
+		reqTimeout: seconds(c.RequestTimeoutS, defaultRequestTimeout),
+		log:        log,
+		closed:     closed,
+		stop:       stop,
+		done:       bg.Done(),
+	}
+	zl := newZapLogger(log, zapcore.WarnLevel)
+	var err error
+	if len(c.Endpoints) == 0 {
+		err = s.startEmbedded(dctx, c, zl)
+	} else {
+		err = s.connect(dctx, c, zl)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.leases = newLeaseCache(bg, s.cli.Lease, s.reqTimeout, &s.wg)
+	return s, nil
+}
+
+// Close stops the client and, if embedded, the etcd server, waiting for
+// both. Watches end and their channels close. Close is idempotent; the Store
+// must not be used after it.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.stop()
+		s.wg.Wait()
+		if s.cli != nil {
+			if err := s.cli.Close(); err != nil && !errors.Is(err, context.Canceled) {
+				s.closeErr = fmt.Errorf("store: close client: %w", err)
+			}
+		}
+		if s.etcd != nil {
+			s.etcd.Close()
+		}
+	})
+	return s.closeErr
+}
+
+// Client returns the underlying etcd client for operations this package does
+// not offer. Keys used through it are absolute: add the store prefix
+// (Prefix) yourself. The client is closed by Close.
+func (s *Store) Client() *clientv3.Client { return s.cli }
+
+// Prefix returns the prefix prepended to every key.
+func (s *Store) Prefix() string { return s.prefix }
+
+// Ready reports whether the store serves a linearizable read now: a cheap
+// liveness check for /readyz. The error wraps ErrUnavailable when etcd did
+// not answer in time or has no leader.
+func (s *Store) Ready(ctx context.Context) error {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	_, err := s.cli.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	return wrapErr("ready", "", err)
+}
+
+// reqCtx bounds one operation by the request timeout, unless ctx ends
+// sooner.
+func (s *Store) reqCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.reqTimeout)
+}
+
+// abs returns the etcd key for the relative key k.
+func (s *Store) abs(k string) string { return s.prefix + k }
+
+// rel returns the key relative to the store prefix.
+func (s *Store) rel(k []byte) string { return string(k[len(s.prefix):]) }
+
+func seconds(n int, def time.Duration) time.Duration {
+	if n <= 0 {
+		return def
+	}
+	return time.Duration(n) * time.Second
+}

@@ -1,0 +1,235 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/ringproof/ringproof/store"
+	"github.com/ringproof/ringproof/store/storetest"
+)
+
+func TestCreateGetPutDelete(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := t.Context()
+
+	steps := []struct {
+		name    string
+		do      func() error
+		wantErr error
+	}{
+		{"get absent", func() error { _, _, err := s.Get(ctx, "v/a"); return err }, store.ErrNotFound},
+		{"create", func() error { return s.Create(ctx, "v/a", []byte("1"), 0) }, nil},
+		{"create again", func() error { return s.Create(ctx, "v/a", []byte("2"), 0) }, store.ErrExists},
+		{"create again with ttl", func() error { return s.Create(ctx, "v/a", []byte("2"), time.Minute) }, store.ErrExists},
+		{"get", func() error { return wantValue(ctx, s, "v/a", "1") }, nil},
+		{"put overwrites", func() error { return s.Put(ctx, "v/a", []byte("3"), 0) }, nil},
+		{"get after put", func() error { return wantValue(ctx, s, "v/a", "3") }, nil},
+		{"delete", func() error { return s.Delete(ctx, "v/a") }, nil},
+		{"delete absent", func() error { return s.Delete(ctx, "v/a") }, nil},
+		{"get deleted", func() error { _, _, err := s.Get(ctx, "v/a"); return err }, store.ErrNotFound},
+		{"create after delete", func() error { return s.Create(ctx, "v/a", []byte("4"), time.Minute) }, nil},
+	}
+	for _, st := range steps {
+		err := st.do()
+		if !errors.Is(err, st.wantErr) {
+			t.Fatalf("%s: err = %v, want %v", st.name, err, st.wantErr)
+		}
+	}
+}
+
+func wantValue(ctx context.Context, s *store.Store, key, want string) error {
+	v, rev, err := s.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if string(v) != want || rev <= 0 {
+		return fmt.Errorf("Get(%q) = %q rev %d, want %q rev > 0", key, v, rev, want)
+	}
+	return nil
+}
+
+func TestKeysLiveUnderPrefix(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := t.Context()
+	if err := s.Put(ctx, "v/a", []byte("x"), 0); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.Client().Get(ctx, s.Prefix()+"v/a")
+	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "x" {
+		t.Fatalf("raw Get(%q) = %v, %v; want value x", s.Prefix()+"v/a", resp, err)
+	}
+}
+
+func TestListAndDeletePrefix(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := t.Context()
+	for _, k := range []string{"v/b", "v/a", "v/c", "w/a"} {
+		if err := s.Put(ctx, k, []byte("val-"+k), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		prefix string
+		want   []string
+	}{
+		{"v/", []string{"v/a", "v/b", "v/c"}},
+		{"w/", []string{"w/a"}},
+		{"x/", nil},
+		{"", []string{"v/a", "v/b", "v/c", "w/a"}},
+	}
+	for _, tt := range tests {
+		kvs, err := s.List(ctx, tt.prefix)
+		if err != nil {
+			t.Fatalf("List(%q): %v", tt.prefix, err)
+		}
+		var got []string
+		for _, kv := range kvs {
+			got = append(got, kv.Key)
+			if string(kv.Value) != "val-"+kv.Key || kv.Rev <= 0 {
+				t.Errorf("List(%q): %+v, want value %q and rev > 0", tt.prefix, kv, "val-"+kv.Key)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("List(%q) keys = %v, want %v", tt.prefix, got, tt.want)
+		}
+	}
+
+	n, err := s.DeletePrefix(ctx, "v/")
+	if err != nil || n != 3 {
+		t.Fatalf("DeletePrefix(v/) = %d, %v; want 3", n, err)
+	}
+	if kvs, err := s.List(ctx, ""); err != nil || len(kvs) != 1 || kvs[0].Key != "w/a" {
+		t.Fatalf("List after DeletePrefix = %v, %v; want only w/a", kvs, err)
+	}
+}
+
+func TestErrorsNameOpAndKey(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+
+	expired, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	canceled, cancel2 := context.WithCancel(t.Context())
+	cancel2()
+
+	tests := []struct {
+		name            string
+		err             error
+		wantMsg         string
+		wantIs          error
+		wantUnavailable bool
+	}{
+		{
+			name:    "not found",
+			err:     func() error { _, _, err := s.Get(t.Context(), "v/abc"); return err }(),
+			wantMsg: `store: get "v/abc": key not found`,
+			wantIs:  store.ErrNotFound,
+		},
+		{
+			name:    "update absent",
+			err:     func() error { _, err := s.Update(t.Context(), "v/abc", nil); return err }(),
+			wantMsg: `store: update "v/abc": key not found`,
+			wantIs:  store.ErrNotFound,
+		},
+		{
+			name:            "deadline passed",
+			err:             func() error { _, _, err := s.Get(expired, "v/abc"); return err }(),
+			wantMsg:         `store: get "v/abc": context deadline exceeded`,
+			wantIs:          context.DeadlineExceeded,
+			wantUnavailable: true,
+		},
+		{
+			name:            "update deadline passed",
+			err:             func() error { _, err := s.Update(expired, "v/abc", nil); return err }(),
+			wantMsg:         `store: update "v/abc": context deadline exceeded`,
+			wantIs:          context.DeadlineExceeded,
+			wantUnavailable: true,
+		},
+		{
+			name:    "caller canceled",
+			err:     s.Put(canceled, "v/abc", nil, 0),
+			wantMsg: `store: put "v/abc": context canceled`,
+			wantIs:  context.Canceled,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err == nil || tt.err.Error() != tt.wantMsg {
+				t.Errorf("err = %v, want %q", tt.err, tt.wantMsg)
+			}
+			if !errors.Is(tt.err, tt.wantIs) {
+				t.Errorf("errors.Is(%v, %v) = false", tt.err, tt.wantIs)
+			}
+			if got := errors.Is(tt.err, store.ErrUnavailable); got != tt.wantUnavailable {
+				t.Errorf("errors.Is(%v, ErrUnavailable) = %v, want %v", tt.err, got, tt.wantUnavailable)
+			}
+		})
+	}
+}
+
+func TestIsUnavailable(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{context.DeadlineExceeded, true},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), true},
+		{context.Canceled, false},
+		{rpctypes.ErrTimeout, true},
+		{rpctypes.ErrNoLeader, true},
+		{rpctypes.ErrGRPCNoLeader, true},
+		{rpctypes.ErrTooManyRequests, true},
+		{status.Error(codes.Unavailable, "connection refused"), true},
+		{clientv3.ErrNoAvailableEndpoints, true},
+		{rpctypes.ErrPermissionDenied, false},
+		{rpctypes.ErrLeaseNotFound, false},
+		{store.ErrNotFound, false},
+		{errors.New("boom"), false},
+	}
+	for _, tt := range tests {
+		if got := store.IsUnavailable(tt.err); got != tt.want {
+			t.Errorf("isUnavailable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestReady(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	if err := s.Ready(t.Context()); err != nil {
+		t.Fatalf("Ready on a running store: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(t.Context()); err == nil {
+		t.Fatal("Ready after Close = nil, want an error")
+	}
+}
+
+func TestValuesAreCopiedThrough(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := t.Context()
+	val := []byte{0, 1, 2, 0xff, '"'}
+	if err := s.Put(ctx, "bin", val, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Get(ctx, "bin")
+	if err != nil || !bytes.Equal(got, val) {
+		t.Fatalf("Get(bin) = %v, %v; want %v", got, err, val)
+	}
+}

@@ -1,0 +1,80 @@
+package verify
+
+import (
+	"time"
+
+	"github.com/ringproof/ringproof/sip"
+)
+
+// applyCallEvent moves r along its lifecycle for one call event and records
+// the event. A final status never changes: a call that ends after the code
+// was verified leaves the verification verified.
+func (r *record) applyCallEvent(ev sip.Event) {
+	r.Events = append(r.Events, Event{Type: string(ev.Kind), Status: ev.Status, Reason: ev.Reason, At: ev.At.UTC()})
+	r.UpdatedAt = ev.At.UTC()
+	if r.statusAt(ev.At).Final() {
+		return
+	}
+	switch ev.Kind {
+	case sip.EventRinging:
+		if r.Status == StatusPending {
+			r.Status = StatusRinging
+		}
+	case sip.EventCancelled, sip.EventHungUp:
+		r.Status = StatusCancelled
+		if r.HangupAsked {
+			r.Reason = ReasonCancelled
+		}
+	case sip.EventFailed:
+		r.Status, r.Reason = StatusFailed, ReasonCall
+	case sip.EventTimeout:
+		if r.HangupAsked {
+			r.Status, r.Reason = StatusCancelled, ReasonCancelled
+			return
+		}
+		r.Status, r.Reason = StatusFailed, ReasonNoRing
+	}
+}
+
+// outcome is what a check did.
+type outcome int
+
+const (
+	outcomeFinal   outcome = iota // already final (or expired now): nothing changed but maybe expiry
+	outcomeMatch                  // verified now
+	outcomeWrong                  // a wrong code, attempts left
+	outcomeLockout                // a wrong code, no attempts left: failed
+)
+
+// applyCheck records one check of code against r at now.
+func (r *record) applyCheck(code string, now time.Time) outcome {
+	if st := r.statusAt(now); st.Final() {
+		if st == StatusExpired && r.Status != StatusExpired {
+			r.Status, r.Reason, r.UpdatedAt = StatusExpired, ReasonExpired, now.UTC()
+		}
+		return outcomeFinal
+	}
+	r.UpdatedAt = now.UTC()
+	if codeMatches(r.expectedCode(), code) {
+		r.Status, r.Reason = StatusVerified, ""
+		return outcomeMatch
+	}
+	r.Attempts++
+	if r.Attempts >= r.MaxAttempts {
+		r.Status, r.Reason = StatusFailed, ReasonAttempts
+		return outcomeLockout
+	}
+	return outcomeWrong
+}
+
+// expectedCode is the code the user must give back.
+func (r *record) expectedCode() string {
+	switch r.Method {
+	case MethodFlashCall:
+		if len(r.CallerID) < r.CodeLength {
+			return ""
+		}
+		return r.CallerID[len(r.CallerID)-r.CodeLength:]
+	}
+	return ""
+}

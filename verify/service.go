@@ -1,0 +1,413 @@
+package verify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ringproof/ringproof/privacy"
+	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store"
+)
+
+// Store is what the service needs of the state store (store.Store).
+type Store interface {
+	Create(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	Get(ctx context.Context, key string) ([]byte, int64, error)
+	Update(ctx context.Context, key string, fn func(cur []byte) ([]byte, error)) ([]byte, error)
+	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+}
+
+// Dialer places flash calls (dialer.Dialer).
+type Dialer interface {
+	// LeaseCallerID reserves a pool caller ID for numberKey; it is not
+	// handed to numberKey again while the lease lasts.
+	LeaseCallerID(ctx context.Context, numberKey string) (string, error)
+	// Flash calls number from callerID and hangs up when it rings,
+	// reporting each step; cancelling ctx hangs up.
+	Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event
+}
+
+// Config is the part of the configuration the service uses.
+type Config struct {
+	CodeLength          int
+	MaxCodeLength       int // longest code the caller-ID pool can carry
+	Expiry              time.Duration
+	MaxAttempts         int
+	MaxPerNumberPerHour int
+	// Retain keeps a record readable this long after its expiry, so that
+	// late checks get "expired" rather than "not found".
+	Retain time.Duration
+	// Node names this node in records, for clusters.
+	Node string
+}
+
+// Service creates, checks and hangs up verifications. It is safe for
+// concurrent use.
+type Service struct {
+	store  Store
+	dialer Dialer
+	cfg    Config
+	log    *slog.Logger
+	index  func(number string) string
+	now    func() time.Time
+
+	ctx    context.Context // ends calls on Close
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	calls  map[string]context.CancelFunc // live calls placed by this node
+	closed bool
+}
+
+// NewService returns a service on st and d. index maps an E.164 number to
+// the opaque key the store indexes it by; it must be deterministic.
+func NewService(st Store, d Dialer, cfg Config, index func(string) string, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Retain <= 0 {
+		cfg.Retain = 10 * time.Minute
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Service{
+		store: st, dialer: d, cfg: cfg, log: log, index: index, now: time.Now,
+		ctx: ctx, stop: stop, calls: make(map[string]context.CancelFunc),
+	}
+}
+
+// Close hangs up every call this node is placing and waits until each has
+// ended (CANCEL sent and answered, or abandoned), or ctx ends.
+func (s *Service) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stop()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("verify: close: calls still ending: %w", ctx.Err())
+	}
+}
+
+// CreateRequest is an application's request for a verification.
+type CreateRequest struct {
+	Number     string `json:"number"`
+	Method     string `json:"method"`
+	Region     string `json:"region,omitempty"`
+	CodeLength int    `json:"code_length,omitempty"`
+	Platform   string `json:"platform,omitempty"`
+	Reference  string `json:"reference,omitempty"`
+}
+
+// Create validates req, reserves what the method needs, stores the
+// verification and starts its call. The call goes on after Create returns.
+func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification, error) {
+	rec, err := s.newRecord(req)
+	if err != nil {
+		return nil, err
+	}
+	window := s.now().UTC().Format("2006010215")
+	n, err := s.store.Incr(ctx, "ratelimit/number/"+rec.NumberKey+"/"+window, time.Hour+time.Minute)
+	if err != nil {
+		return nil, fmt.Errorf("verify: rate limit: %w", err)
+	}
+	if n > int64(s.cfg.MaxPerNumberPerHour) {
+		return nil, ErrRateLimited
+	}
+
+	switch rec.Method {
+	case MethodFlashCall:
+		rec.CallerID, err = s.dialer.LeaseCallerID(ctx, rec.NumberKey)
+		if err != nil {
+			return nil, err
+		}
+	}
+	val, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("verify: encode: %w", err)
+	}
+	if err := s.store.Create(ctx, recordKey(rec.ID), val, s.cfg.Expiry+s.cfg.Retain); err != nil {
+		return nil, fmt.Errorf("verify: save %s: %w", rec.ID, err)
+	}
+	s.log.Info("verification created", "id", rec.ID, "method", rec.Method, "number", privacy.Mask(rec.Number))
+	if err := s.startCall(rec); err != nil {
+		return nil, err
+	}
+	return rec.view(s.now()), nil
+}
+
+// newRecord validates req into a fresh record.
+func (s *Service) newRecord(req CreateRequest) (*record, error) {
+	method := Method(req.Method)
+	switch method {
+	case MethodFlashCall:
+	case "":
+		return nil, &InputError{Field: "method", Code: "missing", Message: "method is required (flashcall)"}
+	default:
+		return nil, &InputError{Field: "method", Code: "unsupported", Message: fmt.Sprintf("method %q is not supported; supported: flashcall", req.Method)}
+	}
+	number, err := ParseNumber(req.Number, req.Region)
+	if err != nil {
+		return nil, err
+	}
+	codeLen := s.cfg.CodeLength
+	if req.CodeLength != 0 {
+		if req.CodeLength < 3 || req.CodeLength > 6 || req.CodeLength > s.cfg.MaxCodeLength {
+			return nil, &InputError{Field: "code_length", Code: "out_of_range",
+				Message: fmt.Sprintf("code_length must be between 3 and %d", min(6, s.cfg.MaxCodeLength))}
+		}
+		codeLen = req.CodeLength
+	}
+	if len(req.Platform) > 32 {
+		return nil, &InputError{Field: "platform", Code: "too_long", Message: "platform is at most 32 characters"}
+	}
+	if len(req.Reference) > 128 {
+		return nil, &InputError{Field: "reference", Code: "too_long", Message: "reference is at most 128 characters"}
+	}
+	now := s.now().UTC()
+	return &record{
+		ID:          newID(),
+		Method:      method,
+		Status:      StatusPending,
+		Number:      number,
+		NumberKey:   s.index(number),
+		CodeLength:  codeLen,
+		MaxAttempts: s.cfg.MaxAttempts,
+		Platform:    req.Platform,
+		Reference:   req.Reference,
+		Node:        s.cfg.Node,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+		ExpiresAt:   now.Add(s.cfg.Expiry),
+		Events:      []Event{},
+	}, nil
+}
+
+// startCall places rec's call in the background.
+func (s *Service) startCall(rec *record) error {
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		cancel()
+		return errors.New("verify: shutting down")
+	}
+	s.calls[rec.ID] = cancel
+	s.wg.Add(1)
+	s.mu.Unlock()
+
+	id, callerID, number := rec.ID, rec.CallerID, rec.Number
+	go func() {
+		defer s.wg.Done()
+		defer s.endCall(id)
+		final := s.dialer.Flash(ctx, callerID, number, func(ev sip.Event) { s.recordEvent(id, ev) })
+		s.log.Info("call ended", "id", id, "event", final.Kind, "sip_status", final.Status, "reason", final.Reason)
+	}()
+	return nil
+}
+
+// endCall forgets a call that has ended.
+func (s *Service) endCall(id string) {
+	s.mu.Lock()
+	cancel := s.calls[id]
+	delete(s.calls, id)
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// hangupLocal hangs up id's call if this node is placing it.
+func (s *Service) hangupLocal(id string) bool {
+	s.mu.Lock()
+	cancel := s.calls[id]
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	return cancel != nil
+}
+
+// recordEvent stores one call event on the verification.
+func (s *Service) recordEvent(id string, ev sip.Event) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
+	defer cancel()
+	_, err := s.update(ctx, id, func(r *record) error {
+		r.applyCallEvent(ev)
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("cannot record call event", "id", id, "event", ev.Kind, "err", err)
+	}
+}
+
+// Get returns the verification id as of now.
+func (s *Service) Get(ctx context.Context, id string) (*Verification, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.view(s.now()), nil
+}
+
+// CheckResult is the answer to a check.
+type CheckResult struct {
+	ID           string `json:"id"`
+	Status       Status `json:"status"`
+	AttemptsLeft int    `json:"attempts_left"`
+}
+
+// HangupCode is the code an application sends, in CheckMobi's manner, when
+// no call came: the call is hung up instead of a code being checked.
+const HangupCode = "HANGUP"
+
+// Check compares code with the verification's code. A right code verifies
+// it (and hangs up a call still ringing); a wrong one uses an attempt, and
+// the last attempt fails it. Final verifications are not changed. Code
+// HANGUP hangs up the call instead and uses no attempt.
+func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, error) {
+	if code == HangupCode {
+		v, err := s.Hangup(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return &CheckResult{ID: v.ID, Status: v.Status, AttemptsLeft: v.AttemptsLeft}, nil
+	}
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	var result outcome
+	r, err := s.update(ctx, id, func(r *record) error {
+		if !validCode(code, r.CodeLength) {
+			return &InputError{Field: "code", Code: "invalid", Message: fmt.Sprintf("code must be %d digits", r.CodeLength)}
+		}
+		result = r.applyCheck(code, s.now())
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch result {
+	case outcomeMatch:
+		s.hangupLocal(id)
+		s.log.Info("verification verified", "id", id)
+	case outcomeLockout:
+		s.hangupLocal(id)
+		s.log.Info("verification failed: attempts exhausted", "id", id)
+	}
+	v := r.view(s.now())
+	return &CheckResult{ID: v.ID, Status: v.Status, AttemptsLeft: v.AttemptsLeft}, nil
+}
+
+// Hangup ends the verification's call if it is still in progress. It does
+// not change a final status and is harmless when there is no call.
+func (s *Service) Hangup(ctx context.Context, id string) (*Verification, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	r, err := s.update(ctx, id, func(r *record) error {
+		if !r.callOver() {
+			r.HangupAsked = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.hangupLocal(id)
+	return r.view(s.now()), nil
+}
+
+// callOver reports whether r's call has reached a final event.
+func (r *record) callOver() bool {
+	for _, ev := range r.Events {
+		if sip.EventKind(ev.Type).Final() {
+			return true
+		}
+	}
+	return false
+}
+
+// load reads one record.
+func (s *Service) load(ctx context.Context, id string) (*record, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	val, _, err := s.store.Get(ctx, recordKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("verify: load %s: %w", id, err)
+	}
+	var r record
+	if err := json.Unmarshal(val, &r); err != nil {
+		return nil, fmt.Errorf("verify: decode %s: %w", id, err)
+	}
+	return &r, nil
+}
+
+// update applies fn to the stored record atomically (compare-and-swap), so
+// that nodes racing on one verification never lose a change. An error from
+// fn aborts the update and is returned as is.
+func (s *Service) update(ctx context.Context, id string, fn func(*record) error) (*record, error) {
+	var out record
+	_, err := s.store.Update(ctx, recordKey(id), func(cur []byte) ([]byte, error) {
+		out = record{}
+		if err := json.Unmarshal(cur, &out); err != nil {
+			return nil, fmt.Errorf("verify: decode %s: %w", id, err)
+		}
+		if err := fn(&out); err != nil {
+			return nil, err
+		}
+		return json.Marshal(&out)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		var in *InputError
+		if errors.As(err, &in) {
+			return nil, in
+		}
+		return nil, fmt.Errorf("verify: update %s: %w", id, err)
+	}
+	return &out, nil
+}
+
+// recordKey is where a verification lives in the store.
+func recordKey(id string) string { return "v/" + id }
+
+// newID returns a random verification id: "v" and 32 hex digits.
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("verify: crypto/rand failed: " + err.Error())
+	}
+	return "v" + hex.EncodeToString(b[:])
+}
+
+// validID reports whether id could have come from newID, so that junk never
+// reaches the store.
+func validID(id string) bool {
+	if len(id) != 33 || id[0] != 'v' {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		c := id[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,147 @@
+// Package verify owns verifications: the methods that prove a person holds
+// a number, their codes, and the lifecycle every verification follows
+// (pending → ringing → cancelled → verified, failed or expired). It keeps
+// each verification in the store so that any node can answer for it.
+package verify
+
+import (
+	"time"
+)
+
+// Status is where a verification stands. Pending, Ringing and Cancelled
+// accept codes; Verified, Failed and Expired are final.
+type Status string
+
+// The statuses a verification passes through.
+const (
+	// StatusPending: created; the call is being placed.
+	StatusPending Status = "pending"
+	// StatusRinging: the user's phone is ringing (180/183 received).
+	StatusRinging Status = "ringing"
+	// StatusCancelled: the call is over without being answered (ringproof
+	// cancelled it); the code can still be checked.
+	StatusCancelled Status = "cancelled"
+	// StatusVerified: the right code was given. Final.
+	StatusVerified Status = "verified"
+	// StatusFailed: the attempts ran out or the call failed. Final.
+	StatusFailed Status = "failed"
+	// StatusExpired: not verified before expires_at. Final.
+	StatusExpired Status = "expired"
+)
+
+// Final reports whether no code can change the status any more.
+func (s Status) Final() bool {
+	return s == StatusVerified || s == StatusFailed || s == StatusExpired
+}
+
+// Method is a way of verifying a number.
+type Method string
+
+// The methods ringproof offers.
+const (
+	// MethodFlashCall: ringproof calls from a pool caller ID and hangs up
+	// when it rings; the last digits of the caller ID are the code.
+	MethodFlashCall Method = "flashcall"
+)
+
+// Reasons a verification ended the way it did.
+const (
+	ReasonAttempts  = "attempts_exhausted"
+	ReasonCall      = "call_failed"
+	ReasonNoRing    = "no_ring"
+	ReasonExpired   = "expired"
+	ReasonCancelled = "hangup_requested"
+)
+
+// Event is one step of a verification's call, as the API shows it.
+type Event struct {
+	// Type is dialing, ringing, answered, cancelled, failed, timeout or
+	// hungup.
+	Type string `json:"type"`
+	// Status is the SIP status code behind the event, if any.
+	Status int `json:"sip_status,omitempty"`
+	// Reason says why, in a few words; it never holds a number.
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// record is a verification as the store keeps it. The caller ID is the
+// secret behind a flash call's code and never leaves the store through the
+// API.
+type record struct {
+	ID          string    `json:"id"`
+	Method      Method    `json:"method"`
+	Status      Status    `json:"status"`
+	Reason      string    `json:"reason,omitempty"`
+	Number      string    `json:"number"`
+	NumberKey   string    `json:"number_key"`
+	CallerID    string    `json:"caller_id,omitempty"`
+	CodeLength  int       `json:"code_length"`
+	Attempts    int       `json:"attempts"`
+	MaxAttempts int       `json:"max_attempts"`
+	Platform    string    `json:"platform,omitempty"`
+	Reference   string    `json:"reference,omitempty"`
+	Node        string    `json:"node,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Events      []Event   `json:"events"`
+	// HangupAsked is set when an application asked to end the call; the
+	// node placing the call acts on it.
+	HangupAsked bool `json:"hangup_asked,omitempty"`
+}
+
+// Verification is the view of a verification that the API returns.
+type Verification struct {
+	ID           string    `json:"id"`
+	Status       Status    `json:"status"`
+	Reason       string    `json:"reason,omitempty"`
+	Method       Method    `json:"method"`
+	Number       string    `json:"number"`
+	CodeLength   int       `json:"code_length"`
+	CLIPrefix    string    `json:"cli_prefix,omitempty"`
+	AttemptsLeft int       `json:"attempts_left"`
+	Platform     string    `json:"platform,omitempty"`
+	Reference    string    `json:"reference,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Events       []Event   `json:"events"`
+}
+
+// view turns the stored record into what the API shows, as of now.
+func (r *record) view(now time.Time) *Verification {
+	v := &Verification{
+		ID:           r.ID,
+		Status:       r.statusAt(now),
+		Reason:       r.Reason,
+		Method:       r.Method,
+		Number:       r.Number,
+		CodeLength:   r.CodeLength,
+		AttemptsLeft: max(r.MaxAttempts-r.Attempts, 0),
+		Platform:     r.Platform,
+		Reference:    r.Reference,
+		CreatedAt:    r.CreatedAt,
+		ExpiresAt:    r.ExpiresAt,
+		Events:       r.Events,
+	}
+	if v.Status == StatusExpired && r.Status != StatusExpired {
+		v.Reason = ReasonExpired
+	}
+	if r.Method == MethodFlashCall && len(r.CallerID) > r.CodeLength {
+		v.CLIPrefix = r.CallerID[:len(r.CallerID)-r.CodeLength]
+	}
+	if v.Events == nil {
+		v.Events = []Event{}
+	}
+	return v
+}
+
+// statusAt is the status as of now: a verification past its expiry that
+// has not reached a final status is expired, whether or not the store has
+// been told yet.
+func (r *record) statusAt(now time.Time) Status {
+	if !r.Status.Final() && !now.Before(r.ExpiresAt) {
+		return StatusExpired
+	}
+	return r.Status
+}
