@@ -28,7 +28,7 @@ func checkDocument(doc *yaml.Node) (present map[string]bool, err error) {
 
 // maxWalkSteps bounds the nodes checkDocument visits. Aliases and merge
 // keys let a small document name a huge tree; a real configuration needs a
-// few hundred steps.
+// step per key and list element.
 const maxWalkSteps = 100_000
 
 type schemaWalker struct {
@@ -85,14 +85,20 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 		if n.Kind != yaml.ScalarNode || n.Decode(new(string)) != nil {
 			w.problem(path, "want a string, got %s (line %d)", describe(n), line)
 		}
-	case reflect.Int, reflect.Int64:
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		// The decoder would truncate 1.5 into 1; refuse anything that is
 		// not written as an integer.
-		v := reflect.New(t)
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(v.Interface()) != nil {
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(reflect.New(t).Interface()) != nil {
 			w.problem(path, "want an integer, got %s (line %d)", describe(n), line)
 		}
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+			w.problem(path, "want true or false, got %s (line %d)", describe(n), line)
+		}
 	default:
+		// A field of a new kind needs a case above; the example-file
+		// tests reach every field, so this fails there first.
 		panic(fmt.Sprintf("conf: schema walk has no case for %s at %s", t, path))
 	}
 }

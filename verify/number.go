@@ -10,7 +10,7 @@ import (
 const maxNumberInput = 64
 
 // ParseNumber turns s into E.164 ("+447911123456"). A number without a
-// leading '+' (or 00) is read as a national number of region, an ISO 3166
+// leading '+' is read as dialled in region (national, or 00-prefixed international), an ISO 3166
 // code such as "GB". It fails with an *InputError naming field "number"
 // (or "region") unless the result is a valid, dialable number.
 func ParseNumber(s, region string) (string, error) {
@@ -25,7 +25,7 @@ func ParseNumber(s, region string) (string, error) {
 	if region != "" && !knownRegion(region) {
 		return "", &InputError{Field: "region", Code: "invalid", Message: "region must be an ISO 3166-1 alpha-2 code such as GB"}
 	}
-	if !strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "00") && region == "" {
+	if !strings.HasPrefix(s, "+") && region == "" {
 		return "", &InputError{Field: "number", Code: "invalid", Message: "number must be in E.164 form (+447911123456), or give region for a national number"}
 	}
 	n, err := phonenumbers.Parse(s, region)

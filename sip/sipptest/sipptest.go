@@ -1,0 +1,94 @@
+// Package sipptest runs SIPp scenarios from testdata/sipp beside the code
+// under test, for integration tests of ringproof's SIP side. SIPp plays the
+// carrier (uas_*.xml) or the caller (uac_*.xml), always on 127.0.0.1, as a
+// child process bounded in time and killed when the test ends.
+//
+// Import it only from _test.go files.
+package sipptest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+const installHint = "sipp not installed: apt-get install -y sip-tester"
+
+// Path returns the path of the sipp binary. When sipp is not on PATH it
+// skips the test, or fails it when the environment variable CI is "true".
+func Path(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(installHint)
+		}
+		t.Skip(installHint)
+	}
+	return p
+}
+
+// Scenario returns the absolute path of testdata/sipp/name in this module.
+func Scenario(name string) string {
+	return filepath.Join(scenarioDir(), name)
+}
+
+func scenarioDir() string {
+	// This file is sip/sipptest/sipptest.go; testdata is two levels up.
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "sipp")
+	}
+	// Built with -trimpath: look upwards from the working directory, which
+	// go test sets to the package under test.
+	dir, err := os.Getwd()
+	if err != nil {
+		return filepath.Join("testdata", "sipp")
+	}
+	for {
+		d := filepath.Join(dir, "testdata", "sipp")
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return filepath.Join("testdata", "sipp")
+		}
+		dir = parent
+	}
+}
+
+// FreeUDPPort returns a port on 127.0.0.1 that is free for both UDP and
+// TCP at the time of the call. Another process may take it before it is
+// used; Start retries with a new port when SIPp then fails to bind.
+func FreeUDPPort(t testing.TB) int {
+	t.Helper()
+	var lastErr error
+	for range 50 {
+		port, err := freePort()
+		if err == nil {
+			return port
+		}
+		lastErr = err
+	}
+	t.Fatalf("sipptest: no free UDP+TCP port on 127.0.0.1: %v", lastErr)
+	return 0
+}
+
+func freePort() (int, error) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer pc.Close()
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return 0, err
+	}
+	l.Close()
+	return port, nil
+}

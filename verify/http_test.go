@@ -1,0 +1,206 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store/storetest"
+)
+
+const testKey = "test-key"
+
+// fakeDialer stands in for the SIP side in tests of the API's logic; the
+// same paths run against SIPp in cmd/ringproof's integration tests.
+type fakeDialer struct {
+	callerID string
+	mu       sync.Mutex
+	calls    int
+}
+
+func (d *fakeDialer) LeaseCallerID(ctx context.Context, numberKey string) (string, error) {
+	return d.callerID, nil
+}
+
+func (d *fakeDialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
+	d.mu.Lock()
+	d.calls++
+	d.mu.Unlock()
+	report(sip.Event{Kind: sip.EventDialing, At: time.Now()})
+	report(sip.Event{Kind: sip.EventRinging, Status: 180, At: time.Now()})
+	ev := sip.Event{Kind: sip.EventCancelled, Status: 487, At: time.Now()}
+	report(ev)
+	return ev
+}
+
+func newTestService(t *testing.T, cfg Config) (*Service, *fakeDialer) {
+	t.Helper()
+	st := storetest.New(t)
+	d := &fakeDialer{callerID: "+442079461234"}
+	if cfg.CodeLength == 0 {
+		cfg = Config{CodeLength: 4, MaxCodeLength: 6, Expiry: 5 * time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 100}
+	}
+	svc := NewService(st, d, cfg, func(n string) string { return "k" + strings.TrimPrefix(n, "+") }, storetest.Logger(t))
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	return svc, d
+}
+
+func newTestAPI(t *testing.T) (*httptest.Server, *Service) {
+	svc, _ := newTestService(t, Config{})
+	srv := httptest.NewServer(NewHandler(svc, []string{testKey, "other-key"}, 64<<10, storetest.Logger(t)))
+	t.Cleanup(srv.Close)
+	return srv, svc
+}
+
+func do(t *testing.T, srv *httptest.Server, method, path, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("%s %s: body is not JSON: %q", method, path, data)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("%s %s: Content-Type %q", method, path, ct)
+	}
+	return res.StatusCode, out
+}
+
+func TestAPIRejectsBadInput(t *testing.T) {
+	srv, _ := newTestAPI(t)
+	_, created := do(t, srv, "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall"}`)
+	id, _ := created["id"].(string)
+	if id == "" {
+		t.Fatalf("create failed: %v", created)
+	}
+	tests := []struct {
+		name, method, path, key, body string
+		status                        int
+		code, field                   string
+	}{
+		{"no key", "POST", "/v1/verifications", "", `{}`, 401, "unauthorized", ""},
+		{"wrong key", "POST", "/v1/verifications", "nope", `{}`, 401, "unauthorized", ""},
+		{"key prefix", "POST", "/v1/verifications", "test", `{}`, 401, "unauthorized", ""},
+		{"not JSON", "POST", "/v1/verifications", testKey, `{"number":`, 400, "invalid_json", ""},
+		{"empty body", "POST", "/v1/verifications", testKey, ``, 400, "invalid_json", ""},
+		{"array", "POST", "/v1/verifications", testKey, `[]`, 400, "invalid_type", ""},
+		{"two objects", "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall"}{}`, 400, "invalid_json", ""},
+		{"unknown field", "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall","pin":"1"}`, 400, "unknown_field", "pin"},
+		{"wrong type", "POST", "/v1/verifications", testKey, `{"number":447911123456,"method":"flashcall"}`, 400, "invalid_type", "number"},
+		{"unknown method", "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"telepathy"}`, 400, "unsupported", "method"},
+		{"no method", "POST", "/v1/verifications", testKey, `{"number":"+447911123456"}`, 400, "missing", "method"},
+		{"invalid number", "POST", "/v1/verifications", testKey, `{"number":"12345","method":"flashcall"}`, 400, "invalid", "number"},
+		{"letters", "POST", "/v1/verifications", testKey, `{"number":"call me","method":"flashcall"}`, 400, "invalid", "number"},
+		{"national without region", "POST", "/v1/verifications", testKey, `{"number":"07911123456","method":"flashcall"}`, 400, "invalid", "number"},
+		{"bad region", "POST", "/v1/verifications", testKey, `{"number":"07911123456","region":"ZZ","method":"flashcall"}`, 400, "invalid", "region"},
+		{"code length", "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall","code_length":9}`, 400, "out_of_range", "code_length"},
+		{"1 MB body", "POST", "/v1/verifications", testKey, `{"number":"` + strings.Repeat("1", 1<<20) + `"}`, 413, "body_too_large", ""},
+		{"unknown id", "GET", "/v1/verifications/v0123456789abcdef0123456789abcdef", testKey, ``, 404, "not_found", "id"},
+		{"junk id", "GET", "/v1/verifications/..%2f..%2fetc", testKey, ``, 404, "not_found", ""},
+		{"check junk id", "POST", "/v1/verifications/nope/check", testKey, `{"code":"1234"}`, 404, "not_found", "id"},
+		{"check letters", "POST", "/v1/verifications/" + id + "/check", testKey, `{"code":"12a4"}`, 400, "invalid", "code"},
+		{"check short", "POST", "/v1/verifications/" + id + "/check", testKey, `{"code":"12"}`, 400, "invalid", "code"},
+		{"check missing", "POST", "/v1/verifications/" + id + "/check", testKey, `{}`, 400, "missing", "code"},
+		{"check number code", "POST", "/v1/verifications/" + id + "/check", testKey, `{"code":1234}`, 400, "invalid_type", "code"},
+		{"hangup body", "POST", "/v1/verifications/" + id + "/hangup", testKey, `{"x":1}`, 400, "invalid_json", ""},
+		{"delete", "DELETE", "/v1/verifications", testKey, ``, 405, "method_not_allowed", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := do(t, srv, tt.method, tt.path, tt.key, tt.body)
+			e, _ := body["error"].(map[string]any)
+			if status != tt.status || e == nil || e["code"] != tt.code || (tt.field != "" && e["field"] != tt.field) {
+				t.Fatalf("got %d %v; want %d code=%s field=%s", status, body, tt.status, tt.code, tt.field)
+			}
+			if msg, _ := e["message"].(string); msg == "" {
+				t.Fatalf("error without a message: %v", body)
+			}
+		})
+	}
+	// None of that used up an attempt.
+	_, v := do(t, srv, "GET", "/v1/verifications/"+id, testKey, "")
+	if v["attempts_left"] != float64(3) {
+		t.Fatalf("bad input used attempts: %v", v)
+	}
+}
+
+func TestAPIFlow(t *testing.T) {
+	srv, _ := newTestAPI(t)
+	status, v := do(t, srv, "POST", "/v1/verifications", "other-key", `{"number":"07911123456","region":"GB","method":"flashcall","platform":"android","reference":"signup-42"}`)
+	if status != 201 || v["status"] != "pending" || v["number"] != "+447911123456" || v["cli_prefix"] != "+44207946" || v["code_length"] != float64(4) {
+		t.Fatalf("create: %d %v", status, v)
+	}
+	if _, leaked := v["caller_id"]; leaked {
+		t.Fatalf("create response leaks the caller ID: %v", v)
+	}
+	id := v["id"].(string)
+	status, c := do(t, srv, "POST", "/v1/verifications/"+id+"/check", testKey, `{"code":"0000"}`)
+	if status != 200 || c["attempts_left"] != float64(2) || c["status"] == "verified" {
+		t.Fatalf("wrong code: %d %v", status, c)
+	}
+	status, c = do(t, srv, "POST", "/v1/verifications/"+id+"/check", testKey, `{"pin":"1234"}`)
+	if status != 200 || c["status"] != "verified" {
+		t.Fatalf("right code: %d %v", status, c)
+	}
+}
+
+func TestAttemptsCannotBeBeatenByConcurrency(t *testing.T) {
+	svc, _ := newTestService(t, Config{})
+	ctx := context.Background()
+	v, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "flashcall"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20 wrong guesses at once: exactly max_attempts of them count, and
+	// the right code afterwards does not verify.
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svc.Check(ctx, v.ID, []string{"0000", "1111", "2222", "3333"}[i%4])
+		}()
+	}
+	wg.Wait()
+	res, err := svc.Check(ctx, v.ID, "1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusFailed || res.AttemptsLeft != 0 {
+		t.Fatalf("after 20 concurrent wrong guesses: %+v, want failed with 0 left", res)
+	}
+}
+
+func TestRateLimitPerNumber(t *testing.T) {
+	svc, _ := newTestService(t, Config{CodeLength: 4, MaxCodeLength: 6, Expiry: time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 2})
+	ctx := context.Background()
+	for i := range 2 {
+		if _, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "flashcall"}); err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	if _, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "flashcall"}); err != ErrRateLimited {
+		t.Fatalf("third create: %v, want ErrRateLimited", err)
+	}
+	if _, err := svc.Create(ctx, CreateRequest{Number: "+447911123457", Method: "flashcall"}); err != nil {
+		t.Fatalf("another number is limited too: %v", err)
+	}
+}
