@@ -33,6 +33,7 @@ func BenchmarkUpdate(b *testing.B) {
 	var ids atomic.Int64
 	b.SetParallelism(8)
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		key := "bench/update/" + strconv.FormatInt(ids.Add(1), 10)
 		if err := s.Create(ctx, key, []byte(`{"N":0}`), 5*time.Minute); err != nil {

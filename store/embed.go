@@ -53,6 +53,7 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 	cfg.EnableGRPCGateway = false
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
 	cfg.AutoCompactionRetention = compactionRetention
+	cfg.WarningUnaryRequestDuration = embed.DefaultWarningUnaryRequestDuration // else 0: every gRPC request warns
 	cfg.Logger = "zap"
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zl)
 

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/ringproof/ringproof/conf"
 )
@@ -29,8 +32,13 @@ func (s *Store) connect(ctx context.Context, c conf.Store, zl *zap.Logger) error
 		return s.unreachable(c.Endpoints, err)
 	}
 	s.cli = cli
-	if _, err := cli.Get(ctx, s.prefix, clientv3.WithCountOnly()); err != nil {
-		return s.unreachable(c.Endpoints, err)
+	// A raw gRPC call, not cli.Get: clientv3 turns a deadline into a bare
+	// "context deadline exceeded", dropping the dial error that says why.
+	// WaitForReady: a cluster still starting gets until the deadline.
+	_, err = pb.NewKVClient(cli.ActiveConnection()).Range(ctx,
+		&pb.RangeRequest{Key: []byte(s.prefix), CountOnly: true}, grpc.WaitForReady(true))
+	if err != nil {
+		return s.unreachable(c.Endpoints, rpctypes.Error(err))
 	}
 	return nil
 }

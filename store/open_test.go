@@ -71,11 +71,15 @@ func TestOpenUnreachableFailsWithinDialTimeout(t *testing.T) {
 		s.Close()
 		t.Fatal("Open on a closed port succeeded")
 	}
+	t.Logf("Open: %v", err)
 	if want := fmt.Sprintf("store: no etcd endpoint reachable at [%s]: ", ep); !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("err = %q, want prefix %q", err, want)
 	}
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("errors.Is(%v, ErrUnavailable) = false", err)
+	}
+	if !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("err = %q, want the dial error", err)
 	}
 	if took > 3*time.Second {
 		t.Errorf("Open took %v with a 1 s dial timeout", took)

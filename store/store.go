@@ -81,12 +81,12 @@ func Open(ctx context.Context, c conf.Store, log *slog.Logger) (*Store, error) {
 		stop:       stop,
 		done:       bg.Done(),
 	}
-	zl := newZapLogger(log, zapcore.WarnLevel)
 	var err error
 	if len(c.Endpoints) == 0 {
+		zl := newZapLogger(log, zapcore.WarnLevel, benignEtcdWarnings)
 		err = s.startEmbedded(dctx, c, zl)
 	} else {
-		err = s.connect(dctx, c, zl)
+		err = s.connect(dctx, c, newZapLogger(log, zapcore.WarnLevel, nil))
 	}
 	if err != nil {
 		s.Close()

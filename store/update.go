@@ -22,7 +22,7 @@ const maxBackoff = 50 * time.Millisecond
 // time below 0.5 ms × 2^try, capped at maxBackoff, so that writers who lost
 // together do not collide again together. It returns early with ctx's error.
 func backoff(ctx context.Context, try int) error {
-	limit := min(time.Duration(500*time.Microsecond)<<min(try, 10), maxBackoff)
+	limit := min((500*time.Microsecond)<<min(try, 10), maxBackoff)
 	t := time.NewTimer(rand.N(limit))
 	defer t.Stop()
 	select {

@@ -30,16 +30,30 @@ func (h gatedHandler) WithGroup(name string) slog.Handler {
 	return gatedHandler{h.Handler.WithGroup(name), h.closed}
 }
 
+// benignEtcdWarnings are messages the embedded etcd logs at warn or error
+// level on a healthy start: the client port serves HTTP and gRPC (only the
+// in-process client and etcdctl use it); the auth token type is "simple"
+// (auth is off); and on a fresh data dir the storage-version monitor may run
+// before the first backend commit, fail, and succeed on its next round.
+var benignEtcdWarnings = map[string]bool{
+	"Running http and grpc server on single port. This is not recommended for production.": true,
+	"simple token is not cryptographically signed":                                         true,
+	"Failed to detect schema version":                                                      true,
+	"failed to update storage version":                                                     true,
+}
+
 // newZapLogger returns a zap logger, for etcd's server and client, that
-// forwards entries at min and above to log.
-func newZapLogger(log *slog.Logger, min zapcore.Level) *zap.Logger {
-	return zap.New(&slogCore{log: log, min: min})
+// forwards entries at min and above to log, except those whose message is
+// in drop.
+func newZapLogger(log *slog.Logger, min zapcore.Level, drop map[string]bool) *zap.Logger {
+	return zap.New(&slogCore{log: log, min: min, drop: drop})
 }
 
 // slogCore is a zapcore.Core writing to a slog.Logger.
 type slogCore struct {
 	log    *slog.Logger
 	min    zapcore.Level
+	drop   map[string]bool
 	fields []zapcore.Field
 }
 
@@ -54,7 +68,7 @@ func (c *slogCore) With(fs []zapcore.Field) zapcore.Core {
 }
 
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if c.Enabled(e.Level) {
+	if c.Enabled(e.Level) && !c.drop[e.Message] {
 		return ce.AddCore(e, c)
 	}
 	return ce

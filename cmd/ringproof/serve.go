@@ -50,12 +50,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-// loadConfig reads path, or returns the built-in defaults when path is "".
+// loadConfig reads path, or takes the built-in defaults when path is "";
+// environment overrides apply either way.
 func loadConfig(path string) (*conf.Config, error) {
-	if path == "" {
-		c := conf.Default()
-		return c, c.Validate()
-	}
 	return conf.Load(path)
 }
 

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,14 +15,14 @@ import (
 )
 
 // Config returns the configuration of an embedded store in a fresh
-// t.TempDir(), on loopback ports the kernel picks (port 0, so parallel test
+// directory under t.TempDir(), on loopback ports the kernel picks (port 0, so parallel test
 // processes never collide), under the prefix "/test/". Open it with
 // store.Open; opening the same Config again after Close reopens the same
 // data.
 func Config(t testing.TB) conf.Store {
 	t.Helper()
 	return conf.Store{
-		DataDir:         t.TempDir(),
+		DataDir:         filepath.Join(t.TempDir(), "etcd"), // etcd makes it 0700
 		Prefix:          "/test/",
 		DialTimeoutS:    10,
 		RequestTimeoutS: 5,
