@@ -52,7 +52,6 @@ func TestMaskCode(t *testing.T) {
 	}
 }
 
-
 func FuzzMask(f *testing.F) {
 	for _, s := range []string{"+447911123456", "07911123456", "1234", "", "+", "+44 7911 123456", "12345678901234567890", "\xff123456"} {
 		f.Add(s)
