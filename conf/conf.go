@@ -8,9 +8,12 @@ package conf
 type Config struct {
 	HTTP         HTTP         `yaml:"http"`
 	SIP          SIP          `yaml:"sip"`
+	Media        Media        `yaml:"media"`
 	Store        Store        `yaml:"store"`
+	Privacy      Privacy      `yaml:"privacy"`
 	Trunks       []Trunk      `yaml:"trunks"`
 	Callers      []string     `yaml:"callers"`
+	Inbound      Inbound      `yaml:"inbound"`
 	FlashCall    FlashCall    `yaml:"flashcall"`
 	Verification Verification `yaml:"verification"`
 	Log          Log          `yaml:"log"`
@@ -23,6 +26,11 @@ type HTTP struct {
 	// APIKeys are the bearer tokens applications present. At least one.
 	// Env RINGPROOF_API_KEYS (comma-separated) replaces the list.
 	APIKeys []string `yaml:"api_keys"`
+	// AdminKeys are the bearer tokens compliance staff present to the
+	// privacy export and erasure API. Empty disables that API. None may
+	// also be an API key. Env RINGPROOF_ADMIN_KEYS (comma-separated)
+	// replaces the list.
+	AdminKeys []string `yaml:"admin_keys"`
 	// MaxBodyBytes caps a request body. Default 65536.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
@@ -36,6 +44,34 @@ type SIP struct {
 	UDPReadBuffer int `yaml:"udp_read_buffer"`
 	// UserAgent is the User-Agent header value. Default "ringproof".
 	UserAgent string `yaml:"user_agent"`
+}
+
+// Media configures the RTP audio of answered calls.
+type Media struct {
+	// RTPIP is the IP address RTP is sent from and offered in SDP; empty
+	// means the host of sip.listen. Not unspecified (0.0.0.0, ::).
+	RTPIP string `yaml:"rtp_ip"`
+	// RTPPortMin and RTPPortMax bound the UDP ports RTP uses, both
+	// inclusive, 1024 to 65535; RTPPortMin is even and below RTPPortMax.
+	// Defaults 16384 and 32767.
+	RTPPortMin int `yaml:"rtp_port_min"`
+	RTPPortMax int `yaml:"rtp_port_max"`
+	// NoRTPTimeoutS hangs up an answered call that has received no RTP for
+	// this long. Default 10; 1 to 300.
+	NoRTPTimeoutS int `yaml:"no_rtp_timeout_s"`
+	// MaxCallS hangs up any answered call after this long. Default 120;
+	// 5 to 3600.
+	MaxCallS int `yaml:"max_call_s"`
+	// PromptsDir holds prompts that add to or override the built-in
+	// English ones, as <dir>/<locale>/<name>.wav (8 kHz mono 16-bit). Empty
+	// means only the built-in prompts. When set it must be a directory.
+	PromptsDir string `yaml:"prompts_dir"`
+	// DefaultLocale is the prompt locale when a request names none: a
+	// short BCP 47 tag such as en or pt-BR. Default en.
+	DefaultLocale string `yaml:"default_locale"`
+	// VoiceRepeat is how many times a voice OTP call speaks the code.
+	// Default 2; 1 to 5.
+	VoiceRepeat int `yaml:"voice_repeat"`
 }
 
 // Store configures the etcd state store.
@@ -60,7 +96,32 @@ type Store struct {
 	PeerURL   string `yaml:"peer_url"`
 }
 
-// Trunk is a carrier that ringproof sends INVITEs to.
+// Privacy configures how personal data is protected at rest. The keys are
+// hex-encoded secrets, never shown in errors; the methods HMACKey,
+// EncryptionKey and OldEncryptionKeys decode them. With the embedded store
+// an empty key means ringproof generates one in store.data_dir; with an
+// external cluster (store.endpoints) HMACKeyHex and EncryptionKeyHex are
+// required, since every node must share them.
+type Privacy struct {
+	// HMACKeyHex keys the HMAC that indexes phone numbers: hex, at least 32
+	// bytes (64 hex digits). Env RINGPROOF_PRIVACY_HMAC_KEY overrides it.
+	HMACKeyHex string `yaml:"hmac_key"`
+	// EncryptionKeyHex is the AES-256 key personal data is encrypted with:
+	// hex, exactly 32 bytes. Env RINGPROOF_PRIVACY_ENCRYPTION_KEY
+	// overrides it.
+	EncryptionKeyHex string `yaml:"encryption_key"`
+	// OldEncryptionKeysHex are earlier encryption keys, still accepted for
+	// reading data written before a rotation; hex, 32 bytes each. Env
+	// RINGPROOF_PRIVACY_OLD_ENCRYPTION_KEYS (comma-separated) replaces the
+	// list.
+	OldEncryptionKeysHex []string `yaml:"old_encryption_keys"`
+	// RetentionDays is how long personal data is kept. Default 30;
+	// 1 to 3650.
+	RetentionDays int `yaml:"retention_days"`
+}
+
+// Trunk is a carrier that ringproof sends INVITEs to and receives them
+// from.
 type Trunk struct {
 	// Name identifies the trunk in logs and events. Required, unique.
 	Name string `yaml:"name"`
@@ -77,6 +138,18 @@ type Trunk struct {
 	MaxCPS int `yaml:"max_cps"`
 	// Domain is the host part of Request-URI and To. Default: Address's host.
 	Domain string `yaml:"domain"`
+	// InboundCIDRs are the source addresses allowed to send INVITEs on
+	// behalf of this trunk: CIDR prefixes ("203.0.113.0/24",
+	// "2001:db8::/32") or single IP addresses. Empty means the IP address
+	// of Address if it is one, else none. See InboundPrefixes.
+	InboundCIDRs []string `yaml:"inbound_cidrs"`
+	// TrustPAI takes the caller ID of INVITEs from this trunk from
+	// P-Asserted-Identity. Default false.
+	TrustPAI bool `yaml:"trust_pai"`
+	// Region is the ISO 3166-1 alpha-2 region (GB, US) whose national
+	// format caller IDs from this trunk may be in. Empty means caller IDs
+	// must be international. Load upper-cases it.
+	Region string `yaml:"region"`
 }
 
 // FlashCall configures flash-call (reverse CLI) verification.
@@ -92,6 +165,25 @@ type FlashCall struct {
 	// CooldownS keeps a caller ID leased to a number after the call ends,
 	// so it is not presented to that number again at once. Default 60.
 	CooldownS int `yaml:"cooldown_s"`
+}
+
+// Inbound configures calls that trunks deliver to ringproof.
+type Inbound struct {
+	// Numbers are the system numbers (DIDs) that trunks deliver to
+	// ringproof, written as Callers are; they must not overlap. See
+	// Config.InboundRanges.
+	Numbers []string `yaml:"numbers"`
+	// FinalStatus is the SIP status of the final response to an inbound
+	// call that is not answered. Default 603 (Decline); 400 to 699.
+	FinalStatus int `yaml:"final_status"`
+	// RingMS is how long to ring, after the 180, before the final
+	// response. Default 0; 0 to 10000.
+	RingMS int `yaml:"ring_ms"`
+	// UnknownCaller is what to do with an inbound call that matches no
+	// verification, in methods that could answer it: "reject" ends it with
+	// FinalStatus unanswered; "announce" answers and plays a prompt saying
+	// the call cannot be identified. Default reject.
+	UnknownCaller string `yaml:"unknown_caller"`
 }
 
 // Verification configures the lifecycle common to every method.

@@ -26,6 +26,14 @@ func Default() *Config {
 			UDPReadBuffer: 4 << 20,
 			UserAgent:     "ringproof",
 		},
+		Media: Media{
+			RTPPortMin:    16384,
+			RTPPortMax:    32767,
+			NoRTPTimeoutS: 10,
+			MaxCallS:      120,
+			DefaultLocale: "en",
+			VoiceRepeat:   2,
+		},
 		Store: Store{
 			DataDir:         "./data",
 			Prefix:          "/ringproof/",
@@ -33,6 +41,9 @@ func Default() *Config {
 			RequestTimeoutS: 3,
 			ClientURL:       "http://127.0.0.1:2379",
 			PeerURL:         "http://127.0.0.1:2380",
+		},
+		Privacy: Privacy{
+			RetentionDays: 30,
 		},
 		Trunks: []Trunk{{
 			Name:      "carrier1",
@@ -42,6 +53,13 @@ func Default() *Config {
 			Domain:    "127.0.0.1",
 		}},
 		Callers: []string{"+442079460000-+442079469999"},
+		Inbound: Inbound{
+			// Ofcom's range for drama: never a real line.
+			Numbers:       []string{"+441632960000-+441632960009"},
+			FinalStatus:   603,
+			RingMS:        0,
+			UnknownCaller: "reject",
+		},
 		FlashCall: FlashCall{
 			CodeLength: 4,
 			RingMS:     0,
@@ -63,7 +81,8 @@ func Default() *Config {
 // fillTrunkDefaults gives t the defaults for fields a file left out:
 // transport udp when empty, max_cps 100 when the key was absent (an explicit
 // 0 is kept, for Validate to refuse), and domain the host of address when
-// empty and address has one.
+// empty and address has one. It also upper-cases region's ASCII letters.
+// inbound_cidrs stays empty: InboundPrefixes applies its default.
 func fillTrunkDefaults(t *Trunk, hasMaxCPS bool) {
 	if t.Transport == "" {
 		t.Transport = defaultTransport
@@ -76,4 +95,18 @@ func fillTrunkDefaults(t *Trunk, hasMaxCPS bool) {
 			t.Domain = host
 		}
 	}
+	t.Region = upperASCII(t.Region)
+}
+
+// upperASCII returns s with its ASCII letters upper-cased and every other
+// character as it was. Unlike strings.ToUpper it cannot turn a non-ASCII
+// letter into an ASCII one ("ſ" into "S").
+func upperASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }

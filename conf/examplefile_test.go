@@ -162,7 +162,7 @@ func exampleKeys(n *yaml.Node, prefix string) func(yield func(string, exampleKey
 
 func TestSchemaKeysSeeNestedLists(t *testing.T) {
 	keys := schemaKeys(reflect.TypeFor[Config](), "")
-	for _, want := range []string{"http.api_keys", "trunks", "trunks[].max_cps", "callers", "log.format"} {
+	for _, want := range []string{"http.api_keys", "trunks", "trunks[].max_cps", "trunks[].inbound_cidrs", "callers", "inbound.numbers", "privacy.old_encryption_keys", "log.format"} {
 		if !slices.Contains(keys, want) {
 			t.Errorf("schemaKeys lacks %s: %v", want, keys)
 		}

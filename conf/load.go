@@ -13,14 +13,15 @@ import (
 
 // Load reads the YAML file at path and returns the configuration ringproof
 // runs with: Default, overridden by the keys the file sets, overridden by
-// the environment (EnvAPIKeys, EnvStorePassword, TrunkPasswordEnv), then
-// checked by Validate. An empty path means no file: the defaults with the
-// environment applied.
+// the environment (the Env constants and TrunkPasswordEnv), then checked by
+// Validate. An empty path means no file: the defaults with the environment
+// applied.
 //
 // Keys the file leaves out keep their defaults, but a list the file sets
-// (trunks, callers, http.api_keys, store.endpoints) replaces the default
-// list entirely. Within a trunk, transport defaults to udp, max_cps to 100
-// and domain to the host of address. Unknown keys are errors.
+// (trunks, callers, inbound.numbers, http.api_keys...) replaces the default
+// list entirely; an empty list reads as nil. Within a trunk, transport
+// defaults to udp, max_cps to 100 and domain to the host of address, and
+// region is upper-cased. Unknown keys are errors.
 //
 // The error names path. A configuration that is not valid gives every
 // problem at once, each a *FieldError (see FieldErrors).
@@ -78,14 +79,25 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 		}
 	}
 	// An empty list set in the file means the same as none.
-	if len(c.Store.Endpoints) == 0 {
-		c.Store.Endpoints = nil
+	emptyToNil(&c.Store.Endpoints)
+	emptyToNil(&c.HTTP.AdminKeys)
+	emptyToNil(&c.Inbound.Numbers)
+	emptyToNil(&c.Privacy.OldEncryptionKeysHex)
+	for i := range c.Trunks {
+		emptyToNil(&c.Trunks[i].InboundCIDRs)
 	}
 	c.applyEnv(getenv)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// emptyToNil sets *list to nil if it is empty.
+func emptyToNil(list *[]string) {
+	if len(*list) == 0 {
+		*list = nil
+	}
 }
 
 // checkYAML parses data as a single YAML document and checks it against the

@@ -10,6 +10,17 @@ import (
 	"testing"
 )
 
+// Privacy keys for tests; hexKey(n) is n bytes.
+var (
+	hmacKeyHex = hexKey(32)
+	encKeyHex  = strings.Repeat("ab", 32)
+	oldKeyHex  = strings.Repeat("CD", 32)
+	// sharedKeys is the privacy section an external store needs.
+	sharedKeys = "privacy:\n  hmac_key: " + hmacKeyHex + "\n  encryption_key: " + encKeyHex + "\n"
+)
+
+func hexKey(n int) string { return strings.Repeat("0f", n) }
+
 // env returns a getenv that reads m instead of the process environment.
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -62,11 +73,41 @@ func TestParseOverridesDefaults(t *testing.T) {
 				t.Errorf("callers = %q, want %q", c.Callers, want)
 			}
 		}},
-		{"external store", "store:\n  endpoints: [\"http://10.0.0.1:2379\", \"10.0.0.2:2379\"]\n  data_dir: \"\"\n", func(t *testing.T, c *Config) {
+		{"external store", "store:\n  endpoints: [\"http://10.0.0.1:2379\", \"10.0.0.2:2379\"]\n  data_dir: \"\"\n" + sharedKeys, func(t *testing.T, c *Config) {
 			if len(c.Store.Endpoints) != 2 || c.Store.DataDir != "" {
 				t.Errorf("store = %+v", c.Store)
 			}
 		}},
+		{"trunk region upper-cased, inbound keys kept",
+			"trunks:\n  - name: a\n    address: sip.a.example:5060\n    region: gb\n    trust_pai: true\n    inbound_cidrs: [203.0.113.0/24, \"2001:db8::1\"]\n",
+			func(t *testing.T, c *Config) {
+				want := []Trunk{{Name: "a", Address: "sip.a.example:5060", Transport: "udp", MaxCPS: 100, Domain: "sip.a.example",
+					InboundCIDRs: []string{"203.0.113.0/24", "2001:db8::1"}, TrustPAI: true, Region: "GB"}}
+				if !reflect.DeepEqual(c.Trunks, want) {
+					t.Errorf("trunks = %+v\nwant %+v", c.Trunks, want)
+				}
+			}},
+		{"empty lists read as nil",
+			"trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    inbound_cidrs: []\n" +
+				"http:\n  admin_keys: []\ninbound:\n  numbers: []\nprivacy:\n  old_encryption_keys: []\n",
+			func(t *testing.T, c *Config) {
+				if c.Trunks[0].InboundCIDRs != nil || c.HTTP.AdminKeys != nil || c.Inbound.Numbers != nil || c.Privacy.OldEncryptionKeysHex != nil {
+					t.Errorf("got %#v, %#v, %#v, %#v; want nil lists",
+						c.Trunks[0].InboundCIDRs, c.HTTP.AdminKeys, c.Inbound.Numbers, c.Privacy.OldEncryptionKeysHex)
+				}
+			}},
+		{"new sections", "media:\n  rtp_ip: 192.0.2.1\n  rtp_port_min: 20000\n  rtp_port_max: 20099\n  default_locale: fr\n" +
+			"inbound:\n  numbers: [\"+12025550100-+12025550109\"]\n  final_status: 486\n  unknown_caller: announce\n" +
+			"privacy:\n  retention_days: 7\n  encryption_key: " + encKeyHex + "\n",
+			func(t *testing.T, c *Config) {
+				want := Default()
+				want.Media.RTPIP, want.Media.RTPPortMin, want.Media.RTPPortMax, want.Media.DefaultLocale = "192.0.2.1", 20000, 20099, "fr"
+				want.Inbound = Inbound{Numbers: []string{"+12025550100-+12025550109"}, FinalStatus: 486, UnknownCaller: "announce"}
+				want.Privacy.RetentionDays, want.Privacy.EncryptionKeyHex = 7, encKeyHex
+				if !reflect.DeepEqual(c, want) {
+					t.Errorf("got %+v\nwant %+v", c, want)
+				}
+			}},
 		{"anchors and merge keys inside trunks",
 			"trunks:\n  - &a {name: a, address: \"10.0.0.1:5060\", transport: tcp, max_cps: 5}\n  - <<: *a\n    name: b\n",
 			func(t *testing.T, c *Config) {
@@ -93,9 +134,9 @@ func TestParseRejects(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"unknown top-level key", "htttp:\n  listen: 127.0.0.1:8080\n",
-			[]string{"htttp: unknown key (line 1); known keys here: http, sip, store, trunks, callers, flashcall, verification, log"}},
+			[]string{"htttp: unknown key (line 1); known keys here: http, sip, media, store, privacy, trunks, callers, inbound, flashcall, verification, log"}},
 		{"unknown nested key", "http:\n  listen: 127.0.0.1:8080\n  apikeys: [a]\n",
-			[]string{"http.apikeys: unknown key (line 3); known keys here: listen, api_keys, max_body_bytes"}},
+			[]string{"http.apikeys: unknown key (line 3); known keys here: listen, api_keys, admin_keys, max_body_bytes"}},
 		{"unknown trunk key", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    passwd: x\n",
 			[]string{"trunks[0].passwd: unknown key (line 4)"}},
 		{"every unknown key at once", "foo: 1\nlog:\n  colour: true\n",
@@ -126,6 +167,15 @@ func TestParseRejects(t *testing.T) {
 		{"explicit max_cps 0 is not defaulted", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    max_cps: 0\n",
 			[]string{"trunks[0].max_cps: 0 is below the minimum 1"}},
 		{"empty trunks", "trunks: []\n", []string{"trunks: at least one trunk is required"}},
+		// strings.ToUpper would turn the dotless i into I and pass "IE".
+		{"region upper-cased as ASCII only", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    region: ıe\n",
+			[]string{`trunks[0].region: "ıE" is not an ISO 3166-1 alpha-2 region`}},
+		{"string for a bool", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    trust_pai: \"yes\"\n",
+			[]string{`trunks[0].trust_pai: want true or false, got "yes" (line 4)`}},
+		{"unknown media key", "media:\n  rtp_port: 5004\n",
+			[]string{"media.rtp_port: unknown key (line 2); known keys here: rtp_ip, rtp_port_min, rtp_port_max"}},
+		{"external store without privacy keys", "store:\n  endpoints: [\"10.0.0.1:2379\"]\n",
+			[]string{"privacy.hmac_key: is required with an external etcd cluster", "privacy.encryption_key: is required with an external etcd cluster"}},
 		{"null callers", "callers:\n", []string{"callers: at least one number range is required"}},
 		{"validation runs", "trunks:\n  - name: a\n    address: 127.0.0.1\nflashcall:\n  code_length: 9\ncallers: [\"+442079460000\", \"+4420x\"]\n",
 			[]string{
@@ -200,7 +250,7 @@ func TestEnvOverrides(t *testing.T) {
 					t.Errorf("api_keys = %q, want %q", c.HTTP.APIKeys, want)
 				}
 			}},
-		{"store password", "store:\n  endpoints: [\"10.0.0.1:2379\"]\n  username: root\n  password: from-file\n",
+		{"store password", "store:\n  endpoints: [\"10.0.0.1:2379\"]\n  username: root\n  password: from-file\n" + sharedKeys,
 			map[string]string{"RINGPROOF_STORE_PASSWORD": "from-env"},
 			func(t *testing.T, c *Config) {
 				if c.Store.Password != "from-env" {
@@ -215,6 +265,39 @@ func TestEnvOverrides(t *testing.T) {
 			func(t *testing.T, c *Config) {
 				if c.Trunks[0].Password != "alice-env" || c.Trunks[1].Password != "bob-env" {
 					t.Errorf("passwords = %q, %q", c.Trunks[0].Password, c.Trunks[1].Password)
+				}
+			}},
+		{"admin keys replace the file's", "http:\n  admin_keys: [file-admin]\n",
+			map[string]string{"RINGPROOF_ADMIN_KEYS": "adm-a , adm-b"},
+			func(t *testing.T, c *Config) {
+				if want := []string{"adm-a", "adm-b"}; !reflect.DeepEqual(c.HTTP.AdminKeys, want) {
+					t.Errorf("admin_keys = %q, want %q", c.HTTP.AdminKeys, want)
+				}
+			}},
+		{"admin keys of only commas empty the list", "http:\n  admin_keys: [file-admin]\n",
+			map[string]string{"RINGPROOF_ADMIN_KEYS": ", ,"},
+			func(t *testing.T, c *Config) {
+				if c.HTTP.AdminKeys != nil {
+					t.Errorf("admin_keys = %q, want nil", c.HTTP.AdminKeys)
+				}
+			}},
+		{"privacy keys satisfy an external store", "store:\n  endpoints: [\"10.0.0.1:2379\"]\nprivacy:\n  old_encryption_keys: [" + encKeyHex + "]\n",
+			map[string]string{
+				"RINGPROOF_PRIVACY_HMAC_KEY":            hmacKeyHex,
+				"RINGPROOF_PRIVACY_ENCRYPTION_KEY":      encKeyHex,
+				"RINGPROOF_PRIVACY_OLD_ENCRYPTION_KEYS": oldKeyHex + ", " + hexKey(32),
+			},
+			func(t *testing.T, c *Config) {
+				p := Privacy{HMACKeyHex: hmacKeyHex, EncryptionKeyHex: encKeyHex, OldEncryptionKeysHex: []string{oldKeyHex, hexKey(32)}, RetentionDays: 30}
+				if !reflect.DeepEqual(c.Privacy, p) {
+					t.Errorf("privacy = %+v, want %+v", c.Privacy, p)
+				}
+			}},
+		{"privacy keys replace the file's", "privacy:\n  hmac_key: " + hexKey(40) + "\n  encryption_key: " + hexKey(32) + "\n",
+			map[string]string{"RINGPROOF_PRIVACY_HMAC_KEY": hmacKeyHex, "RINGPROOF_PRIVACY_ENCRYPTION_KEY": encKeyHex},
+			func(t *testing.T, c *Config) {
+				if c.Privacy.HMACKeyHex != hmacKeyHex || c.Privacy.EncryptionKeyHex != encKeyHex {
+					t.Errorf("privacy = %+v", c.Privacy)
 				}
 			}},
 		{"file password kept without a variable", authTrunks,
@@ -244,6 +327,11 @@ func TestEnvIsValidated(t *testing.T) {
 	}{
 		{"only commas", map[string]string{"RINGPROOF_API_KEYS": " , ,"}, "http.api_keys: at least one key is required"},
 		{"key with a space", map[string]string{"RINGPROOF_API_KEYS": "a b"}, "http.api_keys[0]: contains a space"},
+		{"admin key is an api key", map[string]string{"RINGPROOF_API_KEYS": "k1,k2", "RINGPROOF_ADMIN_KEYS": "k2"},
+			"http.admin_keys[0]: is also http.api_keys[1]"},
+		{"bad hmac key", map[string]string{"RINGPROOF_PRIVACY_HMAC_KEY": "abc"}, "privacy.hmac_key: has an odd number of hex digits"},
+		{"bad old keys", map[string]string{"RINGPROOF_PRIVACY_OLD_ENCRYPTION_KEYS": encKeyHex + ",abcd"},
+			"privacy.old_encryption_keys[1]: is 2 bytes; want exactly 32"},
 		{"password still missing", map[string]string{"RINGPROOF_TRUNK_CARRIER1_PASSWORD_X": "x"},
 			"trunks[0].password: is required when username is set (or set RINGPROOF_TRUNK_CARRIER1_PASSWORD)"},
 	}
@@ -331,6 +419,11 @@ func FuzzLoadBytes(f *testing.F) {
 		"log: &l\n  <<: *l\n", "trunks: &t [*t]\n", "callers: [\"+4420x\", \"+442079460000\"]\n",
 		"flashcall: {code_length: 1.5, timeout_s: 0x10}\n", "http: {max_body_bytes: !!binary aGVsbG8=}\n",
 		"a: &a [*a, *a]\nb: &b [*a, *a]\nc: &c [*b, *b]\n",
+		"trunks:\n  - {name: a, address: \"sip.a.example:5060\", inbound_cidrs: [\"::ffff:10.0.0.0/104\", 10.1.2.3], region: gb}\n",
+		"inbound: {numbers: [\"+441632960000\", \"+441632960001-+441632960009\"], final_status: 486}\n",
+		"media: {rtp_ip: \"::1\", rtp_port_min: 1024, rtp_port_max: 1025, default_locale: pt-BR, prompts_dir: .}\n",
+		"store: {endpoints: [\"10.0.0.1:2379\"]}\nprivacy: {hmac_key: " + hexKey(32) + ", encryption_key: " + hexKey(32) + ", old_encryption_keys: [" + hexKey(32) + "]}\n",
+		"http: {api_keys: [a], admin_keys: [a, b]}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -345,6 +438,23 @@ func FuzzLoadBytes(f *testing.F) {
 		}
 		if c.CallerRanges() == nil {
 			t.Fatal("Parse returned a config whose callers do not parse")
+		}
+		if len(c.InboundRanges()) != len(c.Inbound.Numbers) {
+			t.Fatal("Parse returned a config whose inbound numbers do not parse")
+		}
+		for i, tr := range c.Trunks {
+			if len(tr.InboundCIDRs) > 0 && len(tr.InboundPrefixes()) != len(tr.InboundCIDRs) {
+				t.Fatalf("Parse returned a config whose trunks[%d].inbound_cidrs do not parse", i)
+			}
+		}
+		if _, err := c.Privacy.HMACKey(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Privacy.EncryptionKey(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Privacy.OldEncryptionKeys(); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -135,3 +135,15 @@ func (c *Config) CallerRanges() []NumberRange {
 	}
 	return rs
 }
+
+// InboundRanges returns the parsed Inbound.Numbers, the system numbers
+// that trunks deliver to ringproof. It is meant for a Config that passed
+// Validate; for one that did not, it returns nil if any element does not
+// parse.
+func (c *Config) InboundRanges() []NumberRange {
+	rs, err := ParseRanges(c.Inbound.Numbers)
+	if err != nil {
+		return nil
+	}
+	return rs
+}

@@ -4,6 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,15 +65,19 @@ func joinFieldErrors(problems []*FieldError) error {
 // it. Otherwise it returns every problem it found, joined with errors.Join,
 // each a *FieldError naming the key (use FieldErrors, or errors.As for the
 // first). Validate does not fill in defaults or read the environment; Load
-// does both before calling it. Secret values (passwords, API keys) never
-// appear in its errors.
+// does both before calling it; it does look at the file system, for
+// media.prompts_dir. Secret values (passwords, API and admin keys, privacy
+// keys) never appear in its errors.
 func (c *Config) Validate() error {
 	v := &validator{}
 	c.validateHTTP(v)
 	c.validateSIP(v)
+	c.validateMedia(v)
 	c.validateStore(v)
+	c.validatePrivacy(v)
 	c.validateTrunks(v)
 	c.validateCallers(v)
+	c.validateInbound(v)
 	c.validateFlashCall(v)
 	c.validateVerification(v)
 	c.validateLog(v)
@@ -119,16 +127,29 @@ func (c *Config) validateHTTP(v *validator) {
 		v.add("http.api_keys", "at least one key is required (or set %s)", EnvAPIKeys)
 	}
 	for i, k := range c.HTTP.APIKeys {
-		key := "http.api_keys[" + strconv.Itoa(i) + "]"
-		switch {
-		case k == "":
-			v.add(key, "is empty")
-		case strings.ContainsFunc(k, unicode.IsSpace) || hasControl(k):
-			// Not quoted: it is a secret.
-			v.add(key, "contains a space or control character")
+		v.check("http.api_keys["+strconv.Itoa(i)+"]", bearerProblem(k))
+	}
+	for i, k := range c.HTTP.AdminKeys {
+		key := "http.admin_keys[" + strconv.Itoa(i) + "]"
+		if p := bearerProblem(k); p != "" {
+			v.add(key, "%s", p)
+		} else if j := slices.Index(c.HTTP.APIKeys, k); j >= 0 {
+			v.add(key, "is also http.api_keys[%d]; an admin key must not be an API key", j)
 		}
 	}
 	v.atLeast("http.max_body_bytes", c.HTTP.MaxBodyBytes, 1)
+}
+
+// bearerProblem returns what is wrong with a bearer token: empty, or holding
+// a space or control character. It never quotes the token: it is a secret.
+func bearerProblem(k string) string {
+	switch {
+	case k == "":
+		return "is empty"
+	case strings.ContainsFunc(k, unicode.IsSpace) || hasControl(k):
+		return "contains a space or control character"
+	}
+	return ""
 }
 
 func (c *Config) validateSIP(v *validator) {
@@ -137,6 +158,50 @@ func (c *Config) validateSIP(v *validator) {
 	if hasControl(c.SIP.UserAgent) {
 		v.add("sip.user_agent", "%q contains a control character", c.SIP.UserAgent)
 	}
+}
+
+// localeTag is a short BCP 47 tag: a 2 or 3 letter language and optional
+// subtags (en, pt-BR, zh-Hant-TW).
+var localeTag = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+
+func (c *Config) validateMedia(v *validator) {
+	m := &c.Media
+	if m.RTPIP != "" {
+		switch ip, err := netip.ParseAddr(m.RTPIP); {
+		case err != nil:
+			v.add("media.rtp_ip", "%q is not an IP address", m.RTPIP)
+		case ip.IsUnspecified():
+			v.add("media.rtp_ip", "%q is unspecified; peers send RTP to this address, so give one they can reach (or leave it empty for the host of sip.listen)", m.RTPIP)
+		case ip.Zone() != "":
+			v.add("media.rtp_ip", "%q has an IPv6 zone, which SDP cannot carry", m.RTPIP)
+		}
+	}
+	v.between("media.rtp_port_min", int64(m.RTPPortMin), 1024, 65535)
+	v.between("media.rtp_port_max", int64(m.RTPPortMax), 1024, 65535)
+	if m.RTPPortMin%2 != 0 {
+		v.add("media.rtp_port_min", "%d is odd; RTP uses even ports (RTCP the odd one above)", m.RTPPortMin)
+	}
+	if m.RTPPortMax <= m.RTPPortMin {
+		v.add("media.rtp_port_max", "%d is not above media.rtp_port_min (%d)", m.RTPPortMax, m.RTPPortMin)
+	}
+	v.between("media.no_rtp_timeout_s", int64(m.NoRTPTimeoutS), 1, 300)
+	v.between("media.max_call_s", int64(m.MaxCallS), 5, 3600)
+	if m.PromptsDir != "" {
+		switch fi, err := os.Stat(m.PromptsDir); {
+		case err != nil:
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is quoted already
+			}
+			v.add("media.prompts_dir", "%q: %v", m.PromptsDir, err)
+		case !fi.IsDir():
+			v.add("media.prompts_dir", "%q is not a directory", m.PromptsDir)
+		}
+	}
+	if !localeTag.MatchString(m.DefaultLocale) {
+		v.add("media.default_locale", "%q is not a locale tag such as en or pt-BR", m.DefaultLocale)
+	}
+	v.between("media.voice_repeat", int64(m.VoiceRepeat), 1, 5)
 }
 
 func (c *Config) validateStore(v *validator) {
@@ -154,6 +219,34 @@ func (c *Config) validateStore(v *validator) {
 	v.atLeast("store.request_timeout_s", int64(s.RequestTimeoutS), 1)
 	v.check("store.client_url", checkBindURL(s.ClientURL))
 	v.check("store.peer_url", checkBindURL(s.PeerURL))
+}
+
+func (c *Config) validatePrivacy(v *validator) {
+	p := &c.Privacy
+	keys := []struct {
+		key, value, env string
+		lo, hi          int
+	}{
+		{"privacy.hmac_key", p.HMACKeyHex, EnvHMACKey, minHMACKeyBytes, 0},
+		{"privacy.encryption_key", p.EncryptionKeyHex, EnvEncryptionKey, encryptionKeyBytes, encryptionKeyBytes},
+	}
+	for _, k := range keys {
+		switch {
+		case k.value != "":
+			v.check(k.key, keyProblem(k.value, k.lo, k.hi))
+		case len(c.Store.Endpoints) > 0:
+			v.add(k.key, "is required with an external etcd cluster (store.endpoints): every node must share it; set it or %s", k.env)
+		}
+	}
+	for i, s := range p.OldEncryptionKeysHex {
+		key := "privacy.old_encryption_keys[" + strconv.Itoa(i) + "]"
+		if s == "" {
+			v.add(key, "is empty")
+		} else {
+			v.check(key, keyProblem(s, encryptionKeyBytes, encryptionKeyBytes))
+		}
+	}
+	v.between("privacy.retention_days", int64(p.RetentionDays), 1, 3650)
 }
 
 func (c *Config) validateTrunks(v *validator) {
@@ -197,28 +290,62 @@ func (c *Config) validateTrunks(v *validator) {
 		if t.Domain != "" && !validHost(t.Domain) {
 			v.add(key+".domain", "%q is not an IP address or DNS name", t.Domain)
 		}
+		for j, s := range t.InboundCIDRs {
+			if _, err := parseInboundCIDR(s); err != nil {
+				v.add(key+".inbound_cidrs["+strconv.Itoa(j)+"]", "%v", err)
+			}
+		}
+		if !validRegion(t.Region) {
+			v.add(key+".region", "%q is not an ISO 3166-1 alpha-2 region such as GB (two letters), nor empty", t.Region)
+		}
 	}
+}
+
+// validRegion reports whether r is empty or two ASCII letters.
+func validRegion(r string) bool {
+	isLetter := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+	return r == "" || len(r) == 2 && isLetter(r[0]) && isLetter(r[1])
 }
 
 func (c *Config) validateCallers(v *validator) {
 	if len(c.Callers) == 0 {
 		v.add("callers", "at least one number range is required")
 	}
+	v.numberRanges("callers", c.Callers, func(key, s string, r NumberRange) {
+		if r.Digits <= c.FlashCall.CodeLength {
+			v.add(key, "%q has %d digits; a caller ID needs more than flashcall.code_length (%d)",
+				s, r.Digits, c.FlashCall.CodeLength)
+		}
+	})
+}
+
+func (c *Config) validateInbound(v *validator) {
+	in := &c.Inbound
+	v.numberRanges("inbound.numbers", in.Numbers, nil)
+	v.between("inbound.final_status", int64(in.FinalStatus), 400, 699)
+	v.between("inbound.ring_ms", int64(in.RingMS), 0, 10000)
+	v.oneOf("inbound.unknown_caller", in.UnknownCaller, "reject", "announce")
+}
+
+// numberRanges checks list, the value of the key path name, as a list of
+// number ranges: each element must parse with ParseRange, and no two may
+// overlap. check, if not nil, is called on each element that parses, with
+// its key path, before overlaps are looked for.
+func (v *validator) numberRanges(name string, list []string, check func(key, s string, r NumberRange)) {
 	type parsed struct {
 		i int
 		r NumberRange
 	}
 	var ok []parsed
-	for i, s := range c.Callers {
-		key := "callers[" + strconv.Itoa(i) + "]"
+	for i, s := range list {
+		key := name + "[" + strconv.Itoa(i) + "]"
 		r, err := ParseRange(s)
 		if err != nil {
 			v.add(key, "%v", err)
 			continue
 		}
-		if r.Digits <= c.FlashCall.CodeLength {
-			v.add(key, "%q has %d digits; a caller ID needs more than flashcall.code_length (%d)",
-				s, r.Digits, c.FlashCall.CodeLength)
+		if check != nil {
+			check(key, s, r)
 		}
 		ok = append(ok, parsed{i, r})
 	}
@@ -232,8 +359,8 @@ func (c *Config) validateCallers(v *validator) {
 			if first.i > second.i {
 				first, second = second, first
 			}
-			v.add("callers["+strconv.Itoa(second.i)+"]", "%q overlaps callers[%d] %q",
-				c.Callers[second.i], first.i, c.Callers[first.i])
+			v.add(name+"["+strconv.Itoa(second.i)+"]", "%q overlaps %s[%d] %q",
+				list[second.i], name, first.i, list[first.i])
 		}
 		if n == 0 || p.r.End > furthest.r.End {
 			furthest = p

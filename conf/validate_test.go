@@ -2,6 +2,9 @@ package conf
 
 import (
 	"errors"
+	"net/netip"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -53,6 +56,36 @@ func TestValidateRejects(t *testing.T) {
 		{"api key empty", func(c *Config) { c.HTTP.APIKeys = []string{"good-key", ""} }, "http.api_keys[1]", "is empty"},
 		{"api key with space", func(c *Config) { c.HTTP.APIKeys = []string{"bad key"} }, "http.api_keys[0]", "contains a space or control character"},
 		{"max body zero", func(c *Config) { c.HTTP.MaxBodyBytes = 0 }, "http.max_body_bytes", "0 is below the minimum 1"},
+		{"admin key empty", func(c *Config) { c.HTTP.AdminKeys = []string{"admin-1", ""} }, "http.admin_keys[1]", "is empty"},
+		{"admin key with space", func(c *Config) { c.HTTP.AdminKeys = []string{"bad\tkey"} }, "http.admin_keys[0]", "contains a space or control character"},
+		{"admin key is an api key", func(c *Config) {
+			c.HTTP.APIKeys = []string{"app-1", "shared"}
+			c.HTTP.AdminKeys = []string{"admin-1", "shared"}
+		}, "http.admin_keys[1]", "is also http.api_keys[1]; an admin key must not be an API key"},
+
+		{"rtp ip hostname", func(c *Config) { c.Media.RTPIP = "media.example.com" }, "media.rtp_ip", `"media.example.com" is not an IP address`},
+		{"rtp ip with port", func(c *Config) { c.Media.RTPIP = "10.0.0.1:4000" }, "media.rtp_ip", "is not an IP address"},
+		{"rtp ip unspecified", func(c *Config) { c.Media.RTPIP = "0.0.0.0" }, "media.rtp_ip", `"0.0.0.0" is unspecified`},
+		{"rtp ip unspecified v6", func(c *Config) { c.Media.RTPIP = "::" }, "media.rtp_ip", "is unspecified"},
+		{"rtp ip zone", func(c *Config) { c.Media.RTPIP = "fe80::1%eth0" }, "media.rtp_ip", "IPv6 zone"},
+		{"rtp port min low", func(c *Config) { c.Media.RTPPortMin = 1022 }, "media.rtp_port_min", "1022 is out of range 1024..65535"},
+		{"rtp port max high", func(c *Config) { c.Media.RTPPortMax = 65536 }, "media.rtp_port_max", "65536 is out of range 1024..65535"},
+		{"rtp port min odd", func(c *Config) { c.Media.RTPPortMin = 16385 }, "media.rtp_port_min", "16385 is odd"},
+		{"rtp ports equal", func(c *Config) { c.Media.RTPPortMin, c.Media.RTPPortMax = 20000, 20000 }, "media.rtp_port_max", "20000 is not above media.rtp_port_min (20000)"},
+		{"rtp ports reversed", func(c *Config) { c.Media.RTPPortMin, c.Media.RTPPortMax = 30000, 20001 }, "media.rtp_port_max", "is not above media.rtp_port_min (30000)"},
+		{"no rtp timeout zero", func(c *Config) { c.Media.NoRTPTimeoutS = 0 }, "media.no_rtp_timeout_s", "0 is out of range 1..300"},
+		{"no rtp timeout high", func(c *Config) { c.Media.NoRTPTimeoutS = 301 }, "media.no_rtp_timeout_s", "301 is out of range 1..300"},
+		{"max call low", func(c *Config) { c.Media.MaxCallS = 4 }, "media.max_call_s", "4 is out of range 5..3600"},
+		{"max call high", func(c *Config) { c.Media.MaxCallS = 3601 }, "media.max_call_s", "3601 is out of range 5..3600"},
+		{"prompts dir missing", func(c *Config) { c.Media.PromptsDir = "no-such-dir/prompts" }, "media.prompts_dir", `"no-such-dir/prompts": no such file or directory`},
+		{"prompts dir is a file", func(c *Config) { c.Media.PromptsDir = "validate_test.go" }, "media.prompts_dir", `"validate_test.go" is not a directory`},
+		{"locale empty", func(c *Config) { c.Media.DefaultLocale = "" }, "media.default_locale", `"" is not a locale tag`},
+		{"locale upper-case language", func(c *Config) { c.Media.DefaultLocale = "EN" }, "media.default_locale", `"EN" is not a locale tag`},
+		{"locale underscore", func(c *Config) { c.Media.DefaultLocale = "en_GB" }, "media.default_locale", "is not a locale tag"},
+		{"locale one-letter subtag", func(c *Config) { c.Media.DefaultLocale = "en-x" }, "media.default_locale", "is not a locale tag"},
+		{"locale trailing newline", func(c *Config) { c.Media.DefaultLocale = "en\n" }, "media.default_locale", "is not a locale tag"},
+		{"voice repeat zero", func(c *Config) { c.Media.VoiceRepeat = 0 }, "media.voice_repeat", "0 is out of range 1..5"},
+		{"voice repeat high", func(c *Config) { c.Media.VoiceRepeat = 6 }, "media.voice_repeat", "6 is out of range 1..5"},
 
 		{"sip listen hostname", func(c *Config) { c.SIP.Listen = "sip.example.com:5060" }, "sip.listen", `host "sip.example.com" is not an IP address`},
 		{"sip listen unspecified", func(c *Config) { c.SIP.Listen = "0.0.0.0:5060" }, "sip.listen", "unspecified"},
@@ -75,6 +108,25 @@ func TestValidateRejects(t *testing.T) {
 		{"peer url bad scheme", func(c *Config) { c.Store.PeerURL = "unix://127.0.0.1:2380" }, "store.peer_url", `scheme "unix" is not http or https`},
 		{"peer url no port", func(c *Config) { c.Store.PeerURL = "http://127.0.0.1" }, "store.peer_url", "has no port"},
 
+		{"hmac key not hex", func(c *Config) { c.Privacy.HMACKeyHex = "zz" + hexKey(32)[2:] }, "privacy.hmac_key", "is not hex: want at least 32 bytes (64 hex digits)"},
+		{"hmac key odd length", func(c *Config) { c.Privacy.HMACKeyHex = hexKey(32) + "0" }, "privacy.hmac_key", "has an odd number of hex digits (65)"},
+		{"hmac key short", func(c *Config) { c.Privacy.HMACKeyHex = hexKey(31) }, "privacy.hmac_key", "is 31 bytes; want at least 32 bytes (64 hex digits)"},
+		{"encryption key short", func(c *Config) { c.Privacy.EncryptionKeyHex = hexKey(16) }, "privacy.encryption_key", "is 16 bytes; want exactly 32 bytes (64 hex digits)"},
+		{"encryption key long", func(c *Config) { c.Privacy.EncryptionKeyHex = hexKey(33) }, "privacy.encryption_key", "is 33 bytes; want exactly 32"},
+		{"encryption key with 0x", func(c *Config) { c.Privacy.EncryptionKeyHex = "0x" + hexKey(31) }, "privacy.encryption_key", "is not hex"},
+		{"old key empty", func(c *Config) { c.Privacy.OldEncryptionKeysHex = []string{oldKeyHex, ""} }, "privacy.old_encryption_keys[1]", "is empty"},
+		{"old key short", func(c *Config) { c.Privacy.OldEncryptionKeysHex = []string{hexKey(24)} }, "privacy.old_encryption_keys[0]", "is 24 bytes; want exactly 32"},
+		{"hmac key required with external store", func(c *Config) {
+			c.Store.Endpoints = []string{"10.0.0.1:2379"}
+			c.Privacy.EncryptionKeyHex = encKeyHex
+		}, "privacy.hmac_key", "is required with an external etcd cluster (store.endpoints): every node must share it; set it or RINGPROOF_PRIVACY_HMAC_KEY"},
+		{"encryption key required with external store", func(c *Config) {
+			c.Store.Endpoints = []string{"10.0.0.1:2379"}
+			c.Privacy.HMACKeyHex = hmacKeyHex
+		}, "privacy.encryption_key", "is required with an external etcd cluster (store.endpoints): every node must share it; set it or RINGPROOF_PRIVACY_ENCRYPTION_KEY"},
+		{"retention zero", func(c *Config) { c.Privacy.RetentionDays = 0 }, "privacy.retention_days", "0 is out of range 1..3650"},
+		{"retention high", func(c *Config) { c.Privacy.RetentionDays = 3651 }, "privacy.retention_days", "3651 is out of range 1..3650"},
+
 		{"no trunks", func(c *Config) { c.Trunks = nil }, "trunks", "at least one trunk is required"},
 		{"trunk name empty", trunk(func(t *Trunk) { t.Name = "" }), "trunks[0].name", "is required"},
 		{"trunk name repeated", secondTrunk("carrier1"), "trunks[1].name", `"carrier1" is also the name of trunks[0]`},
@@ -91,6 +143,21 @@ func TestValidateRejects(t *testing.T) {
 		{"trunk username without password", trunk(func(t *Trunk) { t.Username = "alice" }), "trunks[0].password", "is required when username is set (or set RINGPROOF_TRUNK_CARRIER1_PASSWORD)"},
 		{"trunk username control", trunk(func(t *Trunk) { t.Username, t.Password = "al\nice", "pw" }), "trunks[0].username", "control character"},
 		{"trunk domain bad", trunk(func(t *Trunk) { t.Domain = "sip.example.com:5060" }), "trunks[0].domain", "is not an IP address or DNS name"},
+		{"trunk inbound cidr bad", trunk(func(t *Trunk) { t.InboundCIDRs = []string{"203.0.113.0/24", "203.0.113.0/33"} }),
+			"trunks[0].inbound_cidrs[1]", `"203.0.113.0/33" is not a CIDR prefix`},
+		{"trunk inbound cidr hostname", trunk(func(t *Trunk) { t.InboundCIDRs = []string{"sip.carrier.example"} }),
+			"trunks[0].inbound_cidrs[0]", "is not a CIDR prefix (203.0.113.0/24, 2001:db8::/32) or IP address"},
+		{"trunk inbound cidr empty", trunk(func(t *Trunk) { t.InboundCIDRs = []string{""} }), "trunks[0].inbound_cidrs[0]", `"" is not a CIDR prefix`},
+		{"trunk inbound cidr spaces", trunk(func(t *Trunk) { t.InboundCIDRs = []string{" 10.0.0.1"} }), "trunks[0].inbound_cidrs[0]", "is not a CIDR prefix"},
+		{"trunk inbound cidr zone", trunk(func(t *Trunk) { t.InboundCIDRs = []string{"fe80::1%eth0"} }), "trunks[0].inbound_cidrs[0]", "has an IPv6 zone"},
+		{"trunk inbound cidr on the second trunk", func(c *Config) {
+			secondTrunk("carrier2")(c)
+			c.Trunks[1].InboundCIDRs = []string{"10.0.0.0/8", "10.1.2.3-10.1.2.9"}
+		}, "trunks[1].inbound_cidrs[1]", `"10.1.2.3-10.1.2.9"`},
+		{"trunk region three letters", trunk(func(t *Trunk) { t.Region = "GBR" }), "trunks[0].region", `"GBR" is not an ISO 3166-1 alpha-2 region`},
+		{"trunk region digit", trunk(func(t *Trunk) { t.Region = "G1" }), "trunks[0].region", "is not an ISO 3166-1 alpha-2 region"},
+		{"trunk region numeric", trunk(func(t *Trunk) { t.Region = "44" }), "trunks[0].region", "is not an ISO 3166-1 alpha-2 region"},
+		{"trunk region non-ASCII", trunk(func(t *Trunk) { t.Region = "ſ" }), "trunks[0].region", "is not an ISO 3166-1 alpha-2 region"},
 
 		{"no callers", func(c *Config) { c.Callers = nil }, "callers", "at least one number range is required"},
 		{"caller not e164", func(c *Config) { c.Callers = []string{"+442079460000", "+4420x"} }, "callers[1]", `"+4420x" is not an E.164 number`},
@@ -112,6 +179,22 @@ func TestValidateRejects(t *testing.T) {
 		{"callers overlap a wide earlier range", func(c *Config) {
 			c.Callers = []string{"+442079460000-+442079469999", "+442079461000-+442079461009", "+442079465000"}
 		}, "callers[2]", "overlaps callers[0]"},
+
+		{"inbound number not e164", func(c *Config) { c.Inbound.Numbers = []string{"01632960000"} }, "inbound.numbers[0]", `"01632960000" is not an E.164 number`},
+		{"inbound numbers reversed", func(c *Config) { c.Inbound.Numbers = []string{"+441632960009-+441632960000"} }, "inbound.numbers[0]", "start is after end"},
+		{"inbound numbers overlap", func(c *Config) {
+			c.Inbound.Numbers = []string{"+441632960000-+441632960009", "+12025550100", "+441632960005"}
+		}, "inbound.numbers[2]", `"+441632960005" overlaps inbound.numbers[0] "+441632960000-+441632960009"`},
+		{"inbound numbers overlap listed in reverse", func(c *Config) {
+			c.Inbound.Numbers = []string{"+441632960005-+441632960019", "+441632960000-+441632960009"}
+		}, "inbound.numbers[1]", "overlaps inbound.numbers[0]"},
+		{"final status 2xx", func(c *Config) { c.Inbound.FinalStatus = 200 }, "inbound.final_status", "200 is out of range 400..699"},
+		{"final status low", func(c *Config) { c.Inbound.FinalStatus = 399 }, "inbound.final_status", "399 is out of range 400..699"},
+		{"final status high", func(c *Config) { c.Inbound.FinalStatus = 700 }, "inbound.final_status", "700 is out of range 400..699"},
+		{"inbound ring negative", func(c *Config) { c.Inbound.RingMS = -1 }, "inbound.ring_ms", "-1 is out of range 0..10000"},
+		{"inbound ring high", func(c *Config) { c.Inbound.RingMS = 10001 }, "inbound.ring_ms", "10001 is out of range 0..10000"},
+		{"unknown caller other", func(c *Config) { c.Inbound.UnknownCaller = "hangup" }, "inbound.unknown_caller", `"hangup" is not one of reject, announce`},
+		{"unknown caller empty", func(c *Config) { c.Inbound.UnknownCaller = "" }, "inbound.unknown_caller", `"" is not one of reject, announce`},
 
 		{"code length low", func(c *Config) { c.FlashCall.CodeLength = 2 }, "flashcall.code_length", "2 is out of range 3..6"},
 		{"code length high", func(c *Config) { c.FlashCall.CodeLength = 9 }, "flashcall.code_length", "9 is out of range 3..6"},
@@ -158,6 +241,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"external store", func(c *Config) {
 			c.Store.Endpoints = []string{"https://etcd1.example.com:2379", "10.0.0.2:2379", "etcd3:2379"}
 			c.Store.DataDir = ""
+			c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = hmacKeyHex, encKeyHex
 		}},
 		{"localhost bind urls", func(c *Config) { c.Store.ClientURL, c.Store.PeerURL = "http://localhost:2379", "https://[::1]:2380" }},
 		{"tcp trunk by name with auth", func(c *Config) {
@@ -172,6 +256,48 @@ func TestValidateAccepts(t *testing.T) {
 			c.Verification = Verification{ExpiryS: 86400, MaxAttempts: 10, MaxPerNumberPerHour: 1}
 		}},
 		{"short api key", func(c *Config) { c.HTTP.APIKeys = []string{"k"} }},
+		{"admin keys distinct from api keys", func(c *Config) { c.HTTP.AdminKeys = []string{"admin-1", "admin-2"} }},
+		{"rtp ip and port edges", func(c *Config) {
+			c.Media.RTPIP, c.Media.RTPPortMin, c.Media.RTPPortMax = "192.0.2.10", 1024, 1025
+		}},
+		{"rtp ipv6 and top ports", func(c *Config) {
+			c.Media.RTPIP, c.Media.RTPPortMin, c.Media.RTPPortMax = "2001:db8::10", 65534, 65535
+		}},
+		{"media edges", func(c *Config) {
+			c.Media.NoRTPTimeoutS, c.Media.MaxCallS, c.Media.VoiceRepeat = 300, 5, 5
+		}},
+		{"media other edges", func(c *Config) {
+			c.Media.NoRTPTimeoutS, c.Media.MaxCallS, c.Media.VoiceRepeat = 1, 3600, 1
+		}},
+		{"prompts dir", func(c *Config) { c.Media.PromptsDir = os.TempDir() }},
+		{"prompts dir relative", func(c *Config) { c.Media.PromptsDir = "." }},
+		{"locale with region", func(c *Config) { c.Media.DefaultLocale = "pt-BR" }},
+		{"locale with script and region", func(c *Config) { c.Media.DefaultLocale = "zh-Hant-TW" }},
+		{"three-letter locale", func(c *Config) { c.Media.DefaultLocale = "yue" }},
+		{"privacy keys", func(c *Config) {
+			c.Privacy = Privacy{
+				HMACKeyHex:           strings.ToUpper(hexKey(64)),
+				EncryptionKeyHex:     encKeyHex,
+				OldEncryptionKeysHex: []string{oldKeyHex, hexKey(32)},
+				RetentionDays:        3650,
+			}
+		}},
+		{"only some privacy keys with the embedded store", func(c *Config) {
+			c.Privacy.EncryptionKeyHex, c.Privacy.RetentionDays = encKeyHex, 1
+		}},
+		{"trunk inbound cidrs, pai and region", func(c *Config) {
+			c.Trunks[0].InboundCIDRs = []string{"203.0.113.0/24", "2001:db8::/32", "198.51.100.7", "2001:db8:1::5", "203.0.113.9/24"}
+			c.Trunks[0].TrustPAI = true
+			c.Trunks[0].Region = "GB"
+		}},
+		{"trunk region lower-case", func(c *Config) { c.Trunks[0].Region = "us" }},
+		{"no inbound numbers", func(c *Config) { c.Inbound.Numbers = nil }},
+		{"adjacent inbound numbers", func(c *Config) {
+			c.Inbound.Numbers = []string{"+441632960000-+441632960009", "+441632960010", "+12025550100"}
+		}},
+		{"inbound numbers may be callers", func(c *Config) { c.Inbound.Numbers = []string{"+442079460000"} }},
+		{"inbound edges", func(c *Config) { c.Inbound = Inbound{FinalStatus: 400, RingMS: 10000, UnknownCaller: "announce"} }},
+		{"inbound other edges", func(c *Config) { c.Inbound.FinalStatus, c.Inbound.RingMS = 699, 0 }},
 		{"json debug logs", func(c *Config) { c.Log = Log{Level: "debug", Format: "json"} }},
 	}
 	for _, tt := range tests {
@@ -212,17 +338,128 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 
 func TestValidateKeepsSecretsOutOfErrors(t *testing.T) {
 	c := Default()
-	c.HTTP.APIKeys = []string{"sup3r secret"}
+	c.HTTP.APIKeys = []string{"sup3r secret", "shared-k3y"}
+	c.HTTP.AdminKeys = []string{"shared-k3y", "adm1n secret"}
 	c.Store.Password = "st0re-secret"
 	c.Trunks[0].Password = "trunk-secret"
 	c.Trunks[0].Address = "nowhere"
+	c.Privacy.HMACKeyHex = "5ecret" + "g" + hexKey(31)
+	c.Privacy.EncryptionKeyHex = "5ecre7" + hexKey(1)
+	c.Privacy.OldEncryptionKeysHex = []string{"01d5ecret"}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil, want errors")
 	}
-	for _, secret := range []string{"sup3r", "st0re-secret", "trunk-secret"} {
+	if n := len(FieldErrors(err)); n != 7 {
+		t.Errorf("Validate() found %d problems, want 7: %v", n, err)
+	}
+	for _, secret := range []string{"sup3r", "shared-k3y", "adm1n", "st0re-secret", "trunk-secret", "5ecre", "'g'", "01d5ecret"} {
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("error %q shows the secret %q", err, secret)
 		}
+	}
+}
+
+func TestInboundPrefixes(t *testing.T) {
+	pfx := func(ss ...string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, s := range ss {
+			out = append(out, netip.MustParsePrefix(s))
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		address string
+		cidrs   []string
+		want    []netip.Prefix
+	}{
+		{"default is the IPv4 address", "203.0.113.5:5060", nil, pfx("203.0.113.5/32")},
+		{"default is the IPv6 address without zone", "[fe80::1%eth0]:5060", nil, pfx("fe80::1/128")},
+		{"default unmaps an IPv4-mapped address", "[::ffff:203.0.113.5]:5060", nil, pfx("203.0.113.5/32")},
+		{"no default for a DNS name", "sip.carrier.example:5060", nil, nil},
+		{"no default for a bad address", "nowhere", nil, nil},
+		{"listed prefixes replace the default", "sip.carrier.example:5060",
+			[]string{"203.0.113.0/24", "2001:db8::/32"}, pfx("203.0.113.0/24", "2001:db8::/32")},
+		{"single addresses", "203.0.113.5:5060", []string{"198.51.100.7", "2001:db8::5"}, pfx("198.51.100.7/32", "2001:db8::5/128")},
+		{"host bits cleared", "203.0.113.5:5060", []string{"203.0.113.77/24", "2001:db8::1/32"}, pfx("203.0.113.0/24", "2001:db8::/32")},
+		{"IPv4-mapped unmapped", "203.0.113.5:5060", []string{"::ffff:198.51.100.0/120", "::ffff:198.51.100.9"}, pfx("198.51.100.0/24", "198.51.100.9/32")},
+		{"short IPv4-mapped prefix stays IPv6", "203.0.113.5:5060", []string{"::ffff:0:0/95"}, pfx("::fffe:0:0/95")},
+		{"nil if any does not parse", "203.0.113.5:5060", []string{"198.51.100.7", "bad"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := Trunk{Name: "t", Address: tt.address, InboundCIDRs: tt.cidrs}
+			if got := tr.InboundPrefixes(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("InboundPrefixes() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInboundRanges(t *testing.T) {
+	c := Default()
+	rs := c.InboundRanges()
+	if len(rs) != 1 || rs[0].String() != "+441632960000-+441632960009" || rs[0].Size() != 10 {
+		t.Errorf("Default().InboundRanges() = %v", rs)
+	}
+	c.Inbound.Numbers = []string{"+441632960000", "bad"}
+	if rs := c.InboundRanges(); rs != nil {
+		t.Errorf("InboundRanges() with a bad element = %v, want nil", rs)
+	}
+}
+
+func TestPrivacyKeys(t *testing.T) {
+	t.Run("empty gives nil", func(t *testing.T) {
+		var p Privacy
+		h, err1 := p.HMACKey()
+		e, err2 := p.EncryptionKey()
+		o, err3 := p.OldEncryptionKeys()
+		if h != nil || e != nil || o != nil || err1 != nil || err2 != nil || err3 != nil {
+			t.Errorf("got %v %v %v, errors %v %v %v; want all nil", h, e, o, err1, err2, err3)
+		}
+	})
+	t.Run("decodes hex", func(t *testing.T) {
+		p := Privacy{HMACKeyHex: hexKey(48), EncryptionKeyHex: encKeyHex, OldEncryptionKeysHex: []string{oldKeyHex, encKeyHex}}
+		h, err := p.HMACKey()
+		if err != nil || len(h) != 48 || h[0] != 0x0f {
+			t.Errorf("HMACKey() = %x, %v", h, err)
+		}
+		e, err := p.EncryptionKey()
+		if err != nil || len(e) != 32 || e[31] != 0xab {
+			t.Errorf("EncryptionKey() = %x, %v", e, err)
+		}
+		o, err := p.OldEncryptionKeys()
+		if err != nil || len(o) != 2 || len(o[0]) != 32 || o[0][0] != 0xcd || o[1][0] != 0xab {
+			t.Errorf("OldEncryptionKeys() = %x, %v", o, err)
+		}
+	})
+	tests := []struct {
+		name, key string
+		p         Privacy
+		get       func(Privacy) error
+	}{
+		{"hmac not hex", "privacy.hmac_key", Privacy{HMACKeyHex: "5ecret" + hexKey(32)},
+			func(p Privacy) error { _, err := p.HMACKey(); return err }},
+		{"hmac short", "privacy.hmac_key", Privacy{HMACKeyHex: hexKey(16)},
+			func(p Privacy) error { _, err := p.HMACKey(); return err }},
+		{"encryption long", "privacy.encryption_key", Privacy{EncryptionKeyHex: hexKey(64)},
+			func(p Privacy) error { _, err := p.EncryptionKey(); return err }},
+		{"old key bad", "privacy.old_encryption_keys[1]", Privacy{OldEncryptionKeysHex: []string{oldKeyHex, "5ecret"}},
+			func(p Privacy) error { _, err := p.OldEncryptionKeys(); return err }},
+		{"old key empty", "privacy.old_encryption_keys[0]", Privacy{OldEncryptionKeysHex: []string{""}},
+			func(p Privacy) error { _, err := p.OldEncryptionKeys(); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.get(tt.p)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Key != tt.key {
+				t.Fatalf("error = %v, want a *FieldError for %s", err, tt.key)
+			}
+			if strings.Contains(err.Error(), "5ecret") || strings.Contains(err.Error(), "0f0f") {
+				t.Errorf("error %q shows the key", err)
+			}
+		})
 	}
 }

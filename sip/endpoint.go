@@ -49,6 +49,8 @@ type Endpoint struct {
 	udp net.PacketConn
 	tcp net.Listener
 
+	counters inboundCounters
+
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }

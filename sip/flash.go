@@ -20,6 +20,11 @@ type Call struct {
 	To string
 	// SDP is the offer carried by the INVITE.
 	SDP []byte
+	// AssertedID, when set, goes in P-Asserted-Identity instead of From.
+	AssertedID string
+	// Anonymous withholds the caller ID: an anonymous From and Privacy: id
+	// (RFC 3323), with the real identity only in P-Asserted-Identity.
+	Anonymous bool
 }
 
 // FlashOptions shape a flash call.
@@ -31,6 +36,9 @@ type FlashOptions struct {
 	// provisional response came (RFC 3261 §9.1 forbids it earlier),
 	// otherwise the transaction is abandoned. 0 means 30 s.
 	Timeout time.Duration
+	// KeepRinging places an ordinary call instead: no CANCEL on ringing;
+	// it waits for the final response, and Timeout bounds the whole call.
+	KeepRinging bool
 }
 
 // maxAuthTries bounds digest retries, so a carrier that keeps challenging
@@ -104,9 +112,11 @@ func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report fun
 				provisional = true
 				if (res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress) && !rang {
 					rang = true
-					if o.RingFor <= 0 {
+					switch {
+					case o.KeepRinging:
+					case o.RingFor <= 0:
 						cancelNow("rang")
-					} else if !f.cancelled {
+					case !f.cancelled:
 						ringTimer = time.After(o.RingFor)
 					}
 					emit(Event{Kind: EventRinging, Status: res.StatusCode})
@@ -162,7 +172,7 @@ func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report fun
 			ringTimer = nil
 			cancelNow("rang")
 		case <-timeout.C:
-			if rang {
+			if rang && !o.KeepRinging {
 				continue
 			}
 			timedOut = true
@@ -224,7 +234,7 @@ func (e *Endpoint) newInvite(c Call) (*sip.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isE164(c.From) || !isE164(c.To) {
+	if !isE164(c.From) || !isE164(c.To) || (c.AssertedID != "" && !isE164(c.AssertedID)) {
 		return nil, fmt.Errorf("trunk %q: caller and callee must be E.164 numbers", c.Trunk.Name)
 	}
 	ruri := sip.Uri{Scheme: "sip", User: c.To, Host: domain, UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}
@@ -241,12 +251,22 @@ func (e *Endpoint) newInvite(c Call) (*sip.Request, error) {
 		me = "[" + me + "]"
 	}
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.From, Host: e.addr.Addr().String(), UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}}
+	if c.Anonymous {
+		from = &sip.FromHeader{DisplayName: "Anonymous", Address: sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}}
+	}
 	from.Params = sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}
+	asserted := c.From
+	if c.AssertedID != "" {
+		asserted = c.AssertedID
+	}
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: c.To, Host: domain, UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}}
 	req.AppendHeader(from)
 	req.AppendHeader(to)
-	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s;user=phone>", c.From, me)))
-	contact := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: c.From, Host: e.addr.Addr().String(), Port: int(e.addr.Port())}}
+	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s;user=phone>", asserted, me)))
+	if c.Anonymous {
+		req.AppendHeader(sip.NewHeader("Privacy", "id"))
+	}
+	contact := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: from.Address.User, Host: e.addr.Addr().String(), Port: int(e.addr.Port())}}
 	if transport == "TCP" {
 		contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
 	}

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/fileutil"
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
@@ -25,6 +29,8 @@ const (
 	// MB of history at most, well under etcd's 2 GiB default quota; without
 	// compaction the quota fills and etcd turns read-only.
 	compactionRetention = "5m"
+	// lockFile, in the data dir, is held while a Store uses the directory.
+	lockFile = "ringproof.lock"
 )
 
 // startEmbedded starts a single-node etcd in c.DataDir and connects an
@@ -41,6 +47,20 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 	if err != nil {
 		return err
 	}
+
+	// etcd's bbolt waits forever for a data dir another etcd holds; fail
+	// fast instead, and keep the lock until Close.
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("store: embedded etcd: %w", err)
+	}
+	lock, err := fileutil.TryLockFile(filepath.Join(c.DataDir, lockFile), os.O_WRONLY|os.O_CREATE, 0o600)
+	if errors.Is(err, fileutil.ErrLocked) {
+		return fmt.Errorf("store: data dir %s is in use by another store: %w", c.DataDir, err)
+	}
+	if err != nil {
+		return fmt.Errorf("store: lock data dir: %w", err)
+	}
+	s.dirLock = lock
 
 	cfg := embed.NewConfig()
 	cfg.Name = embedName

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -36,12 +37,13 @@ type leaseCache struct {
 	lease   clientv3.Lease
 	ctx     context.Context // ends when the store closes
 	timeout time.Duration   // bounds one grant
-	wg      *sync.WaitGroup // grant goroutines, waited for by Close
+	wg      sync.WaitGroup  // grant goroutines
 
 	gran time.Duration
 	now  func() time.Time
 
 	mu      sync.Mutex
+	closed  bool
 	buckets map[int64]*bucketLease // by bucket end, Unix ns
 }
 
@@ -54,12 +56,16 @@ type bucketLease struct {
 	err  error
 }
 
-func newLeaseCache(ctx context.Context, l clientv3.Lease, timeout time.Duration, wg *sync.WaitGroup) *leaseCache {
+// errClosed is returned by operations on a closed store.
+var errClosed = errors.New("store closed")
+
+// newLeaseCache returns a cache granting leases through l. Grants end when
+// ctx does; close waits for them.
+func newLeaseCache(ctx context.Context, l clientv3.Lease, timeout time.Duration) *leaseCache {
 	return &leaseCache{
 		lease:   l,
 		ctx:     ctx,
 		timeout: timeout,
-		wg:      wg,
 		gran:    leaseGranularity,
 		now:     time.Now,
 		buckets: make(map[int64]*bucketLease),
@@ -74,6 +80,10 @@ func (c *leaseCache) get(ctx context.Context, ttl time.Duration) (clientv3.Lease
 	end := ceilTime(now.Add(ttl), c.gran)
 
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return 0, errClosed
+	}
 	b := c.buckets[end.UnixNano()]
 	if b == nil {
 		c.sweep(now)
@@ -107,6 +117,15 @@ func (c *leaseCache) grant(b *bucketLease, secs int64) {
 		b.id = resp.ID
 	}
 	close(b.done)
+}
+
+// close stops new grants and waits for those under way (their context has
+// ended by then).
+func (c *leaseCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.wg.Wait()
 }
 
 // invalidate forgets the bucket holding lease id, after etcd reported it

@@ -157,6 +157,20 @@ func TestOpenRejectsBadEmbeddedConfig(t *testing.T) {
 	}
 }
 
+func TestOpenSameDataDirTwiceFails(t *testing.T) {
+	t.Parallel()
+	c := storetest.Config(t)
+	storetest.Open(t, c)
+	s, err := store.Open(t.Context(), c, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("second Open on a data dir in use succeeded")
+	}
+	if !strings.Contains(err.Error(), "in use") {
+		t.Errorf("err = %q, want it to say the dir is in use", err)
+	}
+}
+
 func TestCloseIsIdempotent(t *testing.T) {
 	t.Parallel()
 	s := storetest.New(t)

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/fileutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap/zapcore"
@@ -37,7 +38,8 @@ const (
 // Store is a handle on etcd. It is safe for concurrent use. Close releases it.
 type Store struct {
 	cli        *clientv3.Client
-	etcd       *embed.Etcd // nil when connected to an external cluster
+	etcd       *embed.Etcd          // nil when connected to an external cluster
+	dirLock    *fileutil.LockedFile // the embedded data dir's lock, or nil
 	prefix     string
 	reqTimeout time.Duration
 	log        *slog.Logger
@@ -46,7 +48,7 @@ type Store struct {
 	closed    *atomic.Bool // silences logging once Close starts
 	stop      context.CancelFunc
 	done      <-chan struct{} // closed when Close starts
-	wg        sync.WaitGroup  // background goroutines, waited for by Close
+	wg        sync.WaitGroup  // the embedded server's error reporter
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -56,6 +58,8 @@ type Store struct {
 // picks a free port) and talks to it in-process; data persists across
 // restarts on the same directory. With c.Endpoints it connects to that
 // cluster, authenticating with c.Username and c.Password when set.
+//
+// Only one Store at a time may use a data dir; another fails at once.
 //
 // Open returns once the store answers a read, or fails when ctx ends or
 // c.DialTimeoutS passes, whichever comes first; an unreachable cluster fails
@@ -92,7 +96,7 @@ func Open(ctx context.Context, c conf.Store, log *slog.Logger) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.leases = newLeaseCache(bg, s.cli.Lease, s.reqTimeout, &s.wg)
+	s.leases = newLeaseCache(bg, s.cli.Lease, s.reqTimeout)
 	return s, nil
 }
 
@@ -103,6 +107,9 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		s.stop()
+		if s.leases != nil {
+			s.leases.close()
+		}
 		s.wg.Wait()
 		if s.cli != nil {
 			if err := s.cli.Close(); err != nil && !errors.Is(err, context.Canceled) {
@@ -111,6 +118,11 @@ func (s *Store) Close() error {
 		}
 		if s.etcd != nil {
 			s.etcd.Close()
+		}
+		if s.dirLock != nil {
+			if err := s.dirLock.Close(); err != nil && s.closeErr == nil {
+				s.closeErr = fmt.Errorf("store: unlock data dir: %w", err)
+			}
 		}
 	})
 	return s.closeErr

@@ -37,13 +37,19 @@ func NewHandler(svc *Service, keys []string, maxBody int64, log *slog.Logger) *H
 	h.mux.HandleFunc("GET /v1/verifications/{id}", h.get)
 	h.mux.HandleFunc("POST /v1/verifications/{id}/check", h.check)
 	h.mux.HandleFunc("POST /v1/verifications/{id}/hangup", h.hangup)
+	h.mux.HandleFunc("GET /v1/verifications/{id}/events", h.events)
 	h.mux.HandleFunc("/v1/verifications", h.methodNotAllowed)
 	h.mux.HandleFunc("/v1/verifications/", h.notFound)
 	return h
 }
 
-// ServeHTTP authenticates the request and routes it.
+// ServeHTTP authenticates the request and routes it. The event stream
+// authenticates itself, since it also takes a watch token.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/events") {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ringproof"`)
 		WriteError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong API key", "")

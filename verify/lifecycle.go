@@ -69,12 +69,8 @@ func (r *record) applyCheck(code string, now time.Time) outcome {
 
 // expectedCode is the code the user must give back.
 func (r *record) expectedCode() string {
-	switch r.Method {
-	case MethodFlashCall:
-		if len(r.CallerID) < r.CodeLength {
-			return ""
-		}
-		return r.CallerID[len(r.CallerID)-r.CodeLength:]
+	if m, ok := methods[r.Method]; ok {
+		return m.code(r)
 	}
 	return ""
 }

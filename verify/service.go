@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
@@ -18,6 +19,9 @@ import (
 
 // Store is what the service needs of the state store (store.Store).
 type Store interface {
+	Put(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	Delete(ctx context.Context, key string) error
+	Watch(ctx context.Context, prefix string) <-chan store.Event
 	Create(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	Get(ctx context.Context, key string) ([]byte, int64, error)
 	Update(ctx context.Context, key string, fn func(cur []byte) ([]byte, error)) ([]byte, error)
@@ -46,6 +50,15 @@ type Config struct {
 	Retain time.Duration
 	// Node names this node in records, for clusters.
 	Node string
+	// DialNumbers are the system numbers users call (inbound methods).
+	DialNumbers []conf.NumberRange
+	// InboundStatus is the final response to inbound missed calls.
+	InboundStatus int
+	// InboundRing is how long an inbound call rings before it.
+	InboundRing time.Duration
+	// TrunkRegions maps a trunk name to the region its national caller
+	// IDs are read in.
+	TrunkRegions map[string]string
 }
 
 // Service creates, checks and hangs up verifications. It is safe for
@@ -57,6 +70,7 @@ type Service struct {
 	log    *slog.Logger
 	index  func(number string) string
 	now    func() time.Time
+	dial   *dialNumbers
 
 	ctx    context.Context // ends calls on Close
 	stop   context.CancelFunc
@@ -75,10 +89,14 @@ func NewService(st Store, d Dialer, cfg Config, index func(string) string, log *
 	if cfg.Retain <= 0 {
 		cfg.Retain = 10 * time.Minute
 	}
+	if cfg.InboundStatus == 0 {
+		cfg.InboundStatus = 603
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Service{
 		store: st, dialer: d, cfg: cfg, log: log, index: index, now: time.Now,
-		ctx: ctx, stop: stop, calls: make(map[string]context.CancelFunc),
+		dial: newDialNumbers(cfg.DialNumbers),
+		ctx:  ctx, stop: stop, calls: make(map[string]context.CancelFunc),
 	}
 }
 
@@ -125,12 +143,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification,
 		return nil, ErrRateLimited
 	}
 
-	switch rec.Method {
-	case MethodFlashCall:
-		rec.CallerID, err = s.dialer.LeaseCallerID(ctx, rec.NumberKey)
-		if err != nil {
-			return nil, err
-		}
+	m := methods[rec.Method]
+	if err := m.prepare(ctx, s, rec); err != nil {
+		return nil, err
 	}
 	val, err := json.Marshal(rec)
 	if err != nil {
@@ -140,7 +155,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification,
 		return nil, fmt.Errorf("verify: save %s: %w", rec.ID, err)
 	}
 	s.log.Info("verification created", "id", rec.ID, "method", rec.Method, "number", privacy.Mask(rec.Number))
-	if err := s.startCall(rec); err != nil {
+	if err := m.start(s, rec); err != nil {
 		return nil, err
 	}
 	return rec.view(s.now()), nil
@@ -148,14 +163,10 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification,
 
 // newRecord validates req into a fresh record.
 func (s *Service) newRecord(req CreateRequest) (*record, error) {
-	method := Method(req.Method)
-	switch method {
-	case MethodFlashCall:
-	case "":
-		return nil, &InputError{Field: "method", Code: "missing", Message: "method is required (flashcall)"}
-	default:
-		return nil, &InputError{Field: "method", Code: "unsupported", Message: fmt.Sprintf("method %q is not supported; supported: flashcall", req.Method)}
+	if _, err := lookupMethod(req.Method); err != nil {
+		return nil, err
 	}
+	method := Method(req.Method)
 	number, err := ParseNumber(req.Number, req.Region)
 	if err != nil {
 		return nil, err
@@ -177,6 +188,7 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 	now := s.now().UTC()
 	return &record{
 		ID:          newID(),
+		WatchToken:  newToken(),
 		Method:      method,
 		Status:      StatusPending,
 		Number:      number,
@@ -288,6 +300,10 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 	}
 	var result outcome
 	r, err := s.update(ctx, id, func(r *record) error {
+		if methods[r.Method].code(r) == "" {
+			return &InputError{Field: "code", Code: "not_applicable",
+				Message: fmt.Sprintf("a %s verification has no code: the call itself verifies it", r.Method)}
+		}
 		if !validCode(code, r.CodeLength) {
 			return &InputError{Field: "code", Code: "invalid", Message: fmt.Sprintf("code must be %d digits", r.CodeLength)}
 		}
@@ -395,6 +411,16 @@ func newID() string {
 		panic("verify: crypto/rand failed: " + err.Error())
 	}
 	return "v" + hex.EncodeToString(b[:])
+}
+
+// newToken returns a random token that lets a web page watch one
+// verification without an API key.
+func newToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("verify: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
 }
 
 // validID reports whether id could have come from newID, so that junk never

@@ -76,6 +76,8 @@ type record struct {
 	Number      string    `json:"number"`
 	NumberKey   string    `json:"number_key"`
 	CallerID    string    `json:"caller_id,omitempty"`
+	DialNumber  string    `json:"dial_number,omitempty"`
+	WatchToken  string    `json:"watch_token,omitempty"`
 	CodeLength  int       `json:"code_length"`
 	Attempts    int       `json:"attempts"`
 	MaxAttempts int       `json:"max_attempts"`
@@ -98,8 +100,9 @@ type Verification struct {
 	Reason       string    `json:"reason,omitempty"`
 	Method       Method    `json:"method"`
 	Number       string    `json:"number"`
-	CodeLength   int       `json:"code_length"`
+	CodeLength   int       `json:"code_length,omitempty"`
 	CLIPrefix    string    `json:"cli_prefix,omitempty"`
+	DialNumber   string    `json:"dial_number,omitempty"`
 	AttemptsLeft int       `json:"attempts_left"`
 	Platform     string    `json:"platform,omitempty"`
 	Reference    string    `json:"reference,omitempty"`
@@ -117,6 +120,7 @@ func (r *record) view(now time.Time) *Verification {
 		Method:       r.Method,
 		Number:       r.Number,
 		CodeLength:   r.CodeLength,
+		DialNumber:   r.DialNumber,
 		AttemptsLeft: max(r.MaxAttempts-r.Attempts, 0),
 		Platform:     r.Platform,
 		Reference:    r.Reference,

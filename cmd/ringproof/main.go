@@ -2,6 +2,7 @@
 // holds a phone number.
 //
 //	ringproof serve [--config FILE]   run the server (embedded etcd by default)
+//	ringproof phone [call]            a test handset: take calls, or place one
 //	ringproof version                 print the version
 package main
 
@@ -35,6 +36,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return cmdServe(ctx, args[1:], stderr)
+	case "phone":
+		return cmdPhone(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ringproof", version)
 		return 0
@@ -54,6 +57,8 @@ func usage(w io.Writer) {
 commands:
   serve     run the server: HTTP API, SIP user agent, state store
             (embedded etcd unless store.endpoints is set)
+  phone     a test handset: ring on every INVITE and print the caller ID
+            ("phone call" places a call to a system number instead)
   version   print the version
 
 Run "ringproof <command> -h" for a command's flags.

@@ -113,6 +113,12 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		return nil, err
 	}
 	host, _ := os.Hostname()
+	regions := map[string]string{}
+	var inbound []sip.InboundTrunk
+	for _, t := range cfg.Trunks {
+		regions[t.Name] = t.Region
+		inbound = append(inbound, sip.InboundTrunk{Name: t.Name, Prefixes: t.InboundPrefixes(), TrustPAI: t.TrustPAI})
+	}
 	s.svc = verify.NewService(s.store, d, verify.Config{
 		CodeLength:          cfg.FlashCall.CodeLength,
 		MaxCodeLength:       6,
@@ -120,7 +126,12 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		MaxAttempts:         cfg.Verification.MaxAttempts,
 		MaxPerNumberPerHour: cfg.Verification.MaxPerNumberPerHour,
 		Node:                fmt.Sprintf("%s/%s", host, s.sip.Addr()),
+		DialNumbers:         cfg.InboundRanges(),
+		InboundStatus:       cfg.Inbound.FinalStatus,
+		InboundRing:         time.Duration(cfg.Inbound.RingMS) * time.Millisecond,
+		TrunkRegions:        regions,
 	}, index.Of, log)
+	s.sip.ServeInbound(inbound, s.svc.HandleInbound)
 
 	s.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {

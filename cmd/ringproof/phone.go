@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ringproof/ringproof/sip"
+)
+
+// cmdPhone is a test handset: a user's phone behind a carrier, for demos
+// and tests.
+//
+//	ringproof phone [--listen ADDR] [--code-length N]     ring on every INVITE
+//	ringproof phone call --from N --to N --server ADDR    call a system number
+func cmdPhone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "call" {
+		return cmdPhoneCall(ctx, args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("phone", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:5070", "`address` to take calls on (UDP and TCP); ringproof's default trunk points here")
+	codeLen := fs.Int("code-length", 4, "print the flash-call code: the caller ID's last `N` digits (0: don't)")
+	ringFor := fs.Duration("ring", 60*time.Second, "ring this long when nobody cancels, then reject with 480")
+	count := fs.Int("count", 0, "exit after `N` calls have ended (0: run until interrupted)")
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	ep, err := sip.Listen(ctx, sip.Options{Listen: *listen, UserAgent: "ringproof-phone", Logger: quietLogger(stderr)})
+	if err != nil {
+		fmt.Fprintf(stderr, "ringproof phone: %v\n", err)
+		return 1
+	}
+	defer ep.Close()
+	fmt.Fprintf(stdout, "phone: listening on %s (udp, tcp)\n", ep.Addr())
+
+	var (
+		mu    sync.Mutex
+		ended int
+		done  = make(chan struct{})
+	)
+	ep.ServeHandset(*ringFor, func(r sip.Ring, what string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch what {
+		case sip.RingRinging:
+			line := fmt.Sprintf("phone: ringing: call from %s to %s", r.CallerID, r.To)
+			if *codeLen > 0 && len(r.CallerID) > *codeLen {
+				line += fmt.Sprintf(" (flash-call code %s)", r.CallerID[len(r.CallerID)-*codeLen:])
+			}
+			fmt.Fprintln(stdout, line)
+		default:
+			fmt.Fprintf(stdout, "phone: %s: call from %s after %v\n", what, r.CallerID, time.Since(r.At).Round(time.Millisecond))
+			ended++
+			if *count > 0 && ended == *count {
+				close(done)
+			}
+		}
+	})
+	select {
+	case <-ctx.Done():
+	case <-done:
+	}
+	return 0
+}
+
+// cmdPhoneCall places a call to a system number, as a user verifying by a
+// missed call would, and prints how it ended.
+func cmdPhoneCall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("phone call", flag.ContinueOnError)
+	from := fs.String("from", "", "the caller's `number`, E.164 (required)")
+	to := fs.String("to", "", "the system `number` to call, E.164 (required)")
+	server := fs.String("server", "127.0.0.1:5060", "ringproof's SIP `address`")
+	transport := fs.String("transport", "udp", "udp or tcp")
+	listen := fs.String("listen", "127.0.0.1:0", "local SIP `address` (port 0: any)")
+	anonymous := fs.Bool("anonymous", false, "withhold the caller ID (Privacy: id)")
+	timeout := fs.Duration("timeout", 30*time.Second, "hang up (CANCEL) if no final response by then")
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	if *from == "" || *to == "" {
+		fmt.Fprintln(stderr, "ringproof phone call: --from and --to are required")
+		return 2
+	}
+	ep, err := sip.Listen(ctx, sip.Options{Listen: *listen, UserAgent: "ringproof-phone", Logger: quietLogger(stderr)})
+	if err != nil {
+		fmt.Fprintf(stderr, "ringproof phone call: %v\n", err)
+		return 1
+	}
+	defer ep.Close()
+	call := sip.Call{
+		Trunk:     sip.Trunk{Name: "ringproof", Address: *server, Transport: *transport},
+		From:      *from,
+		To:        *to,
+		Anonymous: *anonymous,
+	}
+	final := ep.Flash(ctx, call, sip.FlashOptions{KeepRinging: true, Timeout: *timeout}, func(ev sip.Event) {
+		switch ev.Kind {
+		case sip.EventDialing:
+			fmt.Fprintf(stdout, "phone: calling %s from %s via %s\n", *to, *from, *server)
+		case sip.EventRinging:
+			fmt.Fprintf(stdout, "phone: ringing (%d)\n", ev.Status)
+		}
+	})
+	switch final.Kind {
+	case sip.EventFailed:
+		if final.Status == 0 {
+			fmt.Fprintf(stdout, "phone: call failed: %s\n", final.Reason)
+			return 1
+		}
+		fmt.Fprintf(stdout, "phone: rejected: %d %s\n", final.Status, final.Reason)
+		return 0
+	case sip.EventHungUp:
+		fmt.Fprintf(stdout, "phone: answered (%d), hung up\n", final.Status)
+		return 0
+	default:
+		fmt.Fprintf(stdout, "phone: %s %s\n", final.Kind, final.Reason)
+		return 1
+	}
+}
+
+// quietLogger keeps sipgo's chatter out of the handset's output.
+func quietLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError}))
+}

@@ -1,0 +1,235 @@
+package sip
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// InboundTrunk says where a trunk's inbound calls may come from and how far
+// their caller ID can be trusted.
+type InboundTrunk struct {
+	Name string
+	// Prefixes are the source addresses allowed to send INVITEs.
+	Prefixes []netip.Prefix
+	// TrustPAI takes the caller ID from P-Asserted-Identity.
+	TrustPAI bool
+}
+
+// Inbound is an INVITE that reached ringproof from a known trunk.
+type Inbound struct {
+	// Trunk is the name of the trunk whose addresses matched the source.
+	Trunk  string
+	Source netip.AddrPort
+	// Dialed is the user part of the Request-URI: the number called.
+	Dialed string
+	// CallerID is the user part of the identity the call asserts: the
+	// P-Asserted-Identity on a trusted trunk, else Remote-Party-ID, else
+	// From. Empty when the caller withheld it.
+	CallerID string
+	// CallerIDSource is "pai", "rpid" or "from".
+	CallerIDSource string
+	// Anonymous is set when the caller asked for privacy (Privacy: id,
+	// RPID privacy=full, or an anonymous From); CallerID is then empty.
+	Anonymous bool
+}
+
+// InboundDecision is how to end an inbound call that is not answered.
+type InboundDecision struct {
+	// Status is the final response, 400 to 699 (603 Decline by default).
+	Status int
+	// RingFor is how long to ring after the 180 before it.
+	RingFor time.Duration
+}
+
+// InboundHandler decides the fate of an inbound call. It runs while the
+// caller hears ringing and must return promptly; ctx ends if the caller
+// cancels.
+type InboundHandler func(ctx context.Context, in *Inbound) InboundDecision
+
+// InboundStats counts inbound INVITEs by outcome.
+type InboundStats struct {
+	Forbidden uint64 // from an address no trunk allows: 403
+	Handled   uint64 // passed to the handler
+	Cancelled uint64 // the caller hung up before the final response
+}
+
+type inboundCounters struct{ forbidden, handled, cancelled atomic.Uint64 }
+
+// ServeInbound routes inbound INVITEs: a source outside every trunk's
+// prefixes gets 403 Forbidden; any other is rung (180) and ended with the
+// final response h decides on, never answered. Call it once, before
+// traffic arrives.
+func (e *Endpoint) ServeInbound(trunks []InboundTrunk, h InboundHandler) {
+	e.server.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		e.inbound(trunks, h, req, tx)
+	})
+	e.server.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {})
+}
+
+// InboundStats returns the inbound counters so far.
+func (e *Endpoint) InboundStats() InboundStats {
+	return InboundStats{
+		Forbidden: e.counters.forbidden.Load(),
+		Handled:   e.counters.handled.Load(),
+		Cancelled: e.counters.cancelled.Load(),
+	}
+}
+
+// inbound handles one INVITE and returns only once its final response is
+// sent (sipgo ends the transaction when the handler returns).
+func (e *Endpoint) inbound(trunks []InboundTrunk, h InboundHandler, req *sip.Request, tx sip.ServerTransaction) {
+	src, _ := netip.ParseAddrPort(req.Source())
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	trunk := matchTrunk(trunks, src.Addr())
+	if trunk == nil {
+		e.counters.forbidden.Add(1)
+		e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
+		return
+	}
+	e.counters.handled.Add(1)
+	in := parseInbound(req, trunk)
+	in.Source = src
+
+	ringing := sip.NewResponseFromRequest(req, sip.StatusRinging, "Ringing", nil)
+	tag, _ := ringing.To().Params.Get("tag")
+	e.respond(tx, ringing)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tx.OnCancel(func(*sip.Request) { cancel() })
+	dec := h(ctx, in)
+	if dec.Status < 400 || dec.Status > 699 {
+		dec.Status = 603
+	}
+	if dec.RingFor > 0 {
+		t := time.NewTimer(dec.RingFor)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		case <-tx.Done():
+		}
+		t.Stop()
+	}
+	if ctx.Err() != nil {
+		// The caller hung up: the transaction layer answered the CANCEL
+		// with 200 and the INVITE with 487.
+		e.counters.cancelled.Add(1)
+		return
+	}
+	final := sip.NewResponseFromRequest(req, dec.Status, reasonPhrase(dec.Status), nil)
+	final.To().Params.Add("tag", tag)
+	e.respond(tx, final)
+}
+
+func (e *Endpoint) respond(tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		e.log.Debug("sip: respond failed", "status", res.StatusCode, "err", err)
+	}
+}
+
+// matchTrunk returns the first trunk whose prefixes hold addr.
+func matchTrunk(trunks []InboundTrunk, addr netip.Addr) *InboundTrunk {
+	for i := range trunks {
+		for _, p := range trunks[i].Prefixes {
+			if p.Contains(addr) {
+				return &trunks[i]
+			}
+		}
+	}
+	return nil
+}
+
+// parseInbound reads the dialled number and the caller's identity.
+func parseInbound(req *sip.Request, trunk *InboundTrunk) *Inbound {
+	in := &Inbound{Trunk: trunk.Name, Dialed: req.Recipient.User}
+	if in.Dialed == "" {
+		if to := req.To(); to != nil {
+			in.Dialed = to.Address.User
+		}
+	}
+	if privacyID(req.GetHeader("Privacy")) {
+		in.Anonymous = true
+	}
+	if trunk.TrustPAI {
+		for _, h := range req.GetHeaders("P-Asserted-Identity") {
+			for _, v := range splitAddressList(h.Value()) {
+				var u sip.Uri
+				if _, err := sip.ParseAddressValue(strings.TrimSpace(v), &u, nil); err == nil && u.User != "" {
+					in.CallerID, in.CallerIDSource = u.User, "pai"
+					break
+				}
+			}
+			if in.CallerID != "" {
+				break
+			}
+		}
+	}
+	if in.CallerID == "" {
+		if h := req.GetHeader("Remote-Party-ID"); h != nil {
+			var u sip.Uri
+			params := sip.NewParams()
+			if _, err := sip.ParseAddressValue(strings.TrimSpace(h.Value()), &u, &params); err == nil && u.User != "" {
+				in.CallerID, in.CallerIDSource = u.User, "rpid"
+				if p, _ := params.Get("privacy"); strings.EqualFold(p, "full") || strings.EqualFold(p, "uri") {
+					in.Anonymous = true
+				}
+			}
+		}
+	}
+	if in.CallerID == "" {
+		if f := req.From(); f != nil {
+			in.CallerID, in.CallerIDSource = f.Address.User, "from"
+			if strings.EqualFold(f.Address.User, "anonymous") || strings.EqualFold(f.Address.Host, "anonymous.invalid") {
+				in.Anonymous = true
+			}
+		}
+	}
+	if in.Anonymous {
+		in.CallerID = ""
+	}
+	return in
+}
+
+// privacyID reports whether a Privacy header (RFC 3323) withholds the
+// caller's identity.
+func privacyID(h sip.Header) bool {
+	if h == nil {
+		return false
+	}
+	for _, v := range strings.FieldsFunc(h.Value(), func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
+		switch strings.ToLower(v) {
+		case "id", "user", "header":
+			return true
+		}
+	}
+	return false
+}
+
+// reasonPhrase is the standard phrase for the final statuses ringproof
+// sends.
+func reasonPhrase(code int) string {
+	switch code {
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 480:
+		return "Temporarily Unavailable"
+	case 486:
+		return "Busy Here"
+	case 487:
+		return "Request Terminated"
+	case 488:
+		return "Not Acceptable Here"
+	case 600:
+		return "Busy Everywhere"
+	case 603:
+		return "Decline"
+	}
+	return "Call Rejected"
+}

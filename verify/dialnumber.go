@@ -1,0 +1,64 @@
+package verify
+
+import (
+	"sync/atomic"
+
+	"github.com/ringproof/ringproof/conf"
+)
+
+// dialNumbers hands out the system numbers users call, in turn, so that
+// concurrent verifications spread across them.
+type dialNumbers struct {
+	ranges []conf.NumberRange
+	size   uint64
+	next   atomic.Uint64
+}
+
+func newDialNumbers(ranges []conf.NumberRange) *dialNumbers {
+	d := &dialNumbers{ranges: ranges}
+	for _, r := range ranges {
+		d.size += r.Size()
+	}
+	return d
+}
+
+// Len is how many numbers there are.
+func (d *dialNumbers) Len() uint64 { return d.size }
+
+// at returns the i-th number, i < Len.
+func (d *dialNumbers) at(i uint64) string {
+	for _, r := range d.ranges {
+		if i < r.Size() {
+			return r.Format(r.Start + i)
+		}
+		i -= r.Size()
+	}
+	return ""
+}
+
+// take returns the next number in turn, and the position it was taken at
+// so that callers can try the ones after it.
+func (d *dialNumbers) take() uint64 {
+	return (d.next.Add(1) - 1) % d.size
+}
+
+// contains reports whether e164 is one of the numbers.
+func (d *dialNumbers) contains(e164 string) bool {
+	for _, r := range d.ranges {
+		if len(e164) != r.Digits+1 || e164[0] != '+' {
+			continue
+		}
+		var n uint64
+		for i := 1; i < len(e164); i++ {
+			c := e164[i]
+			if c < '0' || c > '9' {
+				return false
+			}
+			n = n*10 + uint64(c-'0')
+		}
+		if r.Contains(n) {
+			return true
+		}
+	}
+	return false
+}

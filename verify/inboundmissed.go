@@ -1,0 +1,144 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ringproof/ringproof/privacy"
+	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store"
+)
+
+// MethodInboundMissed is the missed-call method: the user calls the
+// dial_number from the phone being verified and hangs up (or is rejected
+// unanswered); the caller ID proves the number. CheckMobi calls it "cli".
+const MethodInboundMissed Method = "inbound_missed"
+
+// inboundMissed implements MethodInboundMissed.
+type inboundMissed struct{}
+
+// dialTries bounds how many dial numbers prepare tries before it reuses one.
+const dialTries = 8
+
+// prepare picks a dial number that no other pending verification of this
+// number waits on, and indexes the record under (dial number, number), so
+// that an INVITE finds it with one read.
+func (inboundMissed) prepare(ctx context.Context, s *Service, r *record) error {
+	if s.dial == nil || s.dial.Len() == 0 {
+		return &InputError{Field: "method", Code: "unsupported", Message: "inbound_missed needs inbound.numbers in the configuration"}
+	}
+	r.CodeLength = 0
+	first := s.dial.take()
+	ttl := s.cfg.Expiry
+	for i := uint64(0); i < min(dialTries, s.dial.Len()); i++ {
+		number := s.dial.at((first + i) % s.dial.Len())
+		err := s.store.Create(ctx, inboundKey(number, r.NumberKey), []byte(r.ID), ttl)
+		if err == nil {
+			r.DialNumber = number
+			return nil
+		}
+		if !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("verify: dial number: %w", err)
+		}
+	}
+	// Every number tried has a pending verification of this number: the
+	// newest one takes over the first.
+	r.DialNumber = s.dial.at(first)
+	if err := s.store.Put(ctx, inboundKey(r.DialNumber, r.NumberKey), []byte(r.ID), ttl); err != nil {
+		return fmt.Errorf("verify: dial number: %w", err)
+	}
+	return nil
+}
+
+func (inboundMissed) start(*Service, *record) error { return nil }
+
+func (inboundMissed) code(*record) string { return "" }
+
+// inboundKey is where a pending inbound verification is found from the
+// number dialled and the caller's number key.
+func inboundKey(dialNumber, numberKey string) string {
+	return "inbound/" + strings.TrimPrefix(dialNumber, "+") + "/" + numberKey
+}
+
+// HandleInbound decides an inbound call: if its caller ID and dialled
+// number match a pending inbound_missed verification, that verification is
+// verified. Whatever the match, the call is rejected unanswered with the
+// configured final response, so the caller pays nothing. Nothing is stored
+// about callers that match nothing.
+func (s *Service) HandleInbound(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
+	dec := sip.InboundDecision{Status: s.cfg.InboundStatus, RingFor: s.cfg.InboundRing}
+	outcome := s.matchInbound(ctx, in)
+	s.log.Info("inbound call", "trunk", in.Trunk, "caller", privacy.Mask(in.CallerID), "outcome", outcome)
+	return dec
+}
+
+// matchInbound verifies the verification an inbound call proves, if any,
+// and says what happened in one word.
+func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) string {
+	if in.Anonymous || in.CallerID == "" {
+		return "anonymous"
+	}
+	region := s.cfg.TrunkRegions[in.Trunk]
+	dialled, err := normaliseCallerID(in.Dialed, region)
+	if err != nil || s.dial == nil || !s.dial.contains(dialled) {
+		return "not_a_dial_number"
+	}
+	caller, err := normaliseCallerID(in.CallerID, region)
+	if err != nil {
+		return "invalid_caller_id"
+	}
+	key := inboundKey(dialled, s.index(caller))
+	val, _, err := s.store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return "unknown_caller"
+	}
+	if err != nil {
+		s.log.Warn("inbound call: store", "err", err)
+		return "error"
+	}
+	id := string(val)
+	matched := false
+	_, err = s.update(ctx, id, func(r *record) error {
+		now := s.now()
+		if r.Method != MethodInboundMissed || r.DialNumber != dialled || r.Number != caller || r.statusAt(now).Final() {
+			return nil
+		}
+		r.Events = append(r.Events, Event{Type: "inbound_call", Reason: "caller ID matched", At: now.UTC()})
+		r.Status, r.Reason, r.UpdatedAt = StatusVerified, "", now.UTC()
+		matched = true
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("inbound call: update", "id", id, "err", err)
+		return "error"
+	}
+	if !matched {
+		return "unknown_caller"
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_ = s.store.Delete(dctx, key)
+	return "verified"
+}
+
+// normaliseCallerID reads a caller ID or dialled number as carriers send
+// it: E.164 with '+', national (with the trunk's region), or international
+// digits without the '+'.
+func normaliseCallerID(raw, region string) (string, error) {
+	raw = strings.TrimPrefix(strings.TrimSpace(raw), "tel:")
+	if raw == "" {
+		return "", errors.New("empty")
+	}
+	if strings.HasPrefix(raw, "+") {
+		return ParseNumber(raw, "")
+	}
+	if region != "" {
+		if n, err := ParseNumber(raw, region); err == nil {
+			return n, nil
+		}
+	}
+	return ParseNumber("+"+raw, "")
+}
