@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -50,6 +52,9 @@ type Endpoint struct {
 	tcp net.Listener
 
 	counters inboundCounters
+	// onInvite handles inbound INVITEs once ServeInbound or ServeHandset
+	// has set it; sipgo's handler table must not change while serving.
+	onInvite atomic.Pointer[sipgo.RequestHandler]
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -112,6 +117,9 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		udp: udp, tcp: tcp,
 	}
 	server.OnOptions(e.answerOptions)
+	server.OnInvite(e.dispatchInvite)
+	server.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	server.OnBye(e.answerBye)
 
 	e.wg.Add(2)
 	go func() {
@@ -126,7 +134,33 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 			log.Debug("sip: TCP serve ended", "err", err)
 		}
 	}()
+	// Requests leave from the listening socket only once the transport
+	// layer knows it; until then it would try to bind the port again.
+	if err := e.waitUDPReady(ctx, udp.LocalAddr().String()); err != nil {
+		e.Close()
+		return nil, err
+	}
 	return e, nil
+}
+
+// waitUDPReady waits until sipgo's UDP transport has registered the
+// listening socket.
+func (e *Endpoint) waitUDPReady(ctx context.Context, addr string) error {
+	pool := e.ua.TransportLayer().Pool("udp")
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	for pool.Get(addr) == nil {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sip: listen %s: %w", addr, ctx.Err())
+		case <-deadline.C:
+			return fmt.Errorf("sip: listen %s: UDP transport did not start", addr)
+		case <-tick.C:
+		}
+	}
+	return nil
 }
 
 // listenPair binds UDP and TCP on the same IP and port. With port 0 it
@@ -158,10 +192,23 @@ func listenPair(ctx context.Context, ap netip.AddrPort) (net.PacketConn, net.Lis
 // Addr is the address the endpoint listens on, for UDP and TCP alike.
 func (e *Endpoint) Addr() netip.AddrPort { return e.addr }
 
-// Handle registers h for inbound requests of the given method (INVITE, BYE,
-// INFO...). The handler must send a final response before it returns.
-func (e *Endpoint) Handle(method sip.RequestMethod, h sipgo.RequestHandler) {
-	e.server.OnRequest(method, h)
+// dispatchInvite passes an inbound INVITE to the handler in force; before
+// there is one the endpoint takes no calls.
+func (e *Endpoint) dispatchInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if h := e.onInvite.Load(); h != nil {
+		(*h)(req, tx)
+		return
+	}
+	e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil))
+}
+
+// setInviteHandler installs h for inbound INVITEs.
+func (e *Endpoint) setInviteHandler(h sipgo.RequestHandler) { e.onInvite.Store(&h) }
+
+// answerBye accepts a BYE: ringproof's own calls end by its own BYE or
+// CANCEL, so a BYE from a peer is only acknowledged.
+func (e *Endpoint) answerBye(req *sip.Request, tx sip.ServerTransaction) {
+	e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 }
 
 // Close stops listening and ends every transaction. It is safe to call more

@@ -30,7 +30,7 @@ const (
 // passes (480 Temporarily Unavailable). It is never answered. report, if
 // not nil, is called when a ring starts and when it ends.
 func (e *Endpoint) ServeHandset(ringFor time.Duration, report func(r Ring, what string)) {
-	e.server.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+	e.setInviteHandler(func(req *sip.Request, tx sip.ServerTransaction) {
 		src, _ := netip.ParseAddrPort(req.Source())
 		r := Ring{To: req.Recipient.User, Source: src, At: time.Now()}
 		if f := req.From(); f != nil {
@@ -64,9 +64,5 @@ func (e *Endpoint) ServeHandset(ringFor time.Duration, report func(r Ring, what 
 				report(r, RingTimeout)
 			}
 		}
-	})
-	e.server.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {})
-	e.server.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
 }

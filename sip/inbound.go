@@ -62,13 +62,12 @@ type inboundCounters struct{ forbidden, handled, cancelled atomic.Uint64 }
 
 // ServeInbound routes inbound INVITEs: a source outside every trunk's
 // prefixes gets 403 Forbidden; any other is rung (180) and ended with the
-// final response h decides on, never answered. Call it once, before
-// traffic arrives.
+// final response h decides on, never answered. Until it is called the
+// endpoint answers INVITEs 480.
 func (e *Endpoint) ServeInbound(trunks []InboundTrunk, h InboundHandler) {
-	e.server.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+	e.setInviteHandler(func(req *sip.Request, tx sip.ServerTransaction) {
 		e.inbound(trunks, h, req, tx)
 	})
-	e.server.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {})
 }
 
 // InboundStats returns the inbound counters so far.

@@ -1,7 +1,10 @@
 package verify
 
 import (
+	"strings"
 	"sync/atomic"
+
+	"github.com/nyaruka/phonenumbers"
 
 	"github.com/ringproof/ringproof/conf"
 )
@@ -40,6 +43,30 @@ func (d *dialNumbers) at(i uint64) string {
 // so that callers can try the ones after it.
 func (d *dialNumbers) take() uint64 {
 	return (d.next.Add(1) - 1) % d.size
+}
+
+// match returns the system number that dialled (the Request-URI user, as
+// a carrier sends it: E.164, international digits, or national in region)
+// stands for, or "" if it is none of them. System numbers need not be
+// assigned in the numbering plan (test and drama ranges are fine), so only
+// the syntax is read here, not validity.
+func (d *dialNumbers) match(dialled, region string) string {
+	if d == nil || d.size == 0 {
+		return ""
+	}
+	dialled = strings.TrimPrefix(strings.TrimSpace(dialled), "tel:")
+	candidates := []string{dialled, "+" + dialled}
+	if region != "" && !strings.HasPrefix(dialled, "+") {
+		if n, err := phonenumbers.Parse(dialled, region); err == nil {
+			candidates = append(candidates, phonenumbers.Format(n, phonenumbers.E164))
+		}
+	}
+	for _, c := range candidates {
+		if d.contains(c) {
+			return c
+		}
+	}
+	return ""
 }
 
 // contains reports whether e164 is one of the numbers.

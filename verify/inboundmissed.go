@@ -82,8 +82,8 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) string {
 		return "anonymous"
 	}
 	region := s.cfg.TrunkRegions[in.Trunk]
-	dialled, err := normaliseCallerID(in.Dialed, region)
-	if err != nil || s.dial == nil || !s.dial.contains(dialled) {
+	dialled := s.dial.match(in.Dialed, region)
+	if dialled == "" {
 		return "not_a_dial_number"
 	}
 	caller, err := normaliseCallerID(in.CallerID, region)

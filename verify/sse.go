@@ -65,6 +65,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 			if token != "" {
 				masked := *v
 				masked.Number = privacy.Mask(v.Number)
+				masked.WatchToken = ""
 				v = &masked
 			}
 			data, _ := json.Marshal(v)

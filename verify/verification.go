@@ -95,14 +95,17 @@ type record struct {
 
 // Verification is the view of a verification that the API returns.
 type Verification struct {
-	ID           string    `json:"id"`
-	Status       Status    `json:"status"`
-	Reason       string    `json:"reason,omitempty"`
-	Method       Method    `json:"method"`
-	Number       string    `json:"number"`
-	CodeLength   int       `json:"code_length,omitempty"`
-	CLIPrefix    string    `json:"cli_prefix,omitempty"`
-	DialNumber   string    `json:"dial_number,omitempty"`
+	ID         string `json:"id"`
+	Status     Status `json:"status"`
+	Reason     string `json:"reason,omitempty"`
+	Method     Method `json:"method"`
+	Number     string `json:"number"`
+	CodeLength int    `json:"code_length,omitempty"`
+	CLIPrefix  string `json:"cli_prefix,omitempty"`
+	DialNumber string `json:"dial_number,omitempty"`
+	// WatchToken lets a web page follow this verification's status on
+	// GET /v1/verifications/{id}/events?token=... without an API key.
+	WatchToken   string    `json:"watch_token,omitempty"`
 	AttemptsLeft int       `json:"attempts_left"`
 	Platform     string    `json:"platform,omitempty"`
 	Reference    string    `json:"reference,omitempty"`
@@ -121,6 +124,7 @@ func (r *record) view(now time.Time) *Verification {
 		Number:       r.Number,
 		CodeLength:   r.CodeLength,
 		DialNumber:   r.DialNumber,
+		WatchToken:   r.WatchToken,
 		AttemptsLeft: max(r.MaxAttempts-r.Attempts, 0),
 		Platform:     r.Platform,
 		Reference:    r.Reference,
