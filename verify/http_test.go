@@ -204,3 +204,36 @@ func TestRateLimitPerNumber(t *testing.T) {
 		t.Fatalf("another number is limited too: %v", err)
 	}
 }
+
+func TestExpiry(t *testing.T) {
+	svc, _ := newTestService(t, Config{})
+	now := time.Now()
+	svc.now = func() time.Time { return now }
+	ctx := context.Background()
+	v, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "flashcall"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = v.ExpiresAt.Add(time.Second)
+	got, err := svc.Get(ctx, v.ID)
+	if err != nil || got.Status != StatusExpired || got.Reason != ReasonExpired {
+		t.Fatalf("after expiry: %+v %v", got, err)
+	}
+	res, err := svc.Check(ctx, v.ID, "1234")
+	if err != nil || res.Status != StatusExpired {
+		t.Fatalf("right code after expiry: %+v %v", res, err)
+	}
+	// The expiry was written to the store, not only computed.
+	svc.now = time.Now
+	if got, _ := svc.Get(ctx, v.ID); got.Status != StatusExpired {
+		t.Fatalf("stored status %s, want expired", got.Status)
+	}
+}
+
+func TestInboundMissedHasNoCode(t *testing.T) {
+	svc, _ := newTestService(t, Config{})
+	ctx := context.Background()
+	if _, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "inbound_missed"}); err == nil {
+		t.Fatal("inbound_missed without inbound.numbers was accepted")
+	}
+}

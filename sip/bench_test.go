@@ -1,0 +1,203 @@
+package sip
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringproof/ringproof/sip/sipptest"
+)
+
+// Benchmarks of the flash call's hot path: building the INVITE and the
+// CANCEL (once per call each), putting the INVITE on the wire, and whole
+// calls against SIPp. See docs/performance.md for figures.
+//
+//	go test ./sip -run '^$' -bench . -benchmem
+
+func benchEndpoint(b *testing.B) *Endpoint {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e, err := Listen(ctx, Options{Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	return e
+}
+
+// benchSDP is about the size of the offer media.Offer builds.
+var benchSDP = []byte("v=0\r\no=ringproof 4611686018427387904 4611686018427387904 IN IP4 127.0.0.1\r\ns=ringproof\r\n" +
+	"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 16384 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n" +
+	"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n")
+
+func benchCall(carrier string) Call {
+	return Call{
+		Trunk: Trunk{Name: "bench", Address: carrier, Transport: "udp"},
+		From:  "+442079461234", To: "+447911123456", SDP: benchSDP,
+	}
+}
+
+func BenchmarkNewInvite(b *testing.B) {
+	e := benchEndpoint(b)
+	c := benchCall("127.0.0.1:5070")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.newInvite(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNewCancel(b *testing.B) {
+	e := benchEndpoint(b)
+	invite, err := e.newInvite(benchCall("127.0.0.1:5070"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		newCancel(invite)
+	}
+}
+
+// BenchmarkInviteWire is what the UDP transport does with the INVITE
+// before the write: serialise it into a buffer.
+func BenchmarkInviteWire(b *testing.B) {
+	e := benchEndpoint(b)
+	invite, err := e.newInvite(benchCall("127.0.0.1:5070"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer // sipgo's UDP transport uses a pooled bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		invite.StringWrite(&buf)
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/INVITE")
+}
+
+// BenchmarkFlash places flash calls to SIPp (uas_ring_cancel.xml), 32 at a
+// time, and reports SIPp's 180→CANCEL reaction. "store=1ms" blocks the
+// report callback for 1 ms on the dialing event, as a store write made
+// from the callback does (verify.Service.recordEvent): a 180 that arrives
+// meanwhile waits in the transaction until the callback returns.
+func BenchmarkFlash(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		delay time.Duration
+	}{{"store=none", 0}, {"store=1ms", time.Millisecond}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := benchEndpoint(b)
+			carrier := sipptest.Start(context.Background(), b, sipptest.Options{
+				Scenario: "uas_ring_cancel.xml", NoMessageTrace: true,
+				Timeout: 5 * time.Minute, ExtraArgs: []string{"-max_socket", "10000"},
+			})
+			report := func(ev Event) {
+				if ev.Kind == EventDialing && bc.delay > 0 {
+					time.Sleep(bc.delay)
+				}
+			}
+			c := benchCall(carrier.Addr)
+			b.SetParallelism(16) // 32 callers on 2 CPUs
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if ev := e.Flash(context.Background(), c, FlashOptions{Timeout: 10 * time.Second}, report); ev.Kind != EventCancelled {
+						b.Errorf("call ended %s %d %s, want cancelled", ev.Kind, ev.Status, ev.Reason)
+					}
+				}
+			})
+			b.StopTimer()
+			reportReaction(b, carrier)
+		})
+	}
+}
+
+// reportReaction adds SIPp's 180→CANCEL p50 and p99 to the results.
+func reportReaction(b *testing.B, carrier *sipptest.Proc) {
+	b.Helper()
+	var recs []sipptest.Record
+	for range 50 { // the last lines may still be on their way
+		var err error
+		if recs, err = carrier.Log(); err != nil {
+			b.Fatal(err)
+		}
+		if len(recs) >= b.N {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var rt []time.Duration
+	for _, r := range recs {
+		if r.Cancelled && !r.ProvAt.IsZero() {
+			rt = append(rt, r.Reaction())
+		}
+	}
+	if len(rt) == 0 {
+		return
+	}
+	slices.Sort(rt)
+	b.ReportMetric(float64(rt[len(rt)/2].Microseconds()), "p50-react-µs")
+	b.ReportMetric(float64(rt[len(rt)*99/100].Microseconds()), "p99-react-µs")
+}
+
+// BenchmarkInFlightHeap holds 500 calls in progress against a carrier that
+// answers 100 Trying and nothing else (uas_silent.xml), and reports the
+// heap and goroutine stack they hold per call: the SIP side of the
+// "≤ 50 KB heap per in-flight call" target. Each iteration is one batch.
+func BenchmarkInFlightHeap(b *testing.B) {
+	const calls = 500
+	e := benchEndpoint(b)
+	carrier := sipptest.Start(context.Background(), b, sipptest.Options{
+		Scenario: "uas_silent.xml", NoMessageTrace: true,
+		Timeout: 5 * time.Minute, ExtraArgs: []string{"-max_socket", "10000"},
+	})
+	c := benchCall(carrier.Addr)
+	var heap, stack float64
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		var before, during runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+
+		ctx, hangup := context.WithCancel(context.Background())
+		var dialing, wg sync.WaitGroup
+		dialing.Add(calls)
+		for range calls {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var once sync.Once
+				e.Flash(ctx, c, FlashOptions{Timeout: time.Minute}, func(ev Event) {
+					once.Do(dialing.Done) // the INVITE is out
+				})
+			}()
+		}
+		dialing.Wait()
+		time.Sleep(300 * time.Millisecond) // the 100 Trying answers arrive
+
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&during)
+		heap += float64(int64(during.HeapAlloc)-int64(before.HeapAlloc)) / calls
+		stack += float64(int64(during.StackInuse)-int64(before.StackInuse)) / calls
+		n++
+		b.StartTimer()
+
+		hangup() // CANCEL each call; SIPp answers 200 and 487
+		wg.Wait()
+	}
+	b.ReportMetric(heap/float64(n), "heap-B/call")
+	b.ReportMetric(stack/float64(n), "stack-B/call")
+}
