@@ -19,6 +19,7 @@ import (
 // Caller places calls; sip.Endpoint is one.
 type Caller interface {
 	Flash(ctx context.Context, c sip.Call, o sip.FlashOptions, report func(sip.Event)) sip.Event
+	Place(ctx context.Context, c sip.Call, o sip.PlaceOptions, report func(sip.Event)) (*sip.Dialog, sip.Event)
 	Addr() netip.AddrPort
 }
 
@@ -44,6 +45,9 @@ type Dialer struct {
 	flash    sip.FlashOptions
 	leaseTTL time.Duration
 	log      *slog.Logger
+
+	media         *MediaConfig // nil: no answered calls
+	answerTimeout time.Duration
 }
 
 // New builds a dialer from the configuration: the caller-ID pool (whose
@@ -85,6 +89,12 @@ func New(c *conf.Config, caller Caller, claims Claimer, log *slog.Logger) (*Dial
 		})
 	}
 	return d, nil
+}
+
+// WithMedia enables answered calls (voice and keypad methods) with mc.
+func (d *Dialer) WithMedia(mc MediaConfig, answerTimeout time.Duration) {
+	d.media = &mc
+	d.answerTimeout = answerTimeout
 }
 
 // Pool is the caller-ID pool.

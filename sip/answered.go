@@ -127,5 +127,25 @@ func (e *Endpoint) ackAndBye(ctx context.Context, tx sip.ClientTransaction, invi
 	}
 }
 
+// confirm ACKs a 2xx that answers our invite (and every retransmission of
+// it) and returns the dialog it created.
+func (e *Endpoint) confirm(tx sip.ClientTransaction, invite *sip.Request, ok *sip.Response) (*Dialog, error) {
+	ack := inDialog(sip.ACK, invite, ok, invite.CSeq().SeqNo)
+	if err := sipgo.ClientRequestAddVia(e.client, ack); err != nil {
+		return nil, fmt.Errorf("ack: %w", err)
+	}
+	e.sendFrom(ack)
+	ackCopy := ack.Clone()
+	tx.OnRetransmission(func(r *sip.Response) {
+		if r.IsSuccess() {
+			_ = e.client.WriteRequest(ackCopy.Clone(), noBuild)
+		}
+	})
+	if err := e.client.WriteRequest(ack, noBuild); err != nil {
+		return nil, fmt.Errorf("ack: %w", err)
+	}
+	return e.newClientDialog(invite, ok), nil
+}
+
 // noBuild is a request option that leaves a fully built request as it is.
 func noBuild(*sipgo.Client, *sip.Request) error { return nil }

@@ -84,16 +84,23 @@ func BenchmarkInviteWire(b *testing.B) {
 	b.ReportMetric(float64(buf.Len()), "bytes/INVITE")
 }
 
-// BenchmarkFlash places flash calls to SIPp (uas_ring_cancel.xml), 32 at a
-// time, and reports SIPp's 180→CANCEL reaction. "store=1ms" blocks the
-// report callback for 1 ms on the dialing event, as a store write made
-// from the callback does (verify.Service.recordEvent): a 180 that arrives
-// meanwhile waits in the transaction until the callback returns.
+// BenchmarkFlash places flash calls to SIPp (uas_ring_cancel.xml) and
+// reports SIPp's 180→CANCEL reaction: one call at a time ("serial", pure
+// latency) or 32 at a time ("parallel", throughput; ns/op is then the
+// inverse of the call rate). "store=5ms" blocks the report callback for
+// 5 ms on the dialing event, as a store write made from the callback does
+// (verify.Service.recordEvent): a 180 that arrives meanwhile waits in the
+// transaction until the callback returns.
 func BenchmarkFlash(b *testing.B) {
 	for _, bc := range []struct {
-		name  string
-		delay time.Duration
-	}{{"store=none", 0}, {"store=1ms", time.Millisecond}} {
+		name     string
+		parallel bool
+		delay    time.Duration
+	}{
+		{"serial/store=none", false, 0},
+		{"serial/store=5ms", false, 5 * time.Millisecond},
+		{"parallel/store=none", true, 0},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := benchEndpoint(b)
 			carrier := sipptest.Start(context.Background(), b, sipptest.Options{
@@ -106,16 +113,25 @@ func BenchmarkFlash(b *testing.B) {
 				}
 			}
 			c := benchCall(carrier.Addr)
-			b.SetParallelism(16) // 32 callers on 2 CPUs
+			flash := func() {
+				if ev := e.Flash(context.Background(), c, FlashOptions{Timeout: 10 * time.Second}, report); ev.Kind != EventCancelled {
+					b.Errorf("call ended %s %d %s, want cancelled", ev.Kind, ev.Status, ev.Reason)
+				}
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if ev := e.Flash(context.Background(), c, FlashOptions{Timeout: 10 * time.Second}, report); ev.Kind != EventCancelled {
-						b.Errorf("call ended %s %d %s, want cancelled", ev.Kind, ev.Status, ev.Reason)
+			if bc.parallel {
+				b.SetParallelism(16) // 32 callers on 2 CPUs
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						flash()
 					}
+				})
+			} else {
+				for range b.N {
+					flash()
 				}
-			})
+			}
 			b.StopTimer()
 			reportReaction(b, carrier)
 		})

@@ -55,6 +55,8 @@ type Endpoint struct {
 	// onInvite handles inbound INVITEs once ServeInbound or ServeHandset
 	// has set it; sipgo's handler table must not change while serving.
 	onInvite atomic.Pointer[sipgo.RequestHandler]
+	// dialogs maps Call-ID to the *Dialog of answered calls.
+	dialogs sync.Map
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -118,8 +120,9 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	}
 	server.OnOptions(e.answerOptions)
 	server.OnInvite(e.dispatchInvite)
-	server.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	server.OnAck(e.answerAck)
 	server.OnBye(e.answerBye)
+	server.OnInfo(e.answerInfo)
 
 	e.wg.Add(2)
 	go func() {
@@ -205,17 +208,13 @@ func (e *Endpoint) dispatchInvite(req *sip.Request, tx sip.ServerTransaction) {
 // setInviteHandler installs h for inbound INVITEs.
 func (e *Endpoint) setInviteHandler(h sipgo.RequestHandler) { e.onInvite.Store(&h) }
 
-// answerBye accepts a BYE: ringproof's own calls end by its own BYE or
-// CANCEL, so a BYE from a peer is only acknowledged.
-func (e *Endpoint) answerBye(req *sip.Request, tx sip.ServerTransaction) {
-	e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
-}
 
 // Close stops listening and ends every transaction. It is safe to call more
 // than once.
 func (e *Endpoint) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
+		e.endDialogs()
 		e.udp.Close()
 		e.tcp.Close()
 		err = e.ua.Close()

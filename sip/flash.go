@@ -56,6 +56,30 @@ const cancelWait = 32 * time.Second
 // arrived). Flash returns the call's final event; it never returns before
 // the call is over or abandoned.
 func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report func(Event)) Event {
+	ev, _ := e.dial(ctx, c, o, false, report)
+	return ev
+}
+
+// PlaceOptions shape a call that is meant to be answered.
+type PlaceOptions struct {
+	// Timeout bounds the wait for an answer (ringing included); then the
+	// call is cancelled. 0 means 30 s.
+	Timeout time.Duration
+}
+
+// Place calls c.To and waits for the answer. Answered, it returns the call's
+// Dialog and an EventAnswered; otherwise no Dialog and the final event
+// (failed, timeout, cancelled). report receives every step, as for Flash.
+// Cancelling ctx before the answer hangs up (CANCEL); after the answer, end
+// the call with Dialog.Hangup.
+func (e *Endpoint) Place(ctx context.Context, c Call, o PlaceOptions, report func(Event)) (*Dialog, Event) {
+	ev, d := e.dial(ctx, c, FlashOptions{KeepRinging: true, Timeout: o.Timeout}, true, report)
+	return d, ev
+}
+
+// dial runs one outbound INVITE transaction to its end. With answer set, a
+// 2xx is ACKed and kept as a Dialog; otherwise it is ACKed and BYEd at once.
+func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool, report func(Event)) (Event, *Dialog) {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
@@ -69,7 +93,7 @@ func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report fun
 	invite, err := e.newInvite(c)
 	if err != nil {
 		emit(Event{Kind: EventDialing})
-		return emit(Event{Kind: EventFailed, Reason: err.Error()})
+		return emit(Event{Kind: EventFailed, Reason: err.Error()}), nil
 	}
 	// The requests of this call outlive ctx: cancelling ctx means "hang up",
 	// which takes a CANCEL and waiting for its answer.
@@ -77,7 +101,7 @@ func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report fun
 	tx, err := e.client.TransactionRequest(bg, invite, noBuild)
 	if err != nil {
 		emit(Event{Kind: EventDialing})
-		return emit(Event{Kind: EventFailed, Reason: fmt.Sprintf("trunk %q: send INVITE: %v", c.Trunk.Name, err)})
+		return emit(Event{Kind: EventFailed, Reason: fmt.Sprintf("trunk %q: send INVITE: %v", c.Trunk.Name, err)}), nil
 	}
 	defer func() { tx.Terminate() }()
 	emit(Event{Kind: EventDialing})
@@ -127,32 +151,38 @@ func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report fun
 				case timedOut:
 					cancelNow("timeout")
 				}
+			case res.IsSuccess() && answer && !f.cancelled && !hangupAsked:
+				d, err := e.confirm(tx, invite, res)
+				if err != nil {
+					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: err.Error()}), nil
+				}
+				return emit(Event{Kind: EventAnswered, Status: res.StatusCode}), d
 			case res.IsSuccess():
 				emit(Event{Kind: EventAnswered, Status: res.StatusCode})
 				byeCtx, cancel := context.WithTimeout(bg, cancelWait)
 				err := e.ackAndBye(byeCtx, tx, invite, res)
 				cancel()
 				if err != nil {
-					return emit(Event{Kind: EventHungUp, Status: res.StatusCode, Reason: err.Error()})
+					return emit(Event{Kind: EventHungUp, Status: res.StatusCode, Reason: err.Error()}), nil
 				}
-				return emit(Event{Kind: EventHungUp, Status: res.StatusCode})
+				return emit(Event{Kind: EventHungUp, Status: res.StatusCode}), nil
 			case (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) &&
 				c.Trunk.Password != "" && authTries < maxAuthTries && !f.cancelled && !hangupAsked && !timedOut:
 				authTries++
 				tx.Terminate()
 				tx, err = e.client.TransactionDigestAuth(bg, invite, res, sipgo.DigestAuth{Username: c.Trunk.Username, Password: c.Trunk.Password})
 				if err != nil {
-					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: fmt.Sprintf("trunk %q: digest auth: %v", c.Trunk.Name, err)})
+					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: fmt.Sprintf("trunk %q: digest auth: %v", c.Trunk.Name, err)}), nil
 				}
 				provisional = false
 			default:
 				switch {
 				case timedOut:
-					return emit(Event{Kind: EventTimeout, Status: res.StatusCode})
+					return emit(Event{Kind: EventTimeout, Status: res.StatusCode}), nil
 				case f.cancelled:
-					return emit(Event{Kind: EventCancelled, Status: res.StatusCode, Reason: why})
+					return emit(Event{Kind: EventCancelled, Status: res.StatusCode, Reason: why}), nil
 				default:
-					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: res.Reason})
+					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: res.Reason}), nil
 				}
 			}
 		case <-tx.Done():
@@ -162,11 +192,11 @@ func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report fun
 			}
 			switch {
 			case f.cancelled:
-				return emit(Event{Kind: EventCancelled, Reason: why})
+				return emit(Event{Kind: EventCancelled, Reason: why}), nil
 			case timedOut || errors.Is(tx.Err(), sip.ErrTransactionTimeout):
-				return emit(Event{Kind: EventTimeout, Reason: reason})
+				return emit(Event{Kind: EventTimeout, Reason: reason}), nil
 			default:
-				return emit(Event{Kind: EventFailed, Reason: reason})
+				return emit(Event{Kind: EventFailed, Reason: reason}), nil
 			}
 		case <-ringTimer:
 			ringTimer = nil
@@ -179,7 +209,7 @@ func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report fun
 			if !provisional {
 				// Nothing came back at all: no CANCEL is allowed, so
 				// abandon the transaction.
-				return emit(Event{Kind: EventTimeout, Reason: "no response"})
+				return emit(Event{Kind: EventTimeout, Reason: "no response"}), nil
 			}
 			cancelNow("timeout")
 		case <-hangup:
@@ -189,9 +219,9 @@ func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report fun
 		case <-cancelTimer:
 			// RFC 3261 §9.1: no final response 64*T1 after the CANCEL.
 			if timedOut {
-				return emit(Event{Kind: EventTimeout, Reason: "no final response to CANCEL"})
+				return emit(Event{Kind: EventTimeout, Reason: "no final response to CANCEL"}), nil
 			}
-			return emit(Event{Kind: EventCancelled, Reason: why})
+			return emit(Event{Kind: EventCancelled, Reason: why}), nil
 		}
 	}
 }

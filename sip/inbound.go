@@ -36,14 +36,23 @@ type Inbound struct {
 	// Anonymous is set when the caller asked for privacy (Privacy: id,
 	// RPID privacy=full, or an anonymous From); CallerID is then empty.
 	Anonymous bool
+	// Offer is the INVITE's SDP offer, for answering the call.
+	Offer []byte
 }
 
-// InboundDecision is how to end an inbound call that is not answered.
+// InboundDecision is how to end an inbound call: rejected unanswered with
+// Status, or, when Answer is set, answered with AnswerSDP.
 type InboundDecision struct {
-	// Status is the final response, 400 to 699 (603 Decline by default).
+	// Status is the final response, 400 to 699 (603 Decline by default),
+	// when the call is not answered.
 	Status int
-	// RingFor is how long to ring after the 180 before it.
+	// RingFor is how long to ring after the 180 before the final response.
 	RingFor time.Duration
+	// AnswerSDP, with Answer, answers the call (200 OK with this SDP).
+	AnswerSDP []byte
+	// Answer runs the answered call once the caller's ACK arrives; the
+	// call is hung up (BYE) when it returns, unless the caller already has.
+	Answer func(ctx context.Context, d *Dialog)
 }
 
 // InboundHandler decides the fate of an inbound call. It runs while the
@@ -120,9 +129,56 @@ func (e *Endpoint) inbound(trunks []InboundTrunk, h InboundHandler, req *sip.Req
 		e.counters.cancelled.Add(1)
 		return
 	}
+	if dec.Answer != nil && len(dec.AnswerSDP) > 0 {
+		e.answer(ctx, req, tx, tag, dec)
+		return
+	}
 	final := sip.NewResponseFromRequest(req, dec.Status, reasonPhrase(dec.Status), nil)
 	final.To().Params.Add("tag", tag)
 	e.respond(tx, final)
+}
+
+// answer sends 200 OK with the decision's SDP, waits for the ACK, and runs
+// the call.
+func (e *Endpoint) answer(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, tag string, dec InboundDecision) {
+	ok := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", dec.AnswerSDP)
+	ok.To().Params.Add("tag", tag)
+	ok.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	contact := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: e.addr.Addr().String(), Port: int(e.addr.Port())}}
+	if sip.NetworkToLower(req.Transport()) == "tcp" {
+		contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
+	}
+	ok.AppendHeader(contact)
+	d := e.newServerDialog(req, tag, dec.AnswerSDP)
+	if err := tx.Respond(ok); err != nil {
+		d.end(EndLocal)
+		return
+	}
+	t := time.NewTimer(ackTimeout)
+	defer t.Stop()
+	select {
+	case <-tx.Acks():
+	case <-d.acked:
+	case <-d.Done():
+		return
+	case <-t.C:
+		// No ACK: the caller is gone (RFC 3261 §13.3.1.4).
+		d.Hangup(context.Background())
+		return
+	}
+	callCtx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-d.Done():
+		case <-callCtx.Done():
+		}
+		cancel()
+	}()
+	dec.Answer(callCtx, d)
+	cancel()
+	hctx, hcancel := context.WithTimeout(context.Background(), cancelWait)
+	defer hcancel()
+	_ = d.Hangup(hctx)
 }
 
 func (e *Endpoint) respond(tx sip.ServerTransaction, res *sip.Response) {
@@ -145,7 +201,7 @@ func matchTrunk(trunks []InboundTrunk, addr netip.Addr) *InboundTrunk {
 
 // parseInbound reads the dialled number and the caller's identity.
 func parseInbound(req *sip.Request, trunk *InboundTrunk) *Inbound {
-	in := &Inbound{Trunk: trunk.Name, Dialed: req.Recipient.User}
+	in := &Inbound{Trunk: trunk.Name, Dialed: req.Recipient.User, Offer: req.Body()}
 	if in.Dialed == "" {
 		if to := req.To(); to != nil {
 			in.Dialed = to.Address.User

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store/storetest"
 )
@@ -38,6 +39,16 @@ func (d *fakeDialer) Flash(ctx context.Context, callerID, number string, report 
 	ev := sip.Event{Kind: sip.EventCancelled, Status: 487, At: time.Now()}
 	report(ev)
 	return ev
+}
+
+func (d *fakeDialer) Call(ctx context.Context, number, locale string, report func(sip.Event)) (*dialer.Conversation, sip.Event) {
+	ev := sip.Event{Kind: sip.EventFailed, Status: 480, At: time.Now()}
+	report(ev)
+	return nil, ev
+}
+
+func (d *fakeDialer) Answer(ctx context.Context, offer []byte, locale string, talk func(context.Context, *dialer.Conversation)) sip.InboundDecision {
+	return sip.InboundDecision{Status: 480}
 }
 
 func newTestService(t *testing.T, cfg Config) (*Service, *fakeDialer) {

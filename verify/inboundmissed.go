@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringproof/ringproof/dialer"
+	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
@@ -27,10 +29,15 @@ const dialTries = 8
 // number waits on, and indexes the record under (dial number, number), so
 // that an INVITE finds it with one read.
 func (inboundMissed) prepare(ctx context.Context, s *Service, r *record) error {
-	if s.dial == nil || s.dial.Len() == 0 {
-		return &InputError{Field: "method", Code: "unsupported", Message: "inbound_missed needs inbound.numbers in the configuration"}
-	}
 	r.CodeLength = 0
+	return s.reserveDialNumber(ctx, r)
+}
+
+// reserveDialNumber gives r a dial number for the inbound methods.
+func (s *Service) reserveDialNumber(ctx context.Context, r *record) error {
+	if s.dial == nil || s.dial.Len() == 0 {
+		return &InputError{Field: "method", Code: "unsupported", Message: string(r.Method) + " needs inbound.numbers in the configuration"}
+	}
 	first := s.dial.take()
 	ttl := s.cfg.Expiry
 	for i := uint64(0); i < min(dialTries, s.dial.Len()); i++ {
@@ -70,36 +77,51 @@ func inboundKey(dialNumber, numberKey string) string {
 // about callers that match nothing.
 func (s *Service) HandleInbound(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
 	dec := sip.InboundDecision{Status: s.cfg.InboundStatus, RingFor: s.cfg.InboundRing}
-	outcome := s.matchInbound(ctx, in)
+	outcome, answered := s.matchInbound(ctx, in)
 	s.log.Info("inbound call", "trunk", in.Trunk, "caller", privacy.Mask(in.CallerID), "outcome", outcome)
+	switch {
+	case answered != nil:
+		return s.answerInbound(ctx, in, answered)
+	case outcome != "verified" && s.cfg.UnknownCaller == "announce":
+		return s.dialer.Answer(ctx, in.Offer, "", func(ctx context.Context, conv *dialer.Conversation) {
+			_ = conv.Say(ctx, media.PromptUnidentified)
+		})
+	}
 	return dec
 }
 
-// matchInbound verifies the verification an inbound call proves, if any,
-// and says what happened in one word.
-func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) string {
+// matchInbound verifies the inbound_missed verification an inbound call
+// proves, if any, and says what happened in one word. A pending
+// verification of a method that answers the call is returned instead.
+func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *record) {
 	if in.Anonymous || in.CallerID == "" {
-		return "anonymous"
+		return "anonymous", nil
 	}
 	region := s.cfg.TrunkRegions[in.Trunk]
 	dialled := s.dial.match(in.Dialed, region)
 	if dialled == "" {
-		return "not_a_dial_number"
+		return "not_a_dial_number", nil
 	}
 	caller, err := normaliseCallerID(in.CallerID, region)
 	if err != nil {
-		return "invalid_caller_id"
+		return "invalid_caller_id", nil
 	}
 	key := inboundKey(dialled, s.index(caller))
 	val, _, err := s.store.Get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return "unknown_caller"
+		return "unknown_caller", nil
 	}
 	if err != nil {
 		s.log.Warn("inbound call: store", "err", err)
-		return "error"
+		return "error", nil
 	}
 	id := string(val)
+	if r, err := s.load(ctx, id); err == nil && answersInbound(r.Method) {
+		if r.DialNumber != dialled || r.Number != caller || r.statusAt(s.now()).Final() {
+			return "unknown_caller", nil
+		}
+		return "answered", r
+	}
 	matched := false
 	_, err = s.update(ctx, id, func(r *record) error {
 		now := s.now()
@@ -113,15 +135,31 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) string {
 	})
 	if err != nil {
 		s.log.Warn("inbound call: update", "id", id, "err", err)
-		return "error"
+		return "error", nil
 	}
 	if !matched {
-		return "unknown_caller"
+		return "unknown_caller", nil
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	_ = s.store.Delete(dctx, key)
-	return "verified"
+	return "verified", nil
+}
+
+// answerInbound answers the user's call for r: inbound_voice speaks the
+// code, keypad_in collects it.
+func (s *Service) answerInbound(ctx context.Context, in *sip.Inbound, r *record) sip.InboundDecision {
+	id, code, method := r.ID, r.Code, r.Method
+	return s.dialer.Answer(ctx, in.Offer, r.Locale, func(ctx context.Context, conv *dialer.Conversation) {
+		s.recordEvent(id, sip.Event{Kind: sip.EventAnswered, Reason: "inbound call", At: time.Now()})
+		switch method {
+		case MethodInboundVoice:
+			s.speakCode(ctx, id, conv, code)
+		case MethodKeypadIn:
+			s.collectCode(ctx, id, conv)
+		}
+		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: "call ended", At: time.Now()})
+	})
 }
 
 // normaliseCallerID reads a caller ID or dialled number as carriers send

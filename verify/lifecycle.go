@@ -20,7 +20,17 @@ func (r *record) applyCallEvent(ev sip.Event) {
 		if r.Status == StatusPending {
 			r.Status = StatusRinging
 		}
-	case sip.EventCancelled, sip.EventHungUp:
+	case sip.EventAnswered:
+		if r.Method != MethodFlashCall {
+			r.Status = StatusAnswered
+		}
+	case sip.EventHungUp:
+		if r.Method != MethodFlashCall {
+			// An answered call that ended: the code stays checkable.
+			return
+		}
+		r.Status = StatusCancelled
+	case sip.EventCancelled:
 		r.Status = StatusCancelled
 		if r.HangupAsked {
 			r.Reason = ReasonCancelled

@@ -23,6 +23,10 @@ type method interface {
 var methods = map[Method]method{
 	MethodFlashCall:     flashCall{},
 	MethodInboundMissed: inboundMissed{},
+	MethodVoice:         voice{},
+	MethodKeypadOut:     keypadOut{},
+	MethodInboundVoice:  inboundVoice{},
+	MethodKeypadIn:      keypadIn{},
 }
 
 // lookupMethod returns the named method, or an InputError naming "method".

@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/dialer"
+	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
@@ -36,6 +39,17 @@ type Dialer interface {
 	// Flash calls number from callerID and hangs up when it rings,
 	// reporting each step; cancelling ctx hangs up.
 	Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event
+	// Call places a call to be answered, with audio.
+	Call(ctx context.Context, number, locale string, report func(sip.Event)) (*dialer.Conversation, sip.Event)
+	// Answer prepares the answer to an inbound call offering offer.
+	Answer(ctx context.Context, offer []byte, locale string, talk func(context.Context, *dialer.Conversation)) sip.InboundDecision
+}
+
+// conversation is what the voice and keypad methods do on an answered call
+// (dialer.Conversation).
+type conversation interface {
+	Say(ctx context.Context, names ...string) error
+	ReadKeys(ctx context.Context, max int, term media.Digit, gap time.Duration) (string, error)
 }
 
 // Config is the part of the configuration the service uses.
@@ -59,6 +73,10 @@ type Config struct {
 	// TrunkRegions maps a trunk name to the region its national caller
 	// IDs are read in.
 	TrunkRegions map[string]string
+	// UnknownCaller is "reject" or "announce" (answer with a prompt).
+	UnknownCaller string
+	// VoiceRepeat is how many times a voice call speaks the code.
+	VoiceRepeat int
 }
 
 // Service creates, checks and hangs up verifications. It is safe for
@@ -125,6 +143,8 @@ type CreateRequest struct {
 	CodeLength int    `json:"code_length,omitempty"`
 	Platform   string `json:"platform,omitempty"`
 	Reference  string `json:"reference,omitempty"`
+	// Locale picks the language of spoken prompts (voice and keypad).
+	Locale string `json:"locale,omitempty"`
 }
 
 // Create validates req, reserves what the method needs, stores the
@@ -158,7 +178,12 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification,
 	if err := m.start(s, rec); err != nil {
 		return nil, err
 	}
-	return rec.view(s.now()), nil
+	v := rec.view(s.now())
+	if rec.Method == MethodKeypadOut || rec.Method == MethodKeypadIn {
+		// The web page shows this code; it is never returned again.
+		v.Code = rec.Code
+	}
+	return v, nil
 }
 
 // newRecord validates req into a fresh record.
@@ -182,6 +207,9 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 	if len(req.Platform) > 32 {
 		return nil, &InputError{Field: "platform", Code: "too_long", Message: "platform is at most 32 characters"}
 	}
+	if len(req.Locale) > 16 || strings.ContainsAny(req.Locale, "/\\. ") {
+		return nil, &InputError{Field: "locale", Code: "invalid", Message: "locale is a language tag such as en or pt-BR"}
+	}
 	if len(req.Reference) > 128 {
 		return nil, &InputError{Field: "reference", Code: "too_long", Message: "reference is at most 128 characters"}
 	}
@@ -197,6 +225,7 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 		MaxAttempts: s.cfg.MaxAttempts,
 		Platform:    req.Platform,
 		Reference:   req.Reference,
+		Locale:      req.Locale,
 		Node:        s.cfg.Node,
 		CreatedAt:   now,
 		UpdatedAt:   now,
@@ -224,6 +253,38 @@ func (s *Service) startCall(rec *record) error {
 		defer s.endCall(id)
 		final := s.dialer.Flash(ctx, callerID, number, func(ev sip.Event) { s.recordEvent(id, ev) })
 		s.log.Info("call ended", "id", id, "event", final.Kind, "sip_status", final.Status, "reason", final.Reason)
+	}()
+	return nil
+}
+
+// startAnsweredCall places rec's call in the background and, once it is
+// answered, runs talk on it; the call is hung up when talk returns.
+func (s *Service) startAnsweredCall(rec *record, talk func(context.Context, conversation)) error {
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		cancel()
+		return errors.New("verify: shutting down")
+	}
+	s.calls[rec.ID] = cancel
+	s.wg.Add(1)
+	s.mu.Unlock()
+
+	id, number, locale := rec.ID, rec.Number, rec.Locale
+	go func() {
+		defer s.wg.Done()
+		defer s.endCall(id)
+		conv, ev := s.dialer.Call(ctx, number, locale, func(ev sip.Event) { s.recordEvent(id, ev) })
+		if conv == nil {
+			s.log.Info("call ended", "id", id, "event", ev.Kind, "sip_status", ev.Status, "reason", ev.Reason)
+			return
+		}
+		talk(ctx, conv)
+		conv.Hangup()
+		why := conv.Ended()
+		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: why, At: time.Now()})
+		s.log.Info("call ended", "id", id, "event", sip.EventHungUp, "reason", why)
 	}()
 	return nil
 }

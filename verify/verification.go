@@ -21,6 +21,9 @@ const (
 	// StatusCancelled: the call is over without being answered (ringproof
 	// cancelled it); the code can still be checked.
 	StatusCancelled Status = "cancelled"
+	// StatusAnswered: the user answered (voice, keypad) or ringproof
+	// answered the user's call; the code can still be checked.
+	StatusAnswered Status = "answered"
 	// StatusVerified: the right code was given. Final.
 	StatusVerified Status = "verified"
 	// StatusFailed: the attempts ran out or the call failed. Final.
@@ -69,15 +72,18 @@ type Event struct {
 // secret behind a flash call's code and never leaves the store through the
 // API.
 type record struct {
-	ID          string    `json:"id"`
-	Method      Method    `json:"method"`
-	Status      Status    `json:"status"`
-	Reason      string    `json:"reason,omitempty"`
-	Number      string    `json:"number"`
-	NumberKey   string    `json:"number_key"`
-	CallerID    string    `json:"caller_id,omitempty"`
-	DialNumber  string    `json:"dial_number,omitempty"`
-	WatchToken  string    `json:"watch_token,omitempty"`
+	ID         string `json:"id"`
+	Method     Method `json:"method"`
+	Status     Status `json:"status"`
+	Reason     string `json:"reason,omitempty"`
+	Number     string `json:"number"`
+	NumberKey  string `json:"number_key"`
+	CallerID   string `json:"caller_id,omitempty"`
+	DialNumber string `json:"dial_number,omitempty"`
+	WatchToken string `json:"watch_token,omitempty"`
+	// Code is the code of methods whose code ringproof makes up.
+	Code        string    `json:"code,omitempty"`
+	Locale      string    `json:"locale,omitempty"`
 	CodeLength  int       `json:"code_length"`
 	Attempts    int       `json:"attempts"`
 	MaxAttempts int       `json:"max_attempts"`
@@ -103,6 +109,9 @@ type Verification struct {
 	CodeLength int    `json:"code_length,omitempty"`
 	CLIPrefix  string `json:"cli_prefix,omitempty"`
 	DialNumber string `json:"dial_number,omitempty"`
+	// Code is returned once, by create, for the keypad methods: the web
+	// page shows it and the user types it on the call.
+	Code string `json:"code,omitempty"`
 	// WatchToken lets a web page follow this verification's status on
 	// GET /v1/verifications/{id}/events?token=... without an API key.
 	WatchToken   string    `json:"watch_token,omitempty"`

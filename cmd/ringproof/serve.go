@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
+	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
@@ -112,6 +114,25 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	if err != nil {
 		return nil, err
 	}
+	prompts, err := media.LoadPrompts(cfg.Media.PromptsDir)
+	if err != nil {
+		return nil, err
+	}
+	rtpIP := s.sip.Addr().Addr()
+	if cfg.Media.RTPIP != "" {
+		rtpIP, err = netip.ParseAddr(cfg.Media.RTPIP)
+		if err != nil {
+			return nil, fmt.Errorf("media.rtp_ip: %w", err)
+		}
+	}
+	d.WithMedia(dialer.MediaConfig{
+		IP:      rtpIP,
+		Ports:   media.PortRange{Min: cfg.Media.RTPPortMin, Max: cfg.Media.RTPPortMax},
+		NoRTP:   time.Duration(cfg.Media.NoRTPTimeoutS) * time.Second,
+		MaxDur:  time.Duration(cfg.Media.MaxCallS) * time.Second,
+		Prompts: prompts,
+		Locale:  cfg.Media.DefaultLocale,
+	}, time.Duration(cfg.FlashCall.TimeoutS)*time.Second+30*time.Second)
 	host, _ := os.Hostname()
 	regions := map[string]string{}
 	var inbound []sip.InboundTrunk
@@ -130,6 +151,8 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		InboundStatus:       cfg.Inbound.FinalStatus,
 		InboundRing:         time.Duration(cfg.Inbound.RingMS) * time.Millisecond,
 		TrunkRegions:        regions,
+		UnknownCaller:       cfg.Inbound.UnknownCaller,
+		VoiceRepeat:         cfg.Media.VoiceRepeat,
 	}, index.Of, log)
 	s.sip.ServeInbound(inbound, s.svc.HandleInbound)
 

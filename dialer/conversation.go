@@ -1,0 +1,267 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ringproof/ringproof/media"
+	"github.com/ringproof/ringproof/sip"
+)
+
+// Why a conversation ended, besides sip.EndRemoteBye and sip.EndLocal.
+const (
+	EndNoMedia     = "no_media"     // no RTP from the peer for too long
+	EndMaxDuration = "max_duration" // the call hit media.max_call_s
+)
+
+// MediaConfig is what answered calls need.
+type MediaConfig struct {
+	// IP is the address RTP is received on and offered in SDP.
+	IP     netip.Addr
+	Ports  media.PortRange
+	NoRTP  time.Duration
+	MaxDur time.Duration
+	// Prompts are the recordings to speak; Locale the default language.
+	Prompts *media.Prompts
+	Locale  string
+}
+
+// Conversation is an answered call with its audio: it speaks prompts and
+// hears keys, from RFC 4733 events, in-band tones and SIP INFO alike.
+type Conversation struct {
+	dialog  *sip.Dialog
+	session *media.Session
+	codec   media.Codec
+	prompts *media.Prompts
+	locale  string
+	keys    chan media.Digit
+	done    chan struct{}
+	why     string
+}
+
+// newConversation starts the audio of an answered dialog and merges its key
+// sources. The conversation ends when either side hangs up, the media
+// stops, or maxDur passes.
+func newConversation(ctx context.Context, d *sip.Dialog, s *media.Session, neg media.Negotiated, mc MediaConfig, locale string) (*Conversation, error) {
+	if err := s.Start(neg, media.WithNoMediaTimeout(mc.NoRTP)); err != nil {
+		return nil, err
+	}
+	if locale == "" {
+		locale = mc.Locale
+	}
+	c := &Conversation{
+		dialog: d, session: s, codec: neg.Codec, prompts: mc.Prompts,
+		locale: locale, keys: make(chan media.Digit, 32), done: make(chan struct{}),
+	}
+	go c.run(mc.MaxDur)
+	return c, nil
+}
+
+// run merges keys and watches for the end of the call.
+func (c *Conversation) run(maxDur time.Duration) {
+	defer close(c.done)
+	defer close(c.keys)
+	max := time.NewTimer(maxDur)
+	defer max.Stop()
+	rtpKeys := c.session.DTMF()
+	for {
+		select {
+		case k, ok := <-rtpKeys:
+			if !ok {
+				rtpKeys = nil
+				continue
+			}
+			c.push(k)
+		case info := <-c.dialog.Infos():
+			if k, err := media.ParseDTMFInfo(info.ContentType, info.Body); err == nil {
+				c.push(k)
+			}
+		case <-c.dialog.Done():
+			c.why = c.dialog.Ended()
+			c.session.Close()
+			return
+		case <-c.session.Done():
+			c.why = EndNoMedia
+			if errors.Is(c.session.Err(), media.ErrClosed) {
+				c.why = sip.EndLocal
+			}
+			c.hangup()
+			return
+		case <-max.C:
+			c.why = EndMaxDuration
+			c.session.Close()
+			c.hangup()
+			return
+		}
+	}
+}
+
+func (c *Conversation) push(k media.Digit) {
+	select {
+	case c.keys <- k:
+	default:
+	}
+}
+
+func (c *Conversation) hangup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
+	defer cancel()
+	_ = c.dialog.Hangup(ctx)
+}
+
+// Say speaks the named prompts ("code_is", "1", "2"...) in the
+// conversation's language, and returns once they are spoken, or the call or
+// ctx ends.
+func (c *Conversation) Say(ctx context.Context, names ...string) error {
+	audio, err := c.prompts.Sequence(c.locale, c.codec, names...)
+	if err != nil {
+		return err
+	}
+	return c.session.Play(ctx, audio)
+}
+
+// ReadKeys collects keys until term is pressed (not included), max keys
+// have come, or no key comes for gap. It fails if the call ends first.
+func (c *Conversation) ReadKeys(ctx context.Context, max int, term media.Digit, gap time.Duration) (string, error) {
+	var b strings.Builder
+	t := time.NewTimer(gap)
+	defer t.Stop()
+	for b.Len() < max {
+		select {
+		case k, ok := <-c.keys:
+			if !ok {
+				return b.String(), errors.New("call ended")
+			}
+			if k == term {
+				return b.String(), nil
+			}
+			b.WriteByte(byte(k))
+			t.Reset(gap)
+		case <-t.C:
+			return b.String(), nil
+		case <-ctx.Done():
+			return b.String(), ctx.Err()
+		}
+	}
+	return b.String(), nil
+}
+
+// Hangup ends the call (BYE) and its audio.
+func (c *Conversation) Hangup() {
+	c.session.Close()
+	c.hangup()
+	<-c.done
+}
+
+// Done is closed when the call is over.
+func (c *Conversation) Done() <-chan struct{} { return c.done }
+
+// Ended says why the call ended (sip.EndRemoteBye, sip.EndLocal, EndNoMedia,
+// EndMaxDuration); only meaningful after Done.
+func (c *Conversation) Ended() string {
+	<-c.done
+	return c.why
+}
+
+// Call places an answered call to number (voice OTP, keypad OTP) from a pool
+// caller ID, over the next trunk within its cps cap. Answered, it returns
+// the conversation and an EventAnswered; otherwise nil and the final event.
+// Cancelling ctx before the answer hangs up.
+func (d *Dialer) Call(ctx context.Context, number, locale string, report func(sip.Event)) (*Conversation, sip.Event) {
+	if d.media == nil {
+		return nil, failed(report, "media is not configured")
+	}
+	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
+	wait, cancel := context.WithTimeout(ctx, d.flash.Timeout)
+	err := t.limit.Wait(wait)
+	cancel()
+	if err != nil {
+		return nil, failed(report, fmt.Sprintf("trunk %q: over max_cps", t.Name))
+	}
+	s, err := media.Listen(ctx, d.media.IP, d.media.Ports)
+	if err != nil {
+		return nil, failed(report, err.Error())
+	}
+	offer, err := media.Offer(s.LocalAddr(), rand.Uint64()>>1)
+	if err != nil {
+		s.Close()
+		return nil, failed(report, err.Error())
+	}
+	from, err := d.pool.Pick()
+	if err != nil {
+		s.Close()
+		return nil, failed(report, err.Error())
+	}
+	dlg, ev := d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: from, To: number, SDP: offer}, sip.PlaceOptions{Timeout: d.answerTimeout}, report)
+	if dlg == nil {
+		s.Close()
+		return nil, ev
+	}
+	neg, err := media.ParseAnswer(dlg.RemoteSDP)
+	if err != nil {
+		s.Close()
+		hangupDialog(dlg)
+		return nil, failed(report, "answer SDP: "+err.Error())
+	}
+	conv, err := newConversation(ctx, dlg, s, neg, *d.media, locale)
+	if err != nil {
+		s.Close()
+		hangupDialog(dlg)
+		return nil, failed(report, err.Error())
+	}
+	return conv, ev
+}
+
+// Answer prepares to answer an inbound call whose SDP offer is offer:
+// the returned decision answers it and runs talk on the conversation. A
+// peer with no common codec gets 488 instead.
+func (d *Dialer) Answer(ctx context.Context, offer []byte, locale string, talk func(context.Context, *Conversation)) sip.InboundDecision {
+	if d.media == nil {
+		return sip.InboundDecision{Status: 480}
+	}
+	s, err := media.Listen(ctx, d.media.IP, d.media.Ports)
+	if err != nil {
+		d.log.Warn("answer: no RTP port", "err", err)
+		return sip.InboundDecision{Status: 503}
+	}
+	answer, neg, err := media.Answer(offer, s.LocalAddr())
+	if err != nil {
+		s.Close()
+		if errors.Is(err, media.ErrNoCommonCodec) {
+			return sip.InboundDecision{Status: 488}
+		}
+		return sip.InboundDecision{Status: 400}
+	}
+	mc := *d.media
+	return sip.InboundDecision{
+		AnswerSDP: answer,
+		Answer: func(ctx context.Context, dlg *sip.Dialog) {
+			conv, err := newConversation(ctx, dlg, s, neg, mc, locale)
+			if err != nil {
+				s.Close()
+				return
+			}
+			talk(ctx, conv)
+			conv.Hangup()
+		},
+	}
+}
+
+func hangupDialog(d *sip.Dialog) {
+	ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
+	defer cancel()
+	_ = d.Hangup(ctx)
+}
+
+func failed(report func(sip.Event), reason string) sip.Event {
+	ev := sip.Event{Kind: sip.EventFailed, Reason: reason, At: time.Now()}
+	if report != nil {
+		report(ev)
+	}
+	return ev
+}

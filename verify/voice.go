@@ -1,0 +1,41 @@
+package verify
+
+import (
+	"context"
+	"time"
+
+	"github.com/ringproof/ringproof/media"
+	"github.com/ringproof/ringproof/sip"
+)
+
+// MethodVoice: ringproof calls the number, waits for the answer and speaks
+// the code (twice by default); the user types it into the application.
+const MethodVoice Method = "voice"
+
+// voice implements MethodVoice.
+type voice struct{ generatedCode }
+
+func (voice) prepare(ctx context.Context, s *Service, r *record) error {
+	r.Code = newCode(r.CodeLength)
+	return nil
+}
+
+func (voice) start(s *Service, r *record) error {
+	code := r.Code
+	return s.startAnsweredCall(r, func(ctx context.Context, conv conversation) {
+		s.speakCode(ctx, r.ID, conv, code)
+	})
+}
+
+// speakCode reads code out, repeated as configured, and records it.
+func (s *Service) speakCode(ctx context.Context, id string, conv conversation, code string) {
+	names := append([]string{media.PromptCodeIs}, digitsOf(code)...)
+	for range max(s.cfg.VoiceRepeat, 1) - 1 {
+		names = append(append(names, media.PromptAgain), digitsOf(code)...)
+	}
+	if err := conv.Say(ctx, names...); err != nil {
+		s.recordEvent(id, sip.Event{Kind: "code_not_spoken", Reason: err.Error(), At: time.Now()})
+		return
+	}
+	s.recordEvent(id, sip.Event{Kind: "code_spoken", At: time.Now()})
+}
