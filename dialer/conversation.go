@@ -126,7 +126,9 @@ func (c *Conversation) Say(ctx context.Context, names ...string) error {
 }
 
 // ReadKeys collects keys until term is pressed (not included), max keys
-// have come, or no key comes for gap. It fails if the call ends first.
+// have come, or no key comes for gap. A term key before any other is
+// skipped: it ends the previous entry, typed ahead ("1234#" read as four
+// keys leaves the '#'). It fails if the call ends first.
 func (c *Conversation) ReadKeys(ctx context.Context, max int, term media.Digit, gap time.Duration) (string, error) {
 	var b strings.Builder
 	t := time.NewTimer(gap)
@@ -138,6 +140,9 @@ func (c *Conversation) ReadKeys(ctx context.Context, max int, term media.Digit, 
 				return b.String(), errors.New("call ended")
 			}
 			if k == term {
+				if b.Len() == 0 {
+					continue
+				}
 				return b.String(), nil
 			}
 			b.WriteByte(byte(k))

@@ -24,10 +24,12 @@ type DetectorConfig struct {
 	// the strongest one. Default 10.
 	RelativePeak float64
 	// MinDuration is the tone length that is always reported; tones under
-	// about half of it never are. At least 40 ms, the default.
+	// 20 ms never are, and those between may be, depending on how they fall
+	// on the 10 ms analysis blocks. At least 40 ms, the default.
 	MinDuration time.Duration
-	// MinGap is the pause after which the same key is reported again; a
-	// tone broken by a shorter dropout is one key press. Default 40 ms.
+	// MinGap is the pause that always ends a key press, so that the same
+	// key is reported again after it; a dropout under 10 ms never does.
+	// Default 40 ms.
 	MinGap time.Duration
 }
 

@@ -41,6 +41,9 @@ func (r PortRange) evenPorts() (first, n int, err error) {
 // ports are not reused at once; a port in use is skipped, any other error
 // ends the search.
 func listenUDP(ctx context.Context, ip netip.Addr, r PortRange) (*net.UDPConn, error) {
+	if !ip.IsValid() {
+		return nil, errors.New("media: listen: no IP address")
+	}
 	first, n, err := r.evenPorts()
 	if err != nil {
 		return nil, err

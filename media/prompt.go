@@ -88,9 +88,11 @@ var localeDir = regexp.MustCompile(`^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$`)
 // laid out as dir/<locale>/<file> with the file names of PromptFile, each
 // an 8000 Hz mono 16-bit PCM WAV file. Files in dir/en replace the built-in
 // ones of the same name. Any other locale must have every prompt, so that
-// a call never mixes languages. Other files and directories whose names
-// start with "." are ignored; any other unexpected name or format is an
-// error. An empty dir means the embedded prompts alone.
+// a call never mixes languages. Plain files in dir, files not ending in
+// .wav in a locale directory, and names starting with "." are ignored; a
+// directory name that is no locale, a .wav file that is no prompt and a
+// file in any other format are errors. An empty dir means the embedded
+// prompts alone.
 func LoadPrompts(dir string) (*Prompts, error) {
 	en, err := loadLocale(builtinPrompts, "prompts/en")
 	if err != nil {

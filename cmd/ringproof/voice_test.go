@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringproof/ringproof/media"
+	"github.com/ringproof/ringproof/sip/sipptest"
+)
+
+// Voice and keypad methods end to end: SIPp does the signalling (as the
+// callee answering ringproof's call, or as the user calling in) and an
+// rtpPeer in the test plays the audio side.
+
+// csvFile writes a SIPp injection file.
+func csvFile(t *testing.T, lines ...string) string {
+	path := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(path, []byte("SEQUENTIAL\n"+strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// callee starts SIPp answering one call with its audio at peer's port.
+func callee(t *testing.T, scenario string, fields ...string) *sipptest.Proc {
+	return sipptest.Start(context.Background(), t, sipptest.Options{
+		Scenario: scenario, Calls: 1, ExtraArgs: []string{"-inf", csvFile(t, strings.Join(fields, ";"))},
+	})
+}
+
+// storedCode reads a verification's code from the store, as only the
+// spoken audio carries it.
+func (s *testServer) storedCode(id string) string {
+	s.t.Helper()
+	val, _, err := s.store.Get(context.Background(), "v/"+id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var r struct {
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal(val, &r); err != nil || r.Code == "" {
+		s.t.Fatalf("no code in the record: %v %s", err, val)
+	}
+	return r.Code
+}
+
+func (s *testServer) createMethod(method, number string) map[string]any {
+	s.t.Helper()
+	status, v := s.call("POST", "/v1/verifications", fmt.Sprintf(`{"number":%q,"method":%q}`, number, method))
+	if status != 201 {
+		s.t.Fatalf("create %s: %d %v", method, status, v)
+	}
+	return v
+}
+
+func waitProc(t *testing.T, p *sipptest.Proc) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if res, err := p.Wait(ctx); err != nil {
+		t.Fatalf("SIPp: %v\n%s", err, res.Errors)
+	}
+}
+
+// checkStream asserts RTP pacing and headers: 50 packets/s ±2%,
+// consecutive sequence numbers, timestamp step 160, one payload type, and
+// the marker on the first packet only. It returns the audio, in order.
+func checkStream(t *testing.T, pkts []rtpPacket, pt uint8) []byte {
+	t.Helper()
+	if len(pkts) < 100 {
+		t.Fatalf("only %d RTP packets", len(pkts))
+	}
+	var audio []byte
+	for i, p := range pkts {
+		if p.hdr.PayloadType != pt {
+			t.Fatalf("packet %d: payload type %d, want %d", i, p.hdr.PayloadType, pt)
+		}
+		if p.hdr.Marker != (i == 0) {
+			t.Fatalf("packet %d: marker %v", i, p.hdr.Marker)
+		}
+		if len(p.payload) != media.FrameSamples {
+			t.Fatalf("packet %d: %d bytes of audio", i, len(p.payload))
+		}
+		if i > 0 {
+			prev := pkts[i-1].hdr
+			if p.hdr.SequenceNumber != prev.SequenceNumber+1 {
+				t.Fatalf("packet %d: sequence %d after %d", i, p.hdr.SequenceNumber, prev.SequenceNumber)
+			}
+			if p.hdr.Timestamp-prev.Timestamp != media.FrameSamples {
+				t.Fatalf("packet %d: timestamp step %d", i, p.hdr.Timestamp-prev.Timestamp)
+			}
+			if p.hdr.SSRC != prev.SSRC {
+				t.Fatalf("packet %d: SSRC changed", i)
+			}
+		}
+		audio = append(audio, p.payload...)
+	}
+	elapsed := pkts[len(pkts)-1].at.Sub(pkts[0].at).Seconds()
+	rate := float64(len(pkts)-1) / elapsed
+	if rate < 49 || rate > 51 {
+		t.Fatalf("%d packets in %.3f s: %.2f packets/s, want 50 ±2%%", len(pkts), elapsed, rate)
+	}
+	t.Logf("%d packets, %.2f packets/s", len(pkts), rate)
+	return audio
+}
+
+// spoken is the audio ringproof plays for names.
+func spoken(t *testing.T, names ...string) []byte {
+	t.Helper()
+	p, err := media.LoadPrompts("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio, err := p.Sequence("en", media.CodecPCMU, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audio
+}
+
+func codePrompt(code string, repeat int) []string {
+	names := []string{media.PromptCodeIs}
+	for i := range repeat {
+		if i > 0 {
+			names = append(names, media.PromptAgain)
+		}
+		for _, d := range code {
+			names = append(names, string(d))
+		}
+	}
+	return names
+}
+
+func TestVoiceCallSpeaksTheCode(t *testing.T) {
+	peer := newRTPPeer(t)
+	sipp := callee(t, "uas_answer_media.xml", fmt.Sprint(peer.port()))
+	srv := startServer(t, testConfig(t, sipp.Addr))
+	v := srv.createMethod("voice", testNumber)
+	id := v["id"].(string)
+	if v["code"] != nil {
+		t.Fatalf("a voice verification's code was returned: %v", v)
+	}
+	waitProc(t, sipp) // SIPp got the BYE: the call is over
+	code := srv.storedCode(id)
+	audio := checkStream(t, peer.packets(), media.PCMU)
+	want := spoken(t, codePrompt(code, 2)...)
+	if len(audio) < len(want) || !bytes.Equal(audio[:len(want)], want) {
+		t.Fatalf("the call's audio (%d bytes) is not the prompt sequence for the code (%d bytes)", len(audio), len(want))
+	}
+	// A different code's sequence would not match: the check can fail.
+	other := fmt.Sprintf("%04d", (mustAtoi(t, code)+1)%10000)
+	if bytes.Equal(audio[:len(want)], spoken(t, codePrompt(other, 2)...)) {
+		t.Fatal("audio matches another code too")
+	}
+	got := srv.waitFor(id, "hung up", func(v map[string]any) bool {
+		return strings.Contains(fmt.Sprint(eventTypes(v)), "hungup")
+	})
+	if types := fmt.Sprint(eventTypes(got)); !strings.Contains(types, "answered") || !strings.Contains(types, "code_spoken") {
+		t.Fatalf("events %s", types)
+	}
+	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+code+`"}`); c["status"] != "verified" {
+		t.Fatalf("spoken code did not verify: %v", c)
+	}
+}
+
+func TestKeypadOut(t *testing.T) {
+	tests := []struct {
+		name  string
+		wrong bool
+		typ   func(p *rtpPeer, keys string)
+	}{
+		{"rfc4733", false, (*rtpPeer).typeRFC4733},
+		{"in-band", false, (*rtpPeer).typeInBand},
+		{"wrong code", true, (*rtpPeer).typeRFC4733},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			peer := newRTPPeer(t)
+			sipp := callee(t, "uas_answer_media.xml", fmt.Sprint(peer.port()))
+			srv := startServer(t, testConfig(t, sipp.Addr))
+			v := srv.createMethod("keypad_out", testNumber)
+			id, code := v["id"].(string), v["code"].(string)
+			if len(code) != 4 {
+				t.Fatalf("keypad_out create did not return the code: %v", v)
+			}
+			peer.waitFirst()
+			if tt.wrong {
+				wrong := fmt.Sprintf("%04d", (mustAtoi(t, code)+1)%10000)
+				for range 3 {
+					tt.typ(peer, wrong+"#")
+				}
+				srv.waitFor(id, "failed", status("failed"))
+			} else {
+				tt.typ(peer, code+"#")
+				srv.waitFor(id, "verified", status("verified"))
+			}
+			waitProc(t, sipp)
+			_, got := srv.call("GET", "/v1/verifications/"+id, "")
+			if !strings.Contains(fmt.Sprint(eventTypes(got)), "keys_entered") {
+				t.Fatalf("events %v", eventTypes(got))
+			}
+			// The digits typed never reach the record's events.
+			if strings.Contains(fmt.Sprint(got["events"]), code) {
+				t.Fatalf("events hold the code: %v", got["events"])
+			}
+		})
+	}
+}
+
+func TestInboundVoiceAndKeypadIn(t *testing.T) {
+	t.Run("inbound_voice", func(t *testing.T) {
+		srv := startServer(t, inboundConfig(t))
+		v := srv.createMethod("inbound_voice", testNumber)
+		id, dial := v["id"].(string), v["dial_number"].(string)
+		peer := newRTPPeer(t)
+		callers(t, srv, "uac_call_media.xml", local(t, "127.0.0.1"), []string{fmt.Sprintf("%s;%s;%d", testNumber, dial, peer.port())})
+		code := srv.storedCode(id)
+		audio := checkStream(t, peer.packets(), media.PCMU)
+		want := spoken(t, codePrompt(code, 2)...)
+		if len(audio) < len(want) || !bytes.Equal(audio[:len(want)], want) {
+			t.Fatalf("the call's audio is not the prompt sequence for the code")
+		}
+		if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+code+`"}`); c["status"] != "verified" {
+			t.Fatalf("spoken code did not verify: %v", c)
+		}
+	})
+	t.Run("keypad_in by SIP INFO", func(t *testing.T) {
+		srv := startServer(t, inboundConfig(t))
+		v := srv.createMethod("keypad_in", testNumber)
+		id, dial, code := v["id"].(string), v["dial_number"].(string), v["code"].(string)
+		peer := newRTPPeer(t)
+		keys := strings.Join(strings.Split(code+"#", ""), ";")
+		callers(t, srv, "uac_call_info.xml", local(t, "127.0.0.1"), []string{fmt.Sprintf("%s;%s;%d;%s", testNumber, dial, peer.port(), keys)})
+		srv.waitFor(id, "verified", status("verified"))
+	})
+	t.Run("keypad_in by RFC 4733", func(t *testing.T) {
+		srv := startServer(t, inboundConfig(t))
+		v := srv.createMethod("keypad_in", testNumber)
+		id, dial, code := v["id"].(string), v["dial_number"].(string), v["code"].(string)
+		peer := newRTPPeer(t)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			callers(t, srv, "uac_call_media.xml", local(t, "127.0.0.1"), []string{fmt.Sprintf("%s;%s;%d", testNumber, dial, peer.port())})
+		}()
+		peer.waitFirst()
+		peer.typeRFC4733(code + "#")
+		srv.waitFor(id, "verified", status("verified"))
+		<-done
+	})
+	t.Run("unknown caller is not answered", func(t *testing.T) {
+		srv := startServer(t, inboundConfig(t))
+		v := srv.createMethod("inbound_voice", testNumber)
+		// Another number calls the dial number: rejected unanswered.
+		callers(t, srv, "uac_missed_call.xml", local(t, "127.0.0.1"), []string{"+447911999999;" + v["dial_number"].(string)})
+	})
+}
