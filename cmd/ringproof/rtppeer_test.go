@@ -108,7 +108,11 @@ func (p *rtpPeer) send(ctx context.Context) {
 		}
 		f := rtpFrame{audio: silence}
 		select {
-		case f = <-p.frames:
+		case next, ok := <-p.frames:
+			if !ok {
+				return // closed: a mute peer
+			}
+			f = next
 		default:
 		}
 		pkt := rtp.Packet{Header: hdr}

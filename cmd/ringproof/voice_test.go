@@ -263,3 +263,23 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 		callers(t, srv, "uac_missed_call.xml", local(t, "127.0.0.1"), []string{"+447911999999;" + v["dial_number"].(string)})
 	})
 }
+
+func TestCallWithoutRTPEndsWithAnEvent(t *testing.T) {
+	// The callee answers but never sends audio: the call ends on the
+	// no-media timer, hung up, with an event saying so.
+	mute := newRTPPeer(t)
+	close(mute.frames) // the peer's sender stops at once: nothing is sent
+	sipp := callee(t, "uas_answer_media.xml", fmt.Sprint(mute.port()))
+	c := testConfig(t, sipp.Addr)
+	c.Media.NoRTPTimeoutS = 1
+	srv := startServer(t, c)
+	v := srv.createMethod("keypad_out", testNumber)
+	id := v["id"].(string)
+	got := srv.waitFor(id, "hung up", func(v map[string]any) bool {
+		return strings.Contains(fmt.Sprint(v["events"]), "no_media")
+	})
+	if got["status"] != "answered" {
+		t.Fatalf("status %v after a silent call, want answered (still checkable)", got["status"])
+	}
+	waitProc(t, sipp)
+}
