@@ -47,3 +47,16 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // Allow reports whether a call may start now, and takes its slot if so. It
 // never blocks: a caller that gets false should refuse or queue the call.
 func (l *Limiter) Allow() bool { return l.lim.Allow() }
+
+// Share sets this node's part of the trunk's cap when n nodes share it:
+// max_cps/n calls per second, with a bucket of at least one call. Each node
+// enforces its share locally, so the cluster-wide cap holds without a
+// store round trip per call.
+func (l *Limiter) Share(n int) {
+	if n < 1 {
+		n = 1
+	}
+	r := float64(l.cps) / float64(n)
+	l.lim.SetLimit(rate.Limit(r))
+	l.lim.SetBurst(max(int(r), 1))
+}

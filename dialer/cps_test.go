@@ -105,3 +105,20 @@ func TestNewLimiterPanicsOnNonPositive(t *testing.T) {
 		}()
 	}
 }
+
+func TestLimiterShare(t *testing.T) {
+	tests := []struct{ cps, nodes, burst int }{
+		{100, 1, 100}, {100, 4, 25}, {3, 2, 1}, {1, 3, 1}, {10, 0, 10},
+	}
+	for _, tt := range tests {
+		l := NewLimiter(tt.cps)
+		l.Share(tt.nodes)
+		if got := l.lim.Burst(); got != tt.burst {
+			t.Errorf("cps %d over %d nodes: burst %d, want %d", tt.cps, tt.nodes, got, tt.burst)
+		}
+		want := float64(tt.cps) / float64(max(tt.nodes, 1))
+		if got := float64(l.lim.Limit()); got != want {
+			t.Errorf("cps %d over %d nodes: rate %v, want %v", tt.cps, tt.nodes, got, want)
+		}
+	}
+}

@@ -154,3 +154,10 @@ func (c claimer) Claim(ctx context.Context, key string, ttl time.Duration) (bool
 		return false, err
 	}
 }
+
+// ShareTrunks sets every trunk's max_cps share for a cluster of n nodes.
+func (d *Dialer) ShareTrunks(n int) {
+	for _, t := range d.trunks {
+		t.limit.Share(n)
+	}
+}
