@@ -154,6 +154,10 @@ func Code(callerID string, codeLength int) string {
 	return digits[len(digits)-codeLength:]
 }
 
+// LeasePrefix is where caller-ID leases live: LeasePrefix + number key +
+// "/" + caller ID.
+const LeasePrefix = "callerid/"
+
 // Leaser records short-lived exclusive claims on keys; the state store
 // implements it.
 type Leaser interface {
@@ -182,7 +186,7 @@ func (p *Pool) Lease(ctx context.Context, l Leaser, numberKey string, ttl time.D
 		if err != nil {
 			return "", fmt.Errorf("lease caller ID: %w", err)
 		}
-		ok, err := l.Claim(ctx, "callerid/"+numberKey+"/"+id, ttl)
+		ok, err := l.Claim(ctx, LeasePrefix+numberKey+"/"+id, ttl)
 		if err != nil {
 			return "", fmt.Errorf("lease caller ID: %w", err)
 		}

@@ -63,3 +63,29 @@ func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
 	}
 	return key, true, nil
 }
+
+// Subject returns the id under which the audit trail records exports and
+// erasures of number: a keyed HMAC like Of's, domain-separated so that it
+// differs from the index key, 32 hex digits. Erasure removes every key
+// named by the index key; the audit trail, which outlives it, can then be
+// joined to nothing else in the store, yet staff who hold the HMAC key can
+// still find the trail of a number.
+func (x *Index) Subject(number string) string {
+	m := hmac.New(sha256.New, x.key)
+	m.Write([]byte("ringproof audit subject\x00"))
+	m.Write([]byte(number))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// LoadKey reads a hex key that LoadOrCreateKey wrote at path.
+func LoadKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("privacy: key file: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) < KeySize {
+		return nil, fmt.Errorf("privacy: key file %s: want %d hex-encoded bytes", path, KeySize)
+	}
+	return key, nil
+}

@@ -1,5 +1,10 @@
-// Package privacy owns personal data: masking for logs now; encryption at
-// rest, export and erasure later.
+// Package privacy owns personal data: masking for logs (Mask,
+// RedactHandler), the keyed index by which the store finds a number without
+// holding it (Index), encryption at rest under per-number data keys wrapped
+// with the configured encryption key (Keyring, Vault), the per-number
+// history kept for the retention period, and export, erasure
+// (crypto-shredding) and their audit trail. docs/privacy.md describes the
+// whole.
 package privacy
 
 import (

@@ -208,7 +208,6 @@ func (e *Endpoint) dispatchInvite(req *sip.Request, tx sip.ServerTransaction) {
 // setInviteHandler installs h for inbound INVITEs.
 func (e *Endpoint) setInviteHandler(h sipgo.RequestHandler) { e.onInvite.Store(&h) }
 
-
 // Close stops listening and ends every transaction. It is safe to call more
 // than once.
 func (e *Endpoint) Close() error {

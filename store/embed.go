@@ -55,7 +55,7 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 	}
 	lock, err := fileutil.TryLockFile(filepath.Join(c.DataDir, lockFile), os.O_WRONLY|os.O_CREATE, 0o600)
 	if errors.Is(err, fileutil.ErrLocked) {
-		return fmt.Errorf("store: data dir %s is in use by another store: %w", c.DataDir, err)
+		return fmt.Errorf("store: data dir %s is %w", c.DataDir, ErrInUse)
 	}
 	if err != nil {
 		return fmt.Errorf("store: lock data dir: %w", err)
@@ -95,6 +95,12 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 		return unavailablef(cause, "store: embedded etcd in %s not ready", c.DataDir)
 	}
 	s.cli = v3client.New(e.Server)
+	s.clientURL = "http://" + e.Clients[0].Addr().String()
+	// The lock file names the client URL, so that tools can reach this
+	// etcd while it holds the directory (see Attach).
+	if err := lock.Truncate(0); err == nil {
+		_, _ = lock.WriteAt([]byte(s.clientURL+"\n"), 0)
+	}
 
 	// Report serving errors of the running server until Close.
 	s.wg.Add(1)

@@ -25,6 +25,9 @@ var (
 	// when the store did not answer in time or has no leader: the request
 	// may succeed later, and an HTTP layer should answer 503.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrInUse means another Store (often another process) holds the
+	// embedded data dir; Attach reaches it as a client instead.
+	ErrInUse = errors.New("in use by another store")
 )
 
 // opError is what every operation returns on failure: it names the

@@ -55,7 +55,8 @@ func (s *Store) Create(ctx context.Context, key string, val []byte, ttl time.Dur
 
 // Put stores val under key whether or not it exists. With ttl > 0 the key
 // expires on its own: it lives at least ttl, and at most ttl plus the lease
-// granularity (5 s) and etcd's whole-second rounding (see leaseCache); keys
+// granularity (5 s, or ttl/1024 for TTLs over 85 minutes) and etcd's
+// whole-second rounding (see leaseCache); keys
 // with close expiries share a lease, so this costs no extra round trip. With
 // ttl == 0 the key never expires, and loses any lease it had.
 func (s *Store) Put(ctx context.Context, key string, val []byte, ttl time.Duration) error {

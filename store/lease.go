@@ -16,6 +16,10 @@ const (
 	// minLeaseTTL is etcd's minimum lease TTL; shorter requests are raised
 	// to it by the server anyway.
 	minLeaseTTL = 2 * time.Second
+	// longTTLBuckets: a TTL longer than this many granules gets buckets of
+	// 1/longTTLBuckets of the TTL instead, so that keys kept for weeks
+	// (retention) cost about a thousand live leases, not one per 5 s.
+	longTTLBuckets = 1024
 )
 
 // leaseCache hands out shared leases so that writing a key with a TTL costs
@@ -25,8 +29,9 @@ const (
 //
 // Guarantee: a key attached to the lease returned by get(ctx, ttl) at time
 // t lives at least until t+ttl (unless deleted or revoked), and at most
-// until t+ttl+granularity+1s (etcd TTLs are whole seconds) plus etcd's
-// expiry sweep (~0.5 s). With a TTL below etcd's 2 s minimum the key lives
+// until t+ttl+width+1s (etcd TTLs are whole seconds) plus etcd's expiry
+// sweep (~0.5 s), width being the granularity, or for a TTL over 1024
+// granules, ttl/1024 rounded down to whole granules. With a TTL below etcd's 2 s minimum the key lives
 // at least 2 s.
 //
 // Why never early: the lease for bucket end is granted at local time g, with
@@ -72,12 +77,12 @@ func newLeaseCache(ctx context.Context, l clientv3.Lease, timeout time.Duration)
 	}
 }
 
-// get returns a lease that outlives now+ttl by at most one granularity
+// get returns a lease that outlives now+ttl by at most one bucket width
 // (see leaseCache). Concurrent callers needing the same bucket share a
 // single grant; each waits at most until its ctx ends.
 func (c *leaseCache) get(ctx context.Context, ttl time.Duration) (clientv3.LeaseID, error) {
 	now := c.now()
-	end := ceilTime(now.Add(ttl), c.gran)
+	end := ceilTime(now.Add(ttl), max(c.gran, (ttl/longTTLBuckets).Truncate(c.gran)))
 
 	c.mu.Lock()
 	if c.closed {

@@ -40,6 +40,7 @@ type Store struct {
 	cli        *clientv3.Client
 	etcd       *embed.Etcd          // nil when connected to an external cluster
 	dirLock    *fileutil.LockedFile // the embedded data dir's lock, or nil
+	clientURL  string               // the embedded etcd's client URL, or ""
 	prefix     string
 	reqTimeout time.Duration
 	log        *slog.Logger
@@ -132,6 +133,10 @@ func (s *Store) Close() error {
 // not offer. Keys used through it are absolute: add the store prefix
 // (Prefix) yourself. The client is closed by Close.
 func (s *Store) Client() *clientv3.Client { return s.cli }
+
+// ClientURL returns the URL the embedded etcd serves clients on (its real
+// port, when the configured one was 0), or "" with an external cluster.
+func (s *Store) ClientURL() string { return s.clientURL }
 
 // Prefix returns the prefix prepended to every key.
 func (s *Store) Prefix() string { return s.prefix }

@@ -52,6 +52,14 @@ func (s *Store) Update(ctx context.Context, key string, fn func(cur []byte) ([]b
 // with ModRevision rev, as from Get or List. If the key has changed since,
 // it costs one wasted attempt; with rev <= 0 it reads first, like Update.
 func (s *Store) UpdateFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, error)) ([]byte, error) {
+	return s.update(ctx, key, cur, rev, func(cur []byte) ([]byte, []Op, error) {
+		next, err := fn(cur)
+		return next, nil, err
+	})
+}
+
+// update is the compare-and-swap loop behind UpdateFrom and UpdateWith.
+func (s *Store) update(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []Op, error)) ([]byte, error) {
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
 	k := s.abs(key)
@@ -71,15 +79,20 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, cur []byte, rev int6
 				return nil, wrapErr("update", key, err)
 			}
 		}
-		next, err := fn(cur)
+		next, also, err := fn(cur)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := s.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(k), "=", rev)).
-			Then(clientv3.OpPut(k, string(next), clientv3.WithIgnoreLease())).
-			Else(clientv3.OpGet(k)).
-			Commit()
+		var resp *clientv3.TxnResponse
+		err = s.withLeases(ctx, also, func(alsoOps []clientv3.Op) (err error) {
+			then := append([]clientv3.Op{clientv3.OpPut(k, string(next), clientv3.WithIgnoreLease())}, alsoOps...)
+			resp, err = s.cli.Txn(ctx).
+				If(clientv3.Compare(clientv3.ModRevision(k), "=", rev)).
+				Then(then...).
+				Else(clientv3.OpGet(k)).
+				Commit()
+			return err
+		})
 		if err != nil {
 			return nil, wrapErr("update", key, err)
 		}

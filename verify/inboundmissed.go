@@ -67,8 +67,11 @@ func (inboundMissed) code(*record) string { return "" }
 // inboundKey is where a pending inbound verification is found from the
 // number dialled and the caller's number key.
 func inboundKey(dialNumber, numberKey string) string {
-	return "inbound/" + strings.TrimPrefix(dialNumber, "+") + "/" + numberKey
+	return inboundPrefix + strings.TrimPrefix(dialNumber, "+") + "/" + numberKey
 }
+
+// inboundPrefix is where inboundKey's keys live.
+const inboundPrefix = "inbound/"
 
 // HandleInbound decides an inbound call: if its caller ID and dialled
 // number match a pending inbound_missed verification, that verification is

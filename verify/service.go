@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +29,8 @@ type Store interface {
 	Create(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	Get(ctx context.Context, key string) ([]byte, int64, error)
 	Update(ctx context.Context, key string, fn func(cur []byte) ([]byte, error)) ([]byte, error)
+	UpdateWith(ctx context.Context, key string, fn func(cur []byte) ([]byte, []store.Op, error)) ([]byte, error)
+	Commit(ctx context.Context, conds []store.Cmp, ops []store.Op) (bool, error)
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
 }
 
@@ -77,6 +80,14 @@ type Config struct {
 	UnknownCaller string
 	// VoiceRepeat is how many times a voice call speaks the code.
 	VoiceRepeat int
+	// Vault seals the personal data of records (the number, reference and
+	// consent) with per-number data keys and keeps their history. nil: a
+	// vault with keys made for this process, whose data does not survive
+	// a restart (tests).
+	Vault *privacy.Vault
+	// Retention is how long a verification's history (and its number's
+	// data key) is kept after its creation. Default 30 days.
+	Retention time.Duration
 }
 
 // Service creates, checks and hangs up verifications. It is safe for
@@ -87,6 +98,7 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	index  func(number string) string
+	vault  *privacy.Vault
 	now    func() time.Time
 	dial   *dialNumbers
 
@@ -110,12 +122,25 @@ func NewService(st Store, d Dialer, cfg Config, index func(string) string, log *
 	if cfg.InboundStatus == 0 {
 		cfg.InboundStatus = 603
 	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 30 * 24 * time.Hour
+	}
+	vault := cfg.Vault
+	if vault == nil {
+		ps, ok := st.(privacy.Store)
+		if !ok {
+			panic("verify: NewService without a Vault needs a store that can hold one")
+		}
+		vault = privacy.NewEphemeralVault(ps)
+	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Service{
-		store: st, dialer: d, cfg: cfg, log: log, index: index, now: time.Now,
+	s := &Service{
+		store: st, dialer: d, cfg: cfg, log: log, index: index, vault: vault, now: time.Now,
 		dial: newDialNumbers(cfg.DialNumbers),
 		ctx:  ctx, stop: stop, calls: make(map[string]context.CancelFunc),
 	}
+	go vault.WatchErasures(ctx, s.hangupErased)
+	return s
 }
 
 // Close hangs up every call this node is placing and waits until each has
@@ -145,6 +170,9 @@ type CreateRequest struct {
 	Reference  string `json:"reference,omitempty"`
 	// Locale picks the language of spoken prompts (voice and keypad).
 	Locale string `json:"locale,omitempty"`
+	// Consent is the consent the application obtained: stored encrypted
+	// and exported with the rest of the number's data.
+	Consent *privacy.Consent `json:"consent,omitempty"`
 }
 
 // Create validates req, reserves what the method needs, stores the
@@ -155,7 +183,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification,
 		return nil, err
 	}
 	window := s.now().UTC().Format("2006010215")
-	n, err := s.store.Incr(ctx, "ratelimit/number/"+rec.NumberKey+"/"+window, time.Hour+time.Minute)
+	n, err := s.store.Incr(ctx, RateLimitPrefix+rec.NumberKey+"/"+window, time.Hour+time.Minute)
 	if err != nil {
 		return nil, fmt.Errorf("verify: rate limit: %w", err)
 	}
@@ -167,12 +195,8 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification,
 	if err := m.prepare(ctx, s, rec); err != nil {
 		return nil, err
 	}
-	val, err := json.Marshal(rec)
-	if err != nil {
-		return nil, fmt.Errorf("verify: encode: %w", err)
-	}
-	if err := s.store.Create(ctx, recordKey(rec.ID), val, s.cfg.Expiry+s.cfg.Retain); err != nil {
-		return nil, fmt.Errorf("verify: save %s: %w", rec.ID, err)
+	if err := s.save(ctx, rec); err != nil {
+		return nil, err
 	}
 	s.log.Info("verification created", "id", rec.ID, "method", rec.Method, "number", privacy.Mask(rec.Number))
 	if err := m.start(s, rec); err != nil {
@@ -214,6 +238,11 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 		return nil, &InputError{Field: "reference", Code: "too_long", Message: "reference is at most 128 characters"}
 	}
 	now := s.now().UTC()
+	if req.Consent != nil {
+		if field, problem := req.Consent.Check(now); field != "" {
+			return nil, &InputError{Field: field, Code: "invalid", Message: problem}
+		}
+	}
 	return &record{
 		ID:          newID(),
 		WatchToken:  newToken(),
@@ -225,6 +254,7 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 		MaxAttempts: s.cfg.MaxAttempts,
 		Platform:    req.Platform,
 		Reference:   req.Reference,
+		Consent:     req.Consent,
 		Locale:      req.Locale,
 		Node:        s.cfg.Node,
 		CreatedAt:   now,
@@ -427,27 +457,42 @@ func (s *Service) load(ctx context.Context, id string) (*record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verify: load %s: %w", id, err)
 	}
-	var r record
-	if err := json.Unmarshal(val, &r); err != nil {
-		return nil, fmt.Errorf("verify: decode %s: %w", id, err)
-	}
-	return &r, nil
+	return s.decode(ctx, val)
 }
 
 // update applies fn to the stored record atomically (compare-and-swap), so
-// that nodes racing on one verification never lose a change. An error from
-// fn aborts the update and is returned as is.
+// that nodes racing on one verification never lose a change. The record's
+// history entry is written in the same transaction. An error from fn
+// aborts the update and is returned as is.
 func (s *Service) update(ctx context.Context, id string, fn func(*record) error) (*record, error) {
-	var out record
-	_, err := s.store.Update(ctx, recordKey(id), func(cur []byte) ([]byte, error) {
+	var (
+		out    record
+		opened *record // the personal data, decrypted once: it never changes
+	)
+	_, err := s.store.UpdateWith(ctx, recordKey(id), func(cur []byte) ([]byte, []store.Op, error) {
 		out = record{}
 		if err := json.Unmarshal(cur, &out); err != nil {
-			return nil, fmt.Errorf("verify: decode %s: %w", id, err)
+			return nil, nil, fmt.Errorf("verify: decode %s: %w", id, err)
 		}
+		if opened == nil || !bytes.Equal(opened.Sealed, out.Sealed) {
+			if err := s.open(ctx, &out); err != nil {
+				return nil, nil, err
+			}
+			opened = &record{Sealed: out.Sealed, Number: out.Number, Reference: out.Reference, Consent: out.Consent}
+		}
+		out.Number, out.Reference, out.Consent = opened.Number, opened.Reference, opened.Consent
 		if err := fn(&out); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return json.Marshal(&out)
+		next, err := json.Marshal(&out)
+		if err != nil {
+			return nil, nil, err
+		}
+		h, err := s.historyOp(&out)
+		if err != nil {
+			return nil, nil, err
+		}
+		return next, []store.Op{h}, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound
@@ -460,6 +505,136 @@ func (s *Service) update(ctx context.Context, id string, fn func(*record) error)
 		return nil, fmt.Errorf("verify: update %s: %w", id, err)
 	}
 	return &out, nil
+}
+
+// save stores a new record, its history entry and its number's data key
+// (renewed for the retention period) in one transaction. The personal
+// data (number, reference, consent) is sealed with the data key: the
+// stored record holds it only encrypted.
+func (s *Service) save(ctx context.Context, rec *record) error {
+	ttl := s.lifeEnd(rec).Sub(s.now())
+	err := s.vault.Write(ctx, rec.NumberKey, ttl, func(k *privacy.Key) ([]store.Cmp, []store.Op, error) {
+		sealed, err := k.SealPersonal(rec.ID, privacy.Personal{Number: rec.Number, Reference: rec.Reference, Consent: rec.Consent})
+		if err != nil {
+			return nil, nil, err
+		}
+		rec.Sealed = sealed
+		val, err := json.Marshal(rec)
+		if err != nil {
+			return nil, nil, err
+		}
+		h, err := s.historyOp(rec)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []store.Cmp{store.IfAbsent(recordKey(rec.ID))},
+			[]store.Op{store.OpPut(recordKey(rec.ID), val, s.cfg.Expiry+s.cfg.Retain), h}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("verify: save %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// decode reads a stored record and decrypts its personal data.
+func (s *Service) decode(ctx context.Context, val []byte) (*record, error) {
+	var r record
+	if err := json.Unmarshal(val, &r); err != nil {
+		return nil, fmt.Errorf("verify: decode: %w", err)
+	}
+	if err := s.open(ctx, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// open decrypts r's sealed personal data into its fields.
+func (s *Service) open(ctx context.Context, r *record) error {
+	k, err := s.vault.Key(ctx, r.NumberKey, false)
+	if err != nil {
+		return fmt.Errorf("verify: %s: %w", r.ID, err)
+	}
+	p, err := k.OpenPersonal(r.ID, r.Sealed)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	r.Number, r.Reference, r.Consent = p.Number, p.Reference, p.Consent
+	return nil
+}
+
+// lifeEnd is when r's history entry (and, unless renewed, its number's
+// data key) expires: the retention period after its creation, and never
+// before the record itself.
+func (s *Service) lifeEnd(r *record) time.Time {
+	end := r.CreatedAt.Add(s.cfg.Retention)
+	if rec := r.ExpiresAt.Add(s.cfg.Retain); rec.After(end) {
+		end = rec
+	}
+	return end
+}
+
+// historyOp writes r's history entry, what an export returns for the
+// retention period: the record's state without its secrets (code, watch
+// token), and the keys that hold the verification, for erasure.
+func (s *Service) historyOp(r *record) (store.Op, error) {
+	events, err := json.Marshal(r.Events)
+	if err != nil {
+		return store.Op{}, err
+	}
+	e := privacy.Entry{
+		ID: r.ID, Method: string(r.Method), Status: string(r.Status), Final: r.Status.Final(),
+		Reason: r.Reason, CodeLength: r.CodeLength, Attempts: r.Attempts, MaxAttempts: r.MaxAttempts,
+		DialNumber: r.DialNumber, Platform: r.Platform,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt,
+		Events: events, Sealed: r.Sealed,
+		Keys: map[string]string{"verifications": recordKey(r.ID)},
+	}
+	if r.CallerID != "" {
+		e.CallerIDs = []string{r.CallerID}
+	}
+	if r.DialNumber != "" {
+		e.Keys["inbound_index"] = inboundKey(r.DialNumber, r.NumberKey)
+	}
+	val, err := json.Marshal(&e)
+	if err != nil {
+		return store.Op{}, err
+	}
+	ttl := max(s.lifeEnd(r).Sub(s.now()), time.Minute)
+	return store.OpPut(privacy.HistoryKey(r.NumberKey, r.ID), val, ttl), nil
+}
+
+// RateLimitPrefix is where per-number rate-limit counters live:
+// RateLimitPrefix + number key + "/" + hour.
+const RateLimitPrefix = "ratelimit/number/"
+
+// NumberKeyPlaces lists the store keys, besides records and history, that
+// verifications name by number key: what a privacy export shows and an
+// erasure deletes.
+func NumberKeyPlaces() []privacy.Place {
+	return []privacy.Place{
+		{Kind: "rate_limit_counters", Prefix: RateLimitPrefix},
+		{Kind: "caller_id_leases", Prefix: dialer.LeasePrefix},
+		{Kind: "inbound_index", Prefix: inboundPrefix, Last: true},
+	}
+}
+
+// hangupErased hangs up this node's calls whose records are gone: called
+// when an erasure was made somewhere in the cluster.
+func (s *Service) hangupErased() {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.calls))
+	for id := range s.calls {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+		_, _, err := s.store.Get(ctx, recordKey(id))
+		cancel()
+		if errors.Is(err, store.ErrNotFound) && s.hangupLocal(id) {
+			s.log.Info("call hung up: its number was erased", "id", id)
+		}
+	}
 }
 
 // recordKey is where a verification lives in the store.

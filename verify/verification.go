@@ -6,6 +6,8 @@ package verify
 
 import (
 	"time"
+
+	"github.com/ringproof/ringproof/privacy"
 )
 
 // Status is where a verification stands. Pending, Ringing and Cancelled
@@ -70,13 +72,15 @@ type Event struct {
 
 // record is a verification as the store keeps it. The caller ID is the
 // secret behind a flash call's code and never leaves the store through the
-// API.
+// API. The personal data (Number, Reference, Consent) is never encoded: the
+// store holds it only in Sealed, encrypted with the number's data key
+// (Service.save, Service.open); NumberKey is the number's index.
 type record struct {
 	ID         string `json:"id"`
 	Method     Method `json:"method"`
 	Status     Status `json:"status"`
 	Reason     string `json:"reason,omitempty"`
-	Number     string `json:"number"`
+	Number     string `json:"-"`
 	NumberKey  string `json:"number_key"`
 	CallerID   string `json:"caller_id,omitempty"`
 	DialNumber string `json:"dial_number,omitempty"`
@@ -88,7 +92,7 @@ type record struct {
 	Attempts    int       `json:"attempts"`
 	MaxAttempts int       `json:"max_attempts"`
 	Platform    string    `json:"platform,omitempty"`
-	Reference   string    `json:"reference,omitempty"`
+	Reference   string    `json:"-"`
 	Node        string    `json:"node,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	ExpiresAt   time.Time `json:"expires_at"`
@@ -96,7 +100,10 @@ type record struct {
 	Events      []Event   `json:"events"`
 	// HangupAsked is set when an application asked to end the call; the
 	// node placing the call acts on it.
-	HangupAsked bool `json:"hangup_asked,omitempty"`
+	HangupAsked bool             `json:"hangup_asked,omitempty"`
+	Consent     *privacy.Consent `json:"-"`
+	// Sealed is the personal data, encrypted (privacy.Personal).
+	Sealed []byte `json:"sealed"`
 }
 
 // Verification is the view of a verification that the API returns.

@@ -57,6 +57,8 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 				if err := json.Unmarshal(ev.Value, &nr); err != nil {
 					return
 				}
+				// The personal data is sealed once, at creation.
+				nr.Number, nr.Reference, nr.Consent = r.Number, r.Reference, r.Consent
 				v := nr.view(s.now())
 				if v.Status == last.Status && slices.Equal(v.Events, last.Events) {
 					continue

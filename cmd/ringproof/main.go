@@ -3,6 +3,7 @@
 //
 //	ringproof serve [--config FILE]   run the server (embedded etcd by default)
 //	ringproof phone [call]            a test handset: take calls, or place one
+//	ringproof privacy <command>       export, erase, audit personal data
 //	ringproof version                 print the version
 package main
 
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdServe(ctx, args[1:], stderr)
 	case "phone":
 		return cmdPhone(ctx, args[1:], stdout, stderr)
+	case "privacy":
+		return cmdPrivacy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ringproof", version)
 		return 0
@@ -59,6 +62,8 @@ commands:
             (embedded etcd unless store.endpoints is set)
   phone     a test handset: ring on every INVITE and print the caller ID
             ("phone call" places a call to a system number instead)
+  privacy   export or erase what is held about a number, list the audit
+            trail ("ringproof privacy" for its commands)
   version   print the version
 
 Run "ringproof <command> -h" for a command's flags.

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ringproof/ringproof/conf"
@@ -74,6 +73,7 @@ func newLogger(c conf.Log, w io.Writer) *slog.Logger {
 // server is a running ringproof node.
 type server struct {
 	store *store.Store
+	vault *privacy.Vault
 	sip   *sip.Endpoint
 	svc   *verify.Service
 	http  *http.Server
@@ -97,7 +97,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	if err != nil {
 		return nil, err
 	}
-	index, err := numberIndex(cfg)
+	s.vault, err = openVault(cfg, s.store, log, true)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,9 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		TrunkRegions:        regions,
 		UnknownCaller:       cfg.Inbound.UnknownCaller,
 		VoiceRepeat:         cfg.Media.VoiceRepeat,
-	}, index.Of, log)
+		Vault:               s.vault,
+		Retention:           s.vault.Retention(),
+	}, s.vault.Index().Of, log)
 	s.sip.ServeInbound(inbound, s.svc.HandleInbound)
 
 	s.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
@@ -169,16 +171,6 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	}
 	go func() { s.done <- s.http.Serve(s.ln) }()
 	return s, nil
-}
-
-// numberIndex returns the HMAC index of phone numbers. Its key lives in the
-// data directory, made on first start.
-func numberIndex(cfg *conf.Config) (*privacy.Index, error) {
-	key, _, err := privacy.LoadOrCreateKey(filepath.Join(cfg.Store.DataDir, "keys", "index.key"))
-	if err != nil {
-		return nil, err
-	}
-	return privacy.NewIndex(key)
 }
 
 // routes is the whole HTTP surface of a node.
@@ -199,6 +191,7 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ready"}`+"\n")
 	})
+	mux.Handle("/v1/privacy/", newPrivacyHandler(s.vault, cfg.HTTP, s.log))
 	mux.Handle("/v1/", verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		verify.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")

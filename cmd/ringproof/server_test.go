@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +47,16 @@ type testServer struct {
 	t    *testing.T
 	base string
 	logs *logBuffer
+
+	mu    sync.Mutex
+	codes []string // codes the test learnt, checked absent from the log
+}
+
+// noteCode adds a verification code to those the log must not hold.
+func (s *testServer) noteCode(code string) {
+	s.mu.Lock()
+	s.codes = append(s.codes, code)
+	s.mu.Unlock()
 }
 
 // freeTCPPort returns a loopback TCP port free at the time of the call.
@@ -86,14 +98,67 @@ func startServer(t *testing.T, c *conf.Config) *testServer {
 	}
 	ts := &testServer{server: srv, t: t, base: "http://" + srv.HTTPAddr().String(), logs: logs}
 	t.Cleanup(func() {
+		codes := ts.storedCodes()
 		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 		defer cancel()
 		if err := srv.Close(ctx); err != nil {
 			t.Errorf("close: %v", err)
 		}
 		checkLogsHoldNoNumber(t, logs.String())
+		checkLogsHoldNoCode(t, logs.String(), codes)
 	})
 	return ts
+}
+
+// storedCodes returns the codes the test noted and those of every
+// verification still in the store: the code of a record, or the last
+// code_length digits of a caller ID presented. A store already closed
+// gives only the noted ones.
+func (s *testServer) storedCodes() []string {
+	s.mu.Lock()
+	codes := slices.Clone(s.codes)
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, prefix := range []string{"v/", "history/"} {
+		kvs, err := s.store.List(ctx, prefix)
+		if err != nil {
+			break
+		}
+		for _, kv := range kvs {
+			var r struct {
+				Code       string   `json:"code"`
+				CodeLength int      `json:"code_length"`
+				CallerID   string   `json:"caller_id"`
+				CallerIDs  []string `json:"caller_ids"`
+			}
+			if json.Unmarshal(kv.Value, &r) != nil {
+				continue
+			}
+			if r.Code != "" {
+				codes = append(codes, r.Code)
+			}
+			for _, id := range append(r.CallerIDs, r.CallerID) {
+				if r.CodeLength > 0 && len(id) > r.CodeLength {
+					codes = append(codes, id[len(id)-r.CodeLength:])
+				}
+			}
+		}
+	}
+	return codes
+}
+
+// checkLogsHoldNoCode fails t if the log holds any of codes as a number of
+// its own (not inside a longer number, a time or an address).
+func checkLogsHoldNoCode(t *testing.T, logs string, codes []string) {
+	t.Helper()
+	for _, c := range codes {
+		re := regexp.MustCompile(`(^|[^0-9:.\-])` + regexp.QuoteMeta(c) + `([^0-9:.\-]|$)`)
+		if loc := re.FindStringIndex(logs); loc != nil {
+			from, to := max(loc[0]-200, 0), min(loc[1]+200, len(logs))
+			t.Errorf("log holds the code %s: …%s…", c, logs[from:to])
+		}
+	}
 }
 
 // checkLogsHoldNoNumber fails t if the log holds any test number in full.

@@ -1,0 +1,87 @@
+package privacy
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Actor is who asks for an export or an erasure, as the audit trail
+// records it.
+type Actor struct {
+	// Operator names the person: --operator or $USER on the command line,
+	// the admin key's position ("admin_keys[0]") on the API.
+	Operator string
+	// Via is "cli" or "api".
+	Via string
+}
+
+// AuditEntry records one export or erasure. It is kept without a lease
+// (audit entries are never removed by ringproof) and holds no personal
+// data: the number appears only as its audit Subject.
+type AuditEntry struct {
+	ID       string    `json:"id"`
+	At       time.Time `json:"at"`
+	Action   string    `json:"action"` // "export" or "erase"
+	DryRun   bool      `json:"dry_run,omitempty"`
+	Operator string    `json:"operator"`
+	Via      string    `json:"via"`
+	// Subject is Index.Subject of the number.
+	Subject string `json:"subject"`
+	// Counts are what was found (export) or deleted (erase), by kind.
+	Counts map[string]int64 `json:"counts"`
+}
+
+// maxOperator bounds the operator name kept in the audit trail.
+const maxOperator = 128
+
+// audit appends an entry to the trail. Any run of digits long enough to be
+// a number is masked out of the operator's name.
+func (v *Vault) audit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
+	e.At = v.now().UTC()
+	var r [4]byte
+	mustRandom(r[:])
+	e.ID = fmt.Sprintf("%020d-%s", e.At.UnixNano(), hex.EncodeToString(r[:]))
+	e.Operator = Redact(strings.ToValidUTF8(e.Operator, "?"))
+	if len(e.Operator) > maxOperator {
+		e.Operator = e.Operator[:maxOperator]
+	}
+	if e.Operator == "" {
+		e.Operator = "unknown"
+	}
+	val, err := json.Marshal(e)
+	if err != nil {
+		return e, err
+	}
+	if err := v.st.Put(ctx, auditPrefix+e.Subject+"/"+e.ID, val, 0); err != nil {
+		return e, fmt.Errorf("privacy: audit: %w", err)
+	}
+	return e, nil
+}
+
+// Audit returns the audit trail, oldest first: every entry when number is
+// "", else the entries about number (E.164).
+func (v *Vault) Audit(ctx context.Context, number string) ([]AuditEntry, error) {
+	prefix := auditPrefix
+	if number != "" {
+		prefix += v.idx.Subject(number) + "/"
+	}
+	kvs, err := v.st.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("privacy: audit: %w", err)
+	}
+	out := make([]AuditEntry, 0, len(kvs))
+	for _, kv := range kvs {
+		var e AuditEntry
+		if err := json.Unmarshal(kv.Value, &e); err != nil {
+			return nil, fmt.Errorf("privacy: audit entry %s: %w", kv.Key, err)
+		}
+		out = append(out, e)
+	}
+	slices.SortStableFunc(out, func(a, b AuditEntry) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}

@@ -1,0 +1,122 @@
+package privacy
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Personal is the personal data of one verification. It is kept only
+// sealed with the number's data key (Key.SealPersonal): in the
+// verification's record while it lives, and in its history entry for the
+// retention period.
+type Personal struct {
+	// Number is the verified number, E.164.
+	Number string `json:"number"`
+	// Reference is the application's own reference for the verification:
+	// often a user id, so treated as personal.
+	Reference string `json:"reference,omitempty"`
+	// Consent is what the application says the person agreed to.
+	Consent *Consent `json:"consent,omitempty"`
+}
+
+// Consent records the consent an application obtained before verifying a
+// number: for what purpose, and when it was given.
+type Consent struct {
+	Purpose string    `json:"purpose"`
+	GivenAt time.Time `json:"given_at"`
+}
+
+// MaxPurpose is the longest consent purpose accepted, in bytes.
+const MaxPurpose = 256
+
+// Check reports what is wrong with c as of now: the JSON field at fault
+// ("consent.purpose", "consent.given_at") and why, or "", "" when nothing
+// is. A consent must name its purpose (at most 256 bytes of printable
+// text) and when it was given (not in the future, within a minute's clock
+// skew).
+func (c *Consent) Check(now time.Time) (field, problem string) {
+	switch {
+	case strings.TrimSpace(c.Purpose) == "":
+		return "consent.purpose", "consent.purpose is required"
+	case len(c.Purpose) > MaxPurpose:
+		return "consent.purpose", "consent.purpose is at most 256 bytes"
+	case strings.ContainsFunc(c.Purpose, func(r rune) bool { return !unicode.IsPrint(r) }):
+		return "consent.purpose", "consent.purpose must be printable text"
+	case c.GivenAt.IsZero():
+		return "consent.given_at", "consent.given_at is required (RFC 3339 time)"
+	case c.GivenAt.After(now.Add(time.Minute)):
+		return "consent.given_at", "consent.given_at is in the future"
+	}
+	return "", ""
+}
+
+// Entry is what the history keeps about one verification of a number, for
+// the retention period: everything an export returns once the
+// verification's own record has expired. Its writer (package verify) puts
+// it in the same transaction as every change to the record, so the two
+// agree; only Sealed holds personal data, sealed with the number's data
+// key (Key.SealPersonal).
+type Entry struct {
+	ID     string `json:"id"`
+	Method string `json:"method"`
+	Status string `json:"status"`
+	// Final says Status can no longer change; a verification not final by
+	// ExpiresAt has expired.
+	Final       bool   `json:"final,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	CodeLength  int    `json:"code_length,omitempty"`
+	Attempts    int    `json:"attempts"`
+	MaxAttempts int    `json:"max_attempts"`
+	// CallerIDs are the caller IDs presented to the number (ringproof's
+	// own pool numbers, not personal).
+	CallerIDs  []string  `json:"caller_ids,omitempty"`
+	DialNumber string    `json:"dial_number,omitempty"`
+	Platform   string    `json:"platform,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	// Events is the verification's event list, as its API shows it.
+	Events json.RawMessage `json:"events,omitempty"`
+	// Keys are the other store keys that hold this verification, by kind
+	// ("verifications": its record, "inbound_index": ...): Erase deletes
+	// them and counts them under that kind.
+	Keys map[string]string `json:"keys,omitempty"`
+	// Sealed is the verification's Personal data, sealed.
+	Sealed []byte `json:"sealed"`
+}
+
+// Place is where another package keeps keys named by a number key, so that
+// Export shows them and Erase deletes them. With Last false the keys are
+// Prefix + number key + "/" + anything (found by prefix); with Last true
+// they are Prefix + anything + "/" + number key (found by listing every key
+// under Prefix: keep such places small).
+type Place struct {
+	// Kind names these keys in exports and erasure counts, such as
+	// "caller_id_leases".
+	Kind   string
+	Prefix string
+	Last   bool
+}
+
+// Kinds of data the vault itself keeps, as export and erasure count them.
+const (
+	KindDataKeys = "data_keys"
+	KindHistory  = "history"
+)
+
+// Store layout of the vault, relative to the store prefix. Every key but
+// the audit trail's and the tombstones' is named by the number key.
+const (
+	dataKeyPrefix = "datakey/" // datakey/<nk>: the wrapped data key
+	historyPrefix = "history/" // history/<nk>/<verification id>: an Entry
+	erasedPrefix  = "erased/"  // erased/<random>: an erasure tombstone
+	auditPrefix   = "audit/"   // audit/<subject>/<time>-<random>: an AuditEntry
+)
+
+func dataKeyKey(nk string) string { return dataKeyPrefix + nk }
+
+// HistoryKey is where the history entry of verification id of number key
+// nk lives.
+func HistoryKey(nk, id string) string { return historyPrefix + nk + "/" + id }

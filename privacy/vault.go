@@ -1,0 +1,295 @@
+package privacy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ringproof/ringproof/store"
+)
+
+// ErrNoKey means a number has no data key: nothing was ever stored for it,
+// it was erased, or its retention period ended.
+var ErrNoKey = errors.New("privacy: no data key for this number (erased, expired, or never stored)")
+
+// Store is what the vault needs of the state store (store.Store).
+type Store interface {
+	Get(ctx context.Context, key string) ([]byte, int64, error)
+	Put(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	List(ctx context.Context, prefix string) ([]store.KV, error)
+	Keys(ctx context.Context, prefix string) ([]string, error)
+	Commit(ctx context.Context, conds []store.Cmp, ops []store.Op) (bool, error)
+	DeleteKeys(ctx context.Context, keys []string) (int64, error)
+	DeletePrefix(ctx context.Context, prefix string) (int64, error)
+	Watch(ctx context.Context, prefix string) <-chan store.Event
+	Compact(ctx context.Context) (int64, error)
+}
+
+// VaultConfig configures a Vault.
+type VaultConfig struct {
+	// Index maps numbers to number keys. Required.
+	Index *Index
+	// Keyring wraps data keys. Required.
+	Keyring *Keyring
+	// Retention is how long personal data is kept (privacy.retention_days);
+	// exports report it. Default 30 days.
+	Retention time.Duration
+	// Places are the other packages' keys named by number keys.
+	Places []Place
+	// Log receives warnings; nil discards them.
+	Log *slog.Logger
+}
+
+// Vault keeps the personal data of phone numbers at rest: one random data
+// key per number, stored wrapped by the Keyring under the number's index
+// key, with which records and history entries seal their personal data. It
+// exports and erases everything held about a number and keeps the audit
+// trail of doing so. Nodes cache data keys for a minute; an erasure
+// anywhere in the cluster empties every node's cache (WatchErasures). It
+// is safe for concurrent use.
+type Vault struct {
+	st        Store
+	idx       *Index
+	ring      *Keyring
+	retention time.Duration
+	places    []Place
+	log       *slog.Logger
+	now       func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedKey // by number key
+}
+
+type cachedKey struct {
+	k  *Key
+	at time.Time
+}
+
+const (
+	// cacheTTL bounds how long a node trusts a data key it read.
+	cacheTTL = time.Minute
+	// cacheMax bounds the cache; when full it is emptied.
+	cacheMax = 1 << 16
+	// tombstoneTTL is how long an erasure tombstone stays for nodes to see.
+	tombstoneTTL = 30 * time.Second
+	// writeTries bounds Write's retries when the data key changes under it.
+	writeTries = 3
+)
+
+// NewVault returns a vault over st.
+func NewVault(st Store, c VaultConfig) (*Vault, error) {
+	if c.Index == nil || c.Keyring == nil {
+		return nil, errors.New("privacy: vault needs an index and a keyring")
+	}
+	if c.Retention <= 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Vault{
+		st: st, idx: c.Index, ring: c.Keyring, retention: c.Retention,
+		places: c.Places, log: c.Log, now: time.Now,
+		cache: make(map[string]cachedKey),
+	}, nil
+}
+
+// NewEphemeralVault returns a vault over st with an index and keyring made
+// at random for this process: what it stores cannot be read after a
+// restart. For tests and tools that need no persistence.
+func NewEphemeralVault(st Store) *Vault {
+	k1, k2 := make([]byte, KeySize), make([]byte, EncryptionKeySize)
+	mustRandom(k1)
+	mustRandom(k2)
+	idx, _ := NewIndex(k1)
+	ring, _ := NewKeyring(k2)
+	v, _ := NewVault(st, VaultConfig{Index: idx, Keyring: ring})
+	return v
+}
+
+// Index is the vault's number index.
+func (v *Vault) Index() *Index { return v.idx }
+
+// Retention is how long personal data is kept.
+func (v *Vault) Retention() time.Duration { return v.retention }
+
+// Key returns the data key of number key nk, from the cache or the store.
+// When nk has none: with create, a fresh key not stored yet (Write stores
+// it with the data it seals); without, an error wrapping ErrNoKey.
+func (v *Vault) Key(ctx context.Context, nk string, create bool) (*Key, error) {
+	if k := v.cached(nk); k != nil {
+		return k, nil
+	}
+	w, _, err := v.st.Get(ctx, dataKeyKey(nk))
+	if errors.Is(err, store.ErrNotFound) {
+		if !create {
+			return nil, ErrNoKey
+		}
+		dk := make([]byte, dataKeySize)
+		mustRandom(dk)
+		k, err := newKey(nk, dk)
+		if err != nil {
+			return nil, err
+		}
+		k.wrapped = v.ring.wrap(nk, dk)
+		return k, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("privacy: data key: %w", err)
+	}
+	dk, current, err := v.ring.unwrap(nk, w)
+	if err != nil {
+		return nil, err
+	}
+	k, err := newKey(nk, dk)
+	if err != nil {
+		return nil, err
+	}
+	k.stored, k.wrapped = w, w
+	if !current {
+		k.wrapped = v.ring.wrap(nk, dk)
+	}
+	v.remember(k)
+	return k, nil
+}
+
+// Write commits, in one transaction, the writes build returns for nk's data
+// key together with that key kept alive: stored if new, rewrapped under
+// the current encryption key if an old one wrapped it, and leased for ttl
+// from now (the retention period: every new activity of a number renews
+// its key). It commits only if build's conditions hold and the key is
+// still the one build used; if the key changed meanwhile (erased, made or
+// rewrapped by another node) build runs again with the new one, up to 3
+// times. If build's own conditions fail, Write fails wrapping
+// store.ErrConflict.
+func (v *Vault) Write(ctx context.Context, nk string, ttl time.Duration, build func(k *Key) ([]store.Cmp, []store.Op, error)) error {
+	for range writeTries {
+		k, err := v.Key(ctx, nk, true)
+		if err != nil {
+			return err
+		}
+		conds, ops, err := build(k)
+		if err != nil {
+			return err
+		}
+		cond := store.IfAbsent(dataKeyKey(nk))
+		if k.stored != nil {
+			cond = store.IfValue(dataKeyKey(nk), k.stored)
+		}
+		ok, err := v.st.Commit(ctx, append(conds, cond), append(ops, store.OpPut(dataKeyKey(nk), k.wrapped, ttl)))
+		if err != nil {
+			return fmt.Errorf("privacy: write: %w", err)
+		}
+		if ok {
+			kept := *k
+			kept.stored = k.wrapped
+			v.remember(&kept)
+			return nil
+		}
+		v.Forget(nk)
+	}
+	return fmt.Errorf("privacy: write: %w: data key or record changed %d times", store.ErrConflict, writeTries)
+}
+
+// Forget drops nk's data key from this node's cache.
+func (v *Vault) Forget(nk string) {
+	v.mu.Lock()
+	delete(v.cache, nk)
+	v.mu.Unlock()
+}
+
+// Cached reports whether this node's cache holds nk's data key (for tests
+// and diagnostics).
+func (v *Vault) Cached(nk string) bool { return v.cached(nk) != nil }
+
+func (v *Vault) forgetAll() {
+	v.mu.Lock()
+	clear(v.cache)
+	v.mu.Unlock()
+}
+
+func (v *Vault) cached(nk string) *Key {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	c, ok := v.cache[nk]
+	if !ok {
+		return nil
+	}
+	if v.now().Sub(c.at) > cacheTTL {
+		delete(v.cache, nk)
+		return nil
+	}
+	return c.k
+}
+
+func (v *Vault) remember(k *Key) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.cache) >= cacheMax {
+		clear(v.cache)
+	}
+	v.cache[k.nk] = cachedKey{k: k, at: v.now()}
+}
+
+// WatchErasures follows erasures made anywhere in the cluster until ctx
+// ends: on each, it empties this node's data key cache and calls erased
+// (which should end this node's calls to numbers whose records are gone).
+// Should the watch break (a compaction overtook it, the store was
+// unreachable), it does the same, since an erasure may have been missed,
+// and watches again.
+func (v *Vault) WatchErasures(ctx context.Context, erased func()) {
+	for ctx.Err() == nil {
+		for ev := range v.st.Watch(ctx, erasedPrefix) {
+			if !ev.Deleted {
+				v.forgetAll()
+				erased()
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		v.forgetAll()
+		erased()
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Rewrap rewraps, under the current encryption key, every data key that
+// an old key wrapped, keeping each key's lease: after a rotation, run it
+// once, and the old key may then be dropped from old_encryption_keys. It
+// returns how many keys it rewrapped and how many there are.
+func (v *Vault) Rewrap(ctx context.Context) (rewrapped, total int, err error) {
+	kvs, err := v.st.List(ctx, dataKeyPrefix)
+	if err != nil {
+		return 0, 0, fmt.Errorf("privacy: rewrap: %w", err)
+	}
+	for _, kv := range kvs {
+		nk := kv.Key[len(dataKeyPrefix):]
+		dk, current, err := v.ring.unwrap(nk, kv.Value)
+		if err != nil {
+			return rewrapped, len(kvs), fmt.Errorf("privacy: rewrap %s: %w", kv.Key, err)
+		}
+		if current {
+			continue
+		}
+		ok, err := v.st.Commit(ctx, []store.Cmp{store.IfValue(kv.Key, kv.Value)},
+			[]store.Op{store.OpPutKeepLease(kv.Key, v.ring.wrap(nk, dk))})
+		if err != nil {
+			return rewrapped, len(kvs), fmt.Errorf("privacy: rewrap: %w", err)
+		}
+		if ok {
+			rewrapped++
+		}
+		v.Forget(nk)
+	}
+	return rewrapped, len(kvs), nil
+}

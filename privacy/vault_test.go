@@ -1,0 +1,258 @@
+package privacy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/ringproof/ringproof/store"
+	"github.com/ringproof/ringproof/store/storetest"
+)
+
+const testNumber = "+447911123456"
+
+var testPlaces = []Place{
+	{Kind: "counters", Prefix: "rl/"},
+	{Kind: "index", Prefix: "in/", Last: true},
+}
+
+// newVault returns a vault over st with fixed keys: vaults made by it on
+// one store act as nodes of one cluster.
+func newVault(t *testing.T, st *store.Store, enc []byte, old ...[]byte) *Vault {
+	t.Helper()
+	idx, _ := NewIndex(bytes.Repeat([]byte{3}, KeySize))
+	ring, err := NewKeyring(enc, old...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVault(st, VaultConfig{Index: idx, Keyring: ring, Retention: 24 * time.Hour, Places: testPlaces})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// addVerification stores a record and its history entry for number, as
+// package verify does, and the place keys.
+func addVerification(t *testing.T, v *Vault, st *store.Store, number, id string) {
+	t.Helper()
+	ctx := t.Context()
+	nk := v.idx.Of(number)
+	err := v.Write(ctx, nk, time.Hour, func(k *Key) ([]store.Cmp, []store.Op, error) {
+		sealed, err := k.SealPersonal(id, Personal{Number: number, Reference: "ref-" + id, Consent: &Consent{Purpose: "test", GivenAt: time.Now()}})
+		if err != nil {
+			return nil, nil, err
+		}
+		e, _ := json.Marshal(Entry{ID: id, Method: "flashcall", Status: "pending", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute),
+			Keys: map[string]string{"verifications": "v/" + id}, Sealed: sealed, CallerIDs: []string{"+442079461234"}})
+		return []store.Cmp{store.IfAbsent("v/" + id)},
+			[]store.Op{store.OpPut("v/"+id, sealed, time.Minute), store.OpPut(HistoryKey(nk, id), e, time.Hour)}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"rl/" + nk + "/h1", "in/441632960000/" + nk} {
+		if err := st.Put(ctx, k, []byte(id), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// allKeys returns every key and value of the store, at the current
+// revision.
+func allKeys(t *testing.T, st *store.Store) string {
+	resp, err := st.Client().Get(t.Context(), "", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, kv := range resp.Kvs {
+		b.WriteString(string(kv.Key) + "=" + string(kv.Value) + "\n")
+	}
+	return b.String()
+}
+
+func TestVaultWriteKeepsTheKeyWithTheData(t *testing.T) {
+	st := storetest.New(t)
+	v := newVault(t, st, key(1))
+	addVerification(t, v, st, testNumber, "v1")
+	nk := v.idx.Of(testNumber)
+
+	resp, err := st.Client().Get(t.Context(), st.Prefix()+dataKeyKey(nk))
+	if err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].Lease == 0 {
+		t.Fatalf("data key not stored under a lease: %v %v", resp, err)
+	}
+	// Another node, with the same keys and an empty cache, reads it.
+	other := newVault(t, st, key(1))
+	k, err := other.Key(t.Context(), nk, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, _, _ := st.Get(t.Context(), "v/v1")
+	if p, err := k.OpenPersonal("v1", sealed); err != nil || p.Number != testNumber {
+		t.Fatalf("open on another node: %+v %v", p, err)
+	}
+	if _, err := other.Key(t.Context(), v.idx.Of("+447911123457"), false); !errors.Is(err, ErrNoKey) {
+		t.Fatalf("a number never stored: %v", err)
+	}
+	if strings.Contains(allKeys(t, st), "7911123456") {
+		t.Fatal("the store holds the number")
+	}
+}
+
+func TestVaultWriteAfterAnErasureElsewhereMakesANewKey(t *testing.T) {
+	st := storetest.New(t)
+	a, b := newVault(t, st, key(1)), newVault(t, st, key(1))
+	addVerification(t, a, st, testNumber, "v1")
+	nk := a.idx.Of(testNumber)
+	old, _ := a.Key(t.Context(), nk, false)
+	if _, err := b.Erase(t.Context(), testNumber, false, Actor{Operator: "t", Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	// a still caches the erased key; its next write must not bring it back.
+	if !a.Cached(nk) {
+		t.Fatal("a does not cache the key")
+	}
+	addVerification(t, a, st, testNumber, "v2")
+	w, _, err := st.Get(t.Context(), dataKeyKey(nk))
+	if err != nil || bytes.Equal(w, old.stored) {
+		t.Fatalf("the erased data key came back: %v", err)
+	}
+	sealed, _, _ := st.Get(t.Context(), "v/v2")
+	if _, err := old.OpenPersonal("v2", sealed); err == nil {
+		t.Fatal("new data sealed with the erased key")
+	}
+}
+
+func TestVaultRotation(t *testing.T) {
+	st := storetest.New(t)
+	v1 := newVault(t, st, key(1))
+	addVerification(t, v1, st, testNumber, "v1")
+	addVerification(t, v1, st, "+447911123457", "v2")
+	nk, nk2 := v1.idx.Of(testNumber), v1.idx.Of("+447911123457")
+
+	// New encryption key, the old one kept for reading.
+	v2 := newVault(t, st, key(2), key(1))
+	if _, err := v2.Key(t.Context(), nk, false); err != nil {
+		t.Fatal(err)
+	}
+	addVerification(t, v2, st, testNumber, "v3") // new activity rewraps
+	w, _, _ := st.Get(t.Context(), dataKeyKey(nk))
+	if got := w[1 : 1+keyIDSize]; !bytes.Equal(got, v2.ring.current.id[:]) {
+		t.Fatalf("key id %x after new activity, want the new key's", got)
+	}
+	n, total, err := v2.Rewrap(t.Context())
+	if err != nil || n != 1 || total != 2 {
+		t.Fatalf("rewrap: %d of %d, %v", n, total, err)
+	}
+	resp, _ := st.Client().Get(t.Context(), st.Prefix()+dataKeyKey(nk2))
+	if resp.Kvs[0].Lease == 0 {
+		t.Fatal("rewrap lost the key's lease")
+	}
+	// The old key can go now.
+	v3 := newVault(t, st, key(2))
+	for _, k := range []string{nk, nk2} {
+		if _, err := v3.Key(t.Context(), k, false); err != nil {
+			t.Fatalf("without the old key: %v", err)
+		}
+	}
+	x, err := v3.Export(t.Context(), testNumber, Actor{})
+	if err != nil || len(x.Verifications) != 2 || x.Verifications[0].Reference == "" || x.Verifications[0].Unreadable != "" {
+		t.Fatalf("export after rotation: %+v %v", x, err)
+	}
+}
+
+func TestVaultExportAndErase(t *testing.T) {
+	st := storetest.New(t)
+	v := newVault(t, st, key(1))
+	addVerification(t, v, st, testNumber, "v1")
+	addVerification(t, v, st, testNumber, "v2")
+	addVerification(t, v, st, "+447911123457", "v3")
+	nk := v.idx.Of(testNumber)
+	by := Actor{Operator: "alice +447911123456", Via: "test"}
+
+	x, err := v.Export(t.Context(), testNumber, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !x.DataKey || len(x.Verifications) != 2 || x.Verifications[1].Reference != "ref-v2" || x.Verifications[0].Consent.Purpose != "test" ||
+		x.Verifications[0].Status != "pending" || len(x.Held["counters"]) != 1 || x.Held["index"][0].Name != "441632960000" {
+		t.Fatalf("export: %+v", x)
+	}
+	e, err := v.Erase(t.Context(), testNumber, true, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{KindDataKeys: 1, KindHistory: 2, "verifications": 2, "counters": 1, "index": 1}
+	for k, n := range want {
+		if e.Counts[k] != n {
+			t.Errorf("dry run %s = %d, want %d (%v)", k, e.Counts[k], n, e.Counts)
+		}
+	}
+	if e, err = v.Erase(t.Context(), testNumber, false, by); err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range want {
+		if e.Counts[k] != n {
+			t.Errorf("erased %s = %d, want %d (%v)", k, e.Counts[k], n, e.Counts)
+		}
+	}
+	if e.CompactedRevision == 0 || e.Number != "+44*******456" {
+		t.Errorf("erasure: %+v", e)
+	}
+	all := allKeys(t, st)
+	if strings.Contains(all, nk) || strings.Contains(all, "7911123456") {
+		t.Fatalf("left after erasure:\n%s", all)
+	}
+	if _, err := st.Client().Get(t.Context(), "", clientv3.WithPrefix(), clientv3.WithRev(e.CompactedRevision-1)); err == nil {
+		t.Fatal("revisions before the erasure still readable")
+	}
+	if x, _ := v.Export(t.Context(), "+447911123457", Actor{}); len(x.Verifications) != 1 {
+		t.Fatalf("other number: %+v", x)
+	}
+	if e, err = v.Erase(t.Context(), testNumber, false, by); err != nil || e.Counts[KindDataKeys] != 0 || e.Counts[KindHistory] != 0 {
+		t.Fatalf("second erasure: %+v %v", e, err)
+	}
+	trail, err := v.Audit(t.Context(), testNumber)
+	if err != nil || len(trail) != 4 || trail[0].Action != "export" || trail[3].Action != "erase" || !trail[1].DryRun {
+		t.Fatalf("audit: %+v %v", trail, err)
+	}
+	if trail[0].Operator != "alice +44*******456" || trail[0].Subject != v.idx.Subject(testNumber) {
+		t.Fatalf("audit entry: %+v", trail[0])
+	}
+	if all, _ := v.Audit(t.Context(), ""); len(all) != 5 {
+		t.Fatalf("whole trail: %d entries", len(all))
+	}
+}
+
+func TestWatchErasuresEmptiesOtherNodesCaches(t *testing.T) {
+	st := storetest.New(t)
+	a, b := newVault(t, st, key(1)), newVault(t, st, key(1))
+	addVerification(t, a, st, testNumber, "v1")
+	nk := a.idx.Of(testNumber)
+	if _, err := b.Key(t.Context(), nk, false); err != nil || !b.Cached(nk) {
+		t.Fatalf("b: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	seen := make(chan struct{}, 4)
+	go b.WatchErasures(ctx, func() { seen <- struct{}{} })
+	time.Sleep(300 * time.Millisecond) // let the watch start
+	if _, err := a.Erase(t.Context(), testNumber, false, Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-seen:
+	case <-time.After(10 * time.Second):
+		t.Fatal("b never saw the erasure")
+	}
+	if b.Cached(nk) {
+		t.Fatal("b still caches the erased key")
+	}
+}

@@ -1,0 +1,102 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/ringproof/ringproof/sip"
+)
+
+// Calls belong to the node that places them; any node may be asked to hang
+// one up, and a node may die with calls in progress. This file routes
+// hang-ups to the owner through the store, and closes the calls of dead
+// nodes.
+
+// hangupTTL bounds how long a hang-up request waits for its node.
+const hangupTTL = time.Minute
+
+// hangupKey is where a hang-up request for node's call id is put.
+func hangupKey(node, id string) string { return "hangup/" + node + "/" + id }
+
+// hangupAnywhere ends r's call wherever it is being placed: here at once,
+// or on its node through a hang-up request in the store.
+func (s *Service) hangupAnywhere(ctx context.Context, r *record) {
+	if s.hangupLocal(r.ID) || r.Node == "" || r.Node == s.cfg.Node || r.callOver() {
+		return
+	}
+	if err := s.store.Put(ctx, hangupKey(r.Node, r.ID), []byte{'1'}, hangupTTL); err != nil {
+		s.log.Warn("cannot ask the owner node to hang up", "id", r.ID, "node", r.Node, "err", err)
+	}
+}
+
+// ServeRemoteHangups hangs up this node's calls that other nodes were asked
+// to end, until ctx ends. Run it once per node.
+func (s *Service) ServeRemoteHangups(ctx context.Context) {
+	prefix := hangupKey(s.cfg.Node, "")
+	for ctx.Err() == nil {
+		for ev := range s.store.Watch(ctx, prefix) {
+			if ev.Deleted {
+				continue
+			}
+			id := strings.TrimPrefix(ev.Key, prefix)
+			s.hangupLocal(id)
+			dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_ = s.store.Delete(dctx, ev.Key)
+			cancel()
+		}
+		// The watch ended (etcd outage, compaction): watch again.
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// NodeLost closes the calls that node was placing when it died: each of its
+// verifications whose call has no final event gets a failed event (reason
+// node_lost). One whose phone had not yet rung is failed; one that rang or
+// answered stays checkable, since the code may have been delivered. It
+// returns how many calls it closed.
+func (s *Service) NodeLost(ctx context.Context, node string, list func(ctx context.Context, prefix string) ([][]byte, error)) int {
+	vals, err := list(ctx, "v/")
+	if err != nil {
+		s.log.Warn("node lost: cannot list verifications", "node", node, "err", err)
+		return 0
+	}
+	closed := 0
+	for _, val := range vals {
+		var r record
+		if json.Unmarshal(val, &r) != nil || r.Node != node || r.callOver() || !placesCall(r.Method) {
+			continue
+		}
+		_, err := s.update(ctx, r.ID, func(r *record) error {
+			if r.callOver() {
+				return nil
+			}
+			ev := sip.Event{Kind: sip.EventFailed, Reason: "node_lost", At: s.now()}
+			if r.Status == StatusPending || r.Status == StatusRinging {
+				r.applyCallEvent(ev)
+				return nil
+			}
+			// The phone rang or answered: whatever it delivered stays
+			// checkable; only the call is closed.
+			r.Events = append(r.Events, Event{Type: string(ev.Kind), Reason: ev.Reason, At: ev.At.UTC()})
+			return nil
+		})
+		if err == nil {
+			closed++
+		}
+	}
+	if closed > 0 {
+		s.log.Warn("closed the calls of a lost node", "node", node, "calls", closed)
+	}
+	return closed
+}
+
+// placesCall reports whether a method's verification has a call placed by
+// its node.
+func placesCall(m Method) bool {
+	return m == MethodFlashCall || m == MethodVoice || m == MethodKeypadOut
+}
