@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	sipgosip "github.com/emiago/sipgo/sip"
+
 	"github.com/ringproof/ringproof/sip/sipptest"
 )
 
@@ -22,6 +24,11 @@ import (
 
 func benchEndpoint(b *testing.B) *Endpoint {
 	b.Helper()
+	// sipgo logs each retransmitted 487 that finds its transaction gone
+	// through its own default logger, in the middle of the results.
+	prev := sipgosip.DefaultLogger()
+	sipgosip.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b.Cleanup(func() { sipgosip.SetDefaultLogger(prev) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	e, err := Listen(ctx, Options{Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

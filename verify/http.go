@@ -58,6 +58,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
+// RequireKey wraps h so that it serves only requests bearing one of keys,
+// answering others 401 in the API's error shape.
+func RequireKey(keys []string, h http.Handler) http.Handler {
+	auth := &Handler{}
+	for _, k := range keys {
+		auth.keys = append(auth.keys, []byte(k))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !auth.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ringproof"`)
+			WriteError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong API key", "")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // authorized compares the bearer token with every key in constant time.
 func (h *Handler) authorized(r *http.Request) bool {
 	auth := r.Header.Get("Authorization")

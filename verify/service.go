@@ -406,10 +406,10 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 	}
 	switch result {
 	case outcomeMatch:
-		s.hangupLocal(id)
+		s.hangupAnywhere(ctx, r)
 		s.log.Info("verification verified", "id", id)
 	case outcomeLockout:
-		s.hangupLocal(id)
+		s.hangupAnywhere(ctx, r)
 		s.log.Info("verification failed: attempts exhausted", "id", id)
 	}
 	v := r.view(s.now())
@@ -431,7 +431,7 @@ func (s *Service) Hangup(ctx context.Context, id string) (*Verification, error) 
 	if err != nil {
 		return nil, err
 	}
-	s.hangupLocal(id)
+	s.hangupAnywhere(ctx, r)
 	return r.view(s.now()), nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/ringproof/ringproof/cluster"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/media"
@@ -76,10 +79,15 @@ type server struct {
 	vault *privacy.Vault
 	sip   *sip.Endpoint
 	svc   *verify.Service
-	http  *http.Server
-	ln    net.Listener
-	log   *slog.Logger
-	done  chan error
+	nodes *cluster.Registry
+	bg    context.CancelFunc // ends the node's background loops
+
+	closeOnce sync.Once
+	closeErr  error
+	http      *http.Server
+	ln        net.Listener
+	log       *slog.Logger
+	done      chan error
 }
 
 // start opens the store, the SIP endpoint and the HTTP port, in that order,
@@ -140,13 +148,14 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		regions[t.Name] = t.Region
 		inbound = append(inbound, sip.InboundTrunk{Name: t.Name, Prefixes: t.InboundPrefixes(), TrustPAI: t.TrustPAI})
 	}
+	nodeID := fmt.Sprintf("%s/%s", host, s.sip.Addr())
 	s.svc = verify.NewService(s.store, d, verify.Config{
 		CodeLength:          cfg.FlashCall.CodeLength,
 		MaxCodeLength:       6,
 		Expiry:              time.Duration(cfg.Verification.ExpiryS) * time.Second,
 		MaxAttempts:         cfg.Verification.MaxAttempts,
 		MaxPerNumberPerHour: cfg.Verification.MaxPerNumberPerHour,
-		Node:                fmt.Sprintf("%s/%s", host, s.sip.Addr()),
+		Node:                nodeID,
 		DialNumbers:         cfg.InboundRanges(),
 		InboundStatus:       cfg.Inbound.FinalStatus,
 		InboundRing:         time.Duration(cfg.Inbound.RingMS) * time.Millisecond,
@@ -157,6 +166,27 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		Retention:           s.vault.Retention(),
 	}, s.vault.Index().Of, log)
 	s.sip.ServeInbound(inbound, s.svc.HandleInbound)
+
+	// Join the cluster (a cluster of one with the embedded store): share
+	// each trunk's max_cps among the live nodes, take hang-ups meant for
+	// this node's calls, and close the calls of nodes that die.
+	bg, stop := context.WithCancel(context.Background())
+	s.bg = stop
+	s.nodes, err = cluster.Join(ctx, s.store.Client(), cfg.Store.Prefix, cluster.Node{
+		ID: nodeID, HTTP: cfg.HTTP.Listen, SIP: s.sip.Addr().String(), Version: version, Started: time.Now().UTC(),
+	}, cluster.DefaultTTL, log)
+	if err != nil {
+		return nil, err
+	}
+	s.nodes.OnCount(d.ShareTrunks)
+	s.nodes.OnLeave(func(id string) {
+		go func() {
+			lctx, cancel := context.WithTimeout(bg, time.Minute)
+			defer cancel()
+			s.svc.NodeLost(lctx, id, s.listValues)
+		}()
+	})
+	go s.svc.ServeRemoteHangups(bg)
 
 	s.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -192,11 +222,33 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 		io.WriteString(w, `{"status":"ready"}`+"\n")
 	})
 	mux.Handle("/v1/privacy/", newPrivacyHandler(s.vault, cfg.HTTP, s.log))
+	mux.Handle("GET /v1/cluster", s.clusterHandler(cfg.HTTP.APIKeys))
 	mux.Handle("/v1/", verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		verify.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
 	})
 	return mux
+}
+
+// clusterHandler lists the live nodes: GET /v1/cluster.
+func (s *server) clusterHandler(keys []string) http.Handler {
+	return verify.RequireKey(keys, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"self": s.nodes.Self().ID, "nodes": s.nodes.Nodes()})
+	}))
+}
+
+// listValues returns the values of every key under prefix.
+func (s *server) listValues(ctx context.Context, prefix string) ([][]byte, error) {
+	kvs, err := s.store.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(kvs))
+	for i, kv := range kvs {
+		out[i] = kv.Value
+	}
+	return out, nil
 }
 
 // HTTPAddr is where the HTTP API listens.
@@ -208,8 +260,14 @@ func (s *server) SIPAddr() net.Addr {
 }
 
 // Close stops taking requests, hangs up calls in progress (waiting for
-// their CANCELs to be answered, within ctx) and closes the store.
+// their CANCELs to be answered, within ctx), leaves the cluster and closes
+// the store. Calls after the first return the first's result.
 func (s *server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *server) close(ctx context.Context) error {
 	var errs []error
 	if s.http != nil {
 		if err := s.http.Shutdown(ctx); err != nil {
@@ -218,6 +276,14 @@ func (s *server) Close(ctx context.Context) error {
 	}
 	if s.svc != nil {
 		if err := s.svc.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.bg != nil {
+		s.bg()
+	}
+	if s.nodes != nil {
+		if err := s.nodes.Leave(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
