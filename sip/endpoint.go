@@ -90,7 +90,13 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	bound := udp.LocalAddr().(*net.UDPAddr).AddrPort()
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()))
+	var e *Endpoint
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+			if e != nil {
+				e.ackStray(r)
+			}
+		})))
 	if err != nil {
 		udp.Close()
 		tcp.Close()
@@ -113,7 +119,7 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		tcp.Close()
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
-	e := &Endpoint{
+	e = &Endpoint{
 		ua: ua, server: server, client: client,
 		addr: bound, userAgent: o.UserAgent, log: log,
 		udp: udp, tcp: tcp,
@@ -231,6 +237,38 @@ func (e *Endpoint) answerOptions(req *sip.Request, tx sip.ServerTransaction) {
 		e.log.Debug("sip: OPTIONS reply failed", "err", err)
 	}
 }
+
+// ackStray acknowledges a final error response to an INVITE that arrives
+// after its transaction ended: a carrier retransmits its 487 until it sees
+// an ACK, and counts a call without one as failed. Per RFC 3261 §17.1.1.3
+// the ACK carries the response's Via (the INVITE's branch), From, To,
+// Call-ID and CSeq number.
+func (e *Endpoint) ackStray(r *sip.Response) {
+	cseq := r.CSeq()
+	if cseq == nil || cseq.MethodName != sip.INVITE || r.StatusCode < 300 || r.Via() == nil || r.To() == nil || r.From() == nil || r.CallID() == nil {
+		return
+	}
+	ack := sip.NewRequest(sip.ACK, *r.To().Address.Clone())
+	ack.AppendHeader(sip.HeaderClone(r.Via()))
+	maxFwd := sip.MaxForwardsHeader(70)
+	ack.AppendHeader(&maxFwd)
+	ack.AppendHeader(sip.HeaderClone(r.From()))
+	ack.AppendHeader(sip.HeaderClone(r.To()))
+	ack.AppendHeader(sip.HeaderClone(r.CallID()))
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: cseq.SeqNo, MethodName: sip.ACK})
+	ack.SetBody(nil)
+	ack.SetTransport(r.Transport())
+	ack.SetDestination(r.Source())
+	e.sendFrom(ack)
+	if err := e.client.WriteRequest(ack, noBuild); err != nil {
+		e.log.Debug("sip: ACK for a retransmitted response failed", "err", err)
+	}
+}
+
+// SetLibraryLogger routes the log lines sipgo writes outside any endpoint
+// (its transaction and transport layers) to l. sipgo keeps that logger
+// process-wide, so call this once, at start-up, with the redacting logger.
+func SetLibraryLogger(l *slog.Logger) { sip.SetDefaultLogger(l) }
 
 // sendFrom pins a request sent over UDP to the listening socket.
 func (e *Endpoint) sendFrom(req *sip.Request) {

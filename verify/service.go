@@ -281,7 +281,9 @@ func (s *Service) startCall(rec *record) error {
 	go func() {
 		defer s.wg.Done()
 		defer s.endCall(id)
-		final := s.dialer.Flash(ctx, callerID, number, func(ev sip.Event) { s.recordEvent(id, ev) })
+		events := s.newEventWriter(id)
+		final := s.dialer.Flash(ctx, callerID, number, events.report)
+		events.close()
 		s.log.Info("call ended", "id", id, "event", final.Kind, "sip_status", final.Status, "reason", final.Reason)
 	}()
 	return nil

@@ -37,6 +37,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(cfg.Log, stderr)
+	sip.SetLibraryLogger(log.With("component", "sipgo"))
 	srv, err := start(ctx, cfg, log)
 	if err != nil {
 		log.Error("start failed", "err", err)
