@@ -81,6 +81,7 @@ const inboundPrefix = "inbound/"
 func (s *Service) HandleInbound(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
 	dec := sip.InboundDecision{Status: s.cfg.InboundStatus, RingFor: s.cfg.InboundRing}
 	outcome, answered := s.matchInbound(ctx, in)
+	s.stats.add(&s.stats.s.Inbound, outcome)
 	s.log.Info("inbound call", "trunk", in.Trunk, "caller", privacy.Mask(in.CallerID), "outcome", outcome)
 	switch {
 	case answered != nil:

@@ -101,6 +101,7 @@ type Service struct {
 	vault  *privacy.Vault
 	now    func() time.Time
 	dial   *dialNumbers
+	stats  counters
 
 	ctx    context.Context // ends calls on Close
 	stop   context.CancelFunc
@@ -198,6 +199,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification,
 	if err := s.save(ctx, rec); err != nil {
 		return nil, err
 	}
+	s.stats.add(&s.stats.s.Created, string(rec.Method))
 	s.log.Info("verification created", "id", rec.ID, "method", rec.Method, "number", privacy.Mask(rec.Number))
 	if err := m.start(s, rec); err != nil {
 		return nil, err
@@ -284,6 +286,7 @@ func (s *Service) startCall(rec *record) error {
 		events := s.newEventWriter(id)
 		final := s.dialer.Flash(ctx, callerID, number, events.report)
 		events.close()
+		s.stats.add(&s.stats.s.Calls, string(final.Kind))
 		s.log.Info("call ended", "id", id, "event", final.Kind, "sip_status", final.Status, "reason", final.Reason)
 	}()
 	return nil
@@ -406,6 +409,7 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 	if err != nil {
 		return nil, err
 	}
+	s.stats.add(&s.stats.s.Checks, outcomeName(result))
 	switch result {
 	case outcomeMatch:
 		s.hangupAnywhere(ctx, r)

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,5 +205,32 @@ func TestPendingVerificationSurvivesRestart(t *testing.T) {
 	code := records[0].From[len(records[0].From)-4:]
 	if _, v := srv2.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+code+`"}`); v["status"] != "verified" {
 		t.Fatalf("check after restart: %v", v)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	sipp := carrier(t, "uas_busy.xml", 1)
+	srv := startServer(t, testConfig(t, sipp.Addr))
+	id := srv.create(testNumber)
+	srv.waitFor(id, "failed", status("failed"))
+	srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"1234"}`)
+	res, err := http.Get(srv.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, want := range []string{
+		`ringproof_verifications_created_total{method="flashcall"} 1`,
+		`ringproof_flash_calls_ended_total{event="failed"} 1`,
+		`ringproof_checks_total{outcome="final"} 1`,
+		`ringproof_cluster_nodes 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(string(body), "7911123456") {
+		t.Error("metrics hold a number")
 	}
 }
