@@ -266,8 +266,9 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 	}, nil
 }
 
-// startCall places rec's call in the background.
-func (s *Service) startCall(rec *record) error {
+// goCall runs call in the background as rec's call: Hangup and Close
+// cancel its ctx, and Close waits for it to return.
+func (s *Service) goCall(id string, call func(ctx context.Context)) error {
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.mu.Lock()
 	if s.closed {
@@ -275,41 +276,34 @@ func (s *Service) startCall(rec *record) error {
 		cancel()
 		return errors.New("verify: shutting down")
 	}
-	s.calls[rec.ID] = cancel
+	s.calls[id] = cancel
 	s.wg.Add(1)
 	s.mu.Unlock()
-
-	id, callerID, number := rec.ID, rec.CallerID, rec.Number
 	go func() {
 		defer s.wg.Done()
 		defer s.endCall(id)
+		call(ctx)
+	}()
+	return nil
+}
+
+// startCall places rec's flash call in the background.
+func (s *Service) startCall(rec *record) error {
+	id, callerID, number := rec.ID, rec.CallerID, rec.Number
+	return s.goCall(id, func(ctx context.Context) {
 		events := s.newEventWriter(id)
 		final := s.dialer.Flash(ctx, callerID, number, events.report)
 		events.close()
 		s.stats.add(&s.stats.s.Calls, string(final.Kind))
 		s.log.Info("call ended", "id", id, "event", final.Kind, "sip_status", final.Status, "reason", final.Reason)
-	}()
-	return nil
+	})
 }
 
 // startAnsweredCall places rec's call in the background and, once it is
 // answered, runs talk on it; the call is hung up when talk returns.
 func (s *Service) startAnsweredCall(rec *record, talk func(context.Context, conversation)) error {
-	ctx, cancel := context.WithCancel(s.ctx)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		cancel()
-		return errors.New("verify: shutting down")
-	}
-	s.calls[rec.ID] = cancel
-	s.wg.Add(1)
-	s.mu.Unlock()
-
 	id, number, locale := rec.ID, rec.Number, rec.Locale
-	go func() {
-		defer s.wg.Done()
-		defer s.endCall(id)
+	return s.goCall(id, func(ctx context.Context) {
 		conv, ev := s.dialer.Call(ctx, number, locale, func(ev sip.Event) { s.recordEvent(id, ev) })
 		if conv == nil {
 			s.log.Info("call ended", "id", id, "event", ev.Kind, "sip_status", ev.Status, "reason", ev.Reason)
@@ -320,8 +314,7 @@ func (s *Service) startAnsweredCall(rec *record, talk func(context.Context, conv
 		why := conv.Ended()
 		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: why, At: time.Now()})
 		s.log.Info("call ended", "id", id, "event", sip.EventHungUp, "reason", why)
-	}()
-	return nil
+	})
 }
 
 // endCall forgets a call that has ended.
