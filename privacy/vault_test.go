@@ -243,14 +243,23 @@ func TestWatchErasuresEmptiesOtherNodesCaches(t *testing.T) {
 	defer cancel()
 	seen := make(chan struct{}, 4)
 	go b.WatchErasures(ctx, func() { seen <- struct{}{} })
-	time.Sleep(300 * time.Millisecond) // let the watch start
-	if _, err := a.Erase(t.Context(), testNumber, false, Actor{}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-seen:
-	case <-time.After(10 * time.Second):
-		t.Fatal("b never saw the erasure")
+	// The watch starts in the background: erase again (erasing twice is
+	// harmless) until b has seen one, within a deadline.
+	deadline := time.After(10 * time.Second)
+	retry := time.NewTicker(200 * time.Millisecond)
+	defer retry.Stop()
+	erased := false
+	for !erased {
+		if _, err := a.Erase(t.Context(), testNumber, false, Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-seen:
+			erased = true
+		case <-retry.C:
+		case <-deadline:
+			t.Fatal("b never saw the erasure")
+		}
 	}
 	if b.Cached(nk) {
 		t.Fatal("b still caches the erased key")

@@ -317,6 +317,13 @@ func (s *Service) startAnsweredCall(rec *record, talk func(context.Context, conv
 	})
 }
 
+// LiveCalls is how many calls this node is placing or holding now.
+func (s *Service) LiveCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
 // endCall forgets a call that has ended.
 func (s *Service) endCall(id string) {
 	s.mu.Lock()

@@ -397,18 +397,12 @@ func TestEraseHangsUpARingingCallOnAnotherNode(t *testing.T) {
 		t.Fatalf("the call was not cancelled by the erasure: %+v", records)
 	}
 	b.noteCode(records[0].From[len(records[0].From)-4:])
-	deadline := time.Now().Add(10 * time.Second)
-	for b.vault.Cached(nk) {
-		if time.Now().After(deadline) {
-			t.Fatal("node B still caches the erased number's data key")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, 10*time.Second, "node B drops the erased number's data key", func() bool { return !b.vault.Cached(nk) })
 	if status, v := b.call("GET", "/v1/verifications/"+id, ""); status != 404 {
 		t.Fatalf("node B after erasure: %d %v", status, v)
 	}
-	// Let B's call finish reporting, then nothing is left anywhere.
-	time.Sleep(500 * time.Millisecond)
+	// Once B's call has finished reporting, nothing is left anywhere.
+	waitUntil(t, 10*time.Second, "node B's call ends", func() bool { return b.svc.LiveCalls() == 0 })
 	checkNoTrace(t, "the store", storeDump(t, a.store), append(numberForms, nk)...)
 	checkDiskHoldsNoNumber(t, ca.Store.DataDir)
 
@@ -533,6 +527,22 @@ func TestPrivacyAPIIsOffWithoutAdminKeysAndChecksConsent(t *testing.T) {
 		status, v := srv.call("POST", "/v1/verifications", `{"number":"+447911123456","method":"inbound_missed","consent":`+tt.consent+`}`)
 		if e, _ := v["error"].(map[string]any); status != 400 || e["field"] != tt.field {
 			t.Errorf("consent %s: %d %v, want 400 naming %s", tt.consent, status, v, tt.field)
+		}
+	}
+}
+
+// waitUntil polls cond every 10 ms until it holds, failing t after d.
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("timed out waiting until %s", what)
+		case <-tick.C:
 		}
 	}
 }
