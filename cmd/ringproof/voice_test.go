@@ -256,6 +256,14 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 		srv.waitFor(id, "verified", status("verified"))
 		<-done
 	})
+	t.Run("no common codec gets 488", func(t *testing.T) {
+		srv := startServer(t, inboundConfig(t))
+		v := srv.createMethod("inbound_voice", testNumber)
+		callers(t, srv, "uac_call_g729.xml", local(t, "127.0.0.1"), []string{testNumber + ";" + v["dial_number"].(string)})
+		if _, got := srv.call("GET", "/v1/verifications/"+v["id"].(string), ""); got["status"] != "pending" {
+			t.Fatalf("after a 488: %v", got)
+		}
+	})
 	t.Run("unknown caller is not answered", func(t *testing.T) {
 		srv := startServer(t, inboundConfig(t))
 		v := srv.createMethod("inbound_voice", testNumber)
