@@ -291,3 +291,18 @@ func TestCallWithoutRTPEndsWithAnEvent(t *testing.T) {
 	}
 	waitProc(t, sipp)
 }
+
+func TestRemoteByeEndsTheCall(t *testing.T) {
+	peer := newRTPPeer(t)
+	sipp := callee(t, "uas_answer_bye.xml", fmt.Sprint(peer.port()))
+	srv := startServer(t, testConfig(t, sipp.Addr))
+	v := srv.createMethod("voice", testNumber)
+	id := v["id"].(string)
+	waitProc(t, sipp) // SIPp's BYE got its 200
+	got := srv.waitFor(id, "hung up", func(v map[string]any) bool {
+		return strings.Contains(fmt.Sprint(v["events"]), "remote_bye")
+	})
+	if got["status"] != "answered" {
+		t.Fatalf("status %v after the callee hung up", got["status"])
+	}
+}
