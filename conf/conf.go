@@ -94,6 +94,23 @@ type Store struct {
 	// http://127.0.0.1:2379 and http://127.0.0.1:2380.
 	ClientURL string `yaml:"client_url"`
 	PeerURL   string `yaml:"peer_url"`
+	// TLSCAFile is the PEM file of the CA that signed the external
+	// cluster's certificates. Empty: the system's roots (for https://
+	// endpoints). External only.
+	TLSCAFile string `yaml:"tls_ca_file"`
+	// TLSCertFile and TLSKeyFile are this node's PEM client certificate
+	// and key, for a cluster that requires them (etcd --client-cert-auth).
+	// Both or neither. External only.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// TLSServerName is the name the members' certificates must hold, when
+	// it is not the endpoint's host. External only.
+	TLSServerName string `yaml:"tls_server_name"`
+}
+
+// TLS reports whether any TLS setting for the external cluster is set.
+func (s Store) TLS() bool {
+	return s.TLSCAFile != "" || s.TLSCertFile != "" || s.TLSKeyFile != "" || s.TLSServerName != ""
 }
 
 // Privacy configures how personal data is protected at rest. The keys are

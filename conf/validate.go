@@ -66,7 +66,7 @@ func joinFieldErrors(problems []*FieldError) error {
 // each a *FieldError naming the key (use FieldErrors, or errors.As for the
 // first). Validate does not fill in defaults or read the environment; Load
 // does both before calling it; it does look at the file system, for
-// media.prompts_dir. Secret values (passwords, API and admin keys, privacy
+// media.prompts_dir and the store.tls_*_file keys. Secret values (passwords, API and admin keys, privacy
 // keys) never appear in its errors.
 func (c *Config) Validate() error {
 	v := &validator{}
@@ -219,6 +219,74 @@ func (c *Config) validateStore(v *validator) {
 	v.atLeast("store.request_timeout_s", int64(s.RequestTimeoutS), 1)
 	v.check("store.client_url", checkBindURL(s.ClientURL))
 	v.check("store.peer_url", checkBindURL(s.PeerURL))
+	c.validateStoreTLS(v)
+}
+
+// validateStoreTLS checks the TLS settings for an external cluster: only
+// with endpoints, none of them http:// (etcd's client would quietly drop
+// TLS for it), files that can be read, a certificate with its key.
+func (c *Config) validateStoreTLS(v *validator) {
+	s := &c.Store
+	if !s.TLS() {
+		return
+	}
+	settings := []struct {
+		key, value string
+		file       bool
+	}{
+		{"store.tls_ca_file", s.TLSCAFile, true},
+		{"store.tls_cert_file", s.TLSCertFile, true},
+		{"store.tls_key_file", s.TLSKeyFile, true},
+		{"store.tls_server_name", s.TLSServerName, false},
+	}
+	if len(s.Endpoints) == 0 {
+		for _, set := range settings {
+			if set.value != "" {
+				v.add(set.key, "is set but store.endpoints is empty; TLS applies only to an external etcd cluster")
+			}
+		}
+		return
+	}
+	for i, e := range s.Endpoints {
+		if strings.HasPrefix(strings.ToLower(e), "http://") {
+			v.add("store.endpoints["+strconv.Itoa(i)+"]", "%q is http:// but TLS is configured, and etcd's client would not use TLS for it; write https://", e)
+		}
+	}
+	for _, set := range settings {
+		if set.file && set.value != "" {
+			v.check(set.key, checkReadableFile(set.value))
+		}
+	}
+	switch {
+	case s.TLSCertFile != "" && s.TLSKeyFile == "":
+		v.add("store.tls_key_file", "is required when store.tls_cert_file is set")
+	case s.TLSKeyFile != "" && s.TLSCertFile == "":
+		v.add("store.tls_cert_file", "is required when store.tls_key_file is set")
+	}
+	if s.TLSServerName != "" && !validHost(s.TLSServerName) {
+		v.add("store.tls_server_name", "%q is not an IP address or DNS name", s.TLSServerName)
+	}
+}
+
+// checkReadableFile returns what keeps path from being read as a file.
+func checkReadableFile(path string) (problem string) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is quoted already
+		}
+		return fmt.Sprintf("%q: %v", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%q: %v", path, err)
+	case fi.IsDir():
+		return fmt.Sprintf("%q is a directory, not a file", path)
+	}
+	return ""
 }
 
 func (c *Config) validatePrivacy(v *validator) {

@@ -107,6 +107,19 @@ func TestValidateRejects(t *testing.T) {
 		{"peer url no scheme", func(c *Config) { c.Store.PeerURL = "127.0.0.1:2380" }, "store.peer_url", "is not a URL of the form http://IP:port"},
 		{"peer url bad scheme", func(c *Config) { c.Store.PeerURL = "unix://127.0.0.1:2380" }, "store.peer_url", `scheme "unix" is not http or https`},
 		{"peer url no port", func(c *Config) { c.Store.PeerURL = "http://127.0.0.1" }, "store.peer_url", "has no port"},
+		{"tls ca without endpoints", func(c *Config) { c.Store.TLSCAFile = "validate_test.go" }, "store.tls_ca_file", "is set but store.endpoints is empty; TLS applies only to an external etcd cluster"},
+		{"tls server name without endpoints", func(c *Config) { c.Store.TLSServerName = "etcd.example.com" }, "store.tls_server_name", "is set but store.endpoints is empty"},
+		{"tls with an http endpoint", tlsStore(func(s *Store) {
+			s.Endpoints = []string{"https://10.0.0.1:2379", "http://10.0.0.2:2379"}
+			s.TLSCAFile = "validate_test.go"
+		}), "store.endpoints[1]", `"http://10.0.0.2:2379" is http:// but TLS is configured`},
+		{"tls ca missing", tlsStore(func(s *Store) { s.TLSCAFile = "no-such-dir/ca.pem" }), "store.tls_ca_file", `"no-such-dir/ca.pem": no such file or directory`},
+		{"tls ca is a directory", tlsStore(func(s *Store) { s.TLSCAFile = "." }), "store.tls_ca_file", `"." is a directory, not a file`},
+		{"tls cert missing", tlsStore(func(s *Store) { s.TLSCertFile, s.TLSKeyFile = "no-such.pem", "validate_test.go" }), "store.tls_cert_file", `"no-such.pem": no such file or directory`},
+		{"tls key missing", tlsStore(func(s *Store) { s.TLSCertFile, s.TLSKeyFile = "validate_test.go", "no-such.key" }), "store.tls_key_file", `"no-such.key": no such file or directory`},
+		{"tls cert without key", tlsStore(func(s *Store) { s.TLSCertFile = "validate_test.go" }), "store.tls_key_file", "is required when store.tls_cert_file is set"},
+		{"tls key without cert", tlsStore(func(s *Store) { s.TLSKeyFile = "validate_test.go" }), "store.tls_cert_file", "is required when store.tls_key_file is set"},
+		{"tls server name bad", tlsStore(func(s *Store) { s.TLSServerName = "etcd one" }), "store.tls_server_name", `"etcd one" is not an IP address or DNS name`},
 
 		{"hmac key not hex", func(c *Config) { c.Privacy.HMACKeyHex = "zz" + hexKey(32)[2:] }, "privacy.hmac_key", "is not hex: want at least 32 bytes (64 hex digits)"},
 		{"hmac key odd length", func(c *Config) { c.Privacy.HMACKeyHex = hexKey(32) + "0" }, "privacy.hmac_key", "has an odd number of hex digits (65)"},
@@ -274,6 +287,13 @@ func TestValidateAccepts(t *testing.T) {
 		{"locale with region", func(c *Config) { c.Media.DefaultLocale = "pt-BR" }},
 		{"locale with script and region", func(c *Config) { c.Media.DefaultLocale = "zh-Hant-TW" }},
 		{"three-letter locale", func(c *Config) { c.Media.DefaultLocale = "yue" }},
+		{"tls to an external cluster", tlsStore(func(s *Store) {
+			s.Endpoints = []string{"https://10.0.0.1:2379", "10.0.0.2:2379"}
+			s.TLSCAFile, s.TLSCertFile, s.TLSKeyFile = "validate_test.go", "validate.go", "conf.go"
+			s.TLSServerName = "etcd.internal"
+		})},
+		{"tls with only a CA", tlsStore(func(s *Store) { s.TLSCAFile = "validate_test.go" })},
+		{"tls with only a server name", tlsStore(func(s *Store) { s.TLSServerName = "10.0.0.9" })},
 		{"privacy keys", func(c *Config) {
 			c.Privacy = Privacy{
 				HMACKeyHex:           strings.ToUpper(hexKey(64)),
@@ -461,5 +481,15 @@ func TestPrivacyKeys(t *testing.T) {
 				t.Errorf("error %q shows the key", err)
 			}
 		})
+	}
+}
+
+// tlsStore returns a Config change that points the store at an external
+// https:// cluster, with the privacy keys it requires, then applies mod.
+func tlsStore(mod func(*Store)) func(*Config) {
+	return func(c *Config) {
+		c.Store.Endpoints = []string{"https://10.0.0.1:2379"}
+		c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = hmacKeyHex, encKeyHex
+		mod(&c.Store)
 	}
 }

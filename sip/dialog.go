@@ -64,24 +64,25 @@ func (d *Dialog) Ended() string {
 // already. Undelivered INFOs beyond a small buffer are dropped.
 func (d *Dialog) Infos() <-chan Info { return d.infos }
 
-// end marks the dialog over, once.
-func (d *Dialog) end(why string) {
+// end marks the dialog over, once; it reports whether this call did.
+func (d *Dialog) end(why string) (ended bool) {
 	d.endOnce.Do(func() {
 		d.why = why
 		close(d.done)
 		d.e.dialogs.Delete(d.callID)
+		ended = true
 	})
+	return ended
 }
 
 // Hangup sends BYE and waits for its answer (or ctx). It is a no-op on a
 // dialog that has already ended.
 func (d *Dialog) Hangup(ctx context.Context) error {
-	select {
-	case <-d.done:
+	// Only the call that ends the dialog sends the BYE: concurrent hang-ups
+	// must not send two, the second of which nobody would answer.
+	if !d.end(EndLocal) {
 		return nil
-	default:
 	}
-	d.end(EndLocal)
 	bye := d.request(sip.BYE)
 	tx, err := d.e.client.TransactionRequest(ctx, bye, noBuild)
 	if err != nil {

@@ -2,9 +2,11 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store"
 )
 
 // eventWriter records a call's events in the store, in order, off the call's
@@ -56,16 +58,44 @@ func (w *eventWriter) run() {
 	}
 }
 
-func (w *eventWriter) write(batch []sip.Event) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.s.ctx), 5*time.Second)
-	defer cancel()
-	_, err := w.s.update(ctx, w.id, func(r *record) error {
-		for _, ev := range batch {
-			r.applyCallEvent(ev)
+func (w *eventWriter) write(batch []sip.Event) { w.s.recordEvents(w.id, batch) }
+
+// recordEvents stores a call's events on its verification. They are the
+// call's only record, so a store that is briefly unavailable (a leader
+// election) is retried for up to a minute; an attempt that timed out may
+// have been applied after all, so events already recorded are skipped.
+func (s *Service) recordEvents(id string, batch []sip.Event) {
+	deadline := time.Now().Add(time.Minute)
+	retry := time.NewTicker(200 * time.Millisecond)
+	defer retry.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
+		_, err := s.update(ctx, id, func(r *record) error {
+			for _, ev := range batch {
+				if !r.hasEvent(ev) {
+					r.applyCallEvent(ev)
+				}
+			}
+			return nil
+		})
+		cancel()
+		if err == nil {
+			return
 		}
-		return nil
-	})
-	if err != nil {
-		w.s.log.Warn("cannot record call events", "id", w.id, "events", len(batch), "err", err)
+		if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+			s.log.Warn("cannot record call events", "id", id, "events", len(batch), "err", err)
+			return
+		}
+		<-retry.C
 	}
+}
+
+// hasEvent reports whether r already holds ev (same type, same time).
+func (r *record) hasEvent(ev sip.Event) bool {
+	for _, e := range r.Events {
+		if e.Type == string(ev.Kind) && e.At.Equal(ev.At) {
+			return true
+		}
+	}
+	return false
 }

@@ -56,9 +56,10 @@ func (s *Service) ServeRemoteHangups(ctx context.Context) {
 
 // NodeLost closes the calls that node was placing when it died: each of its
 // verifications whose call has no final event gets a failed event (reason
-// node_lost). One whose phone had not yet rung is failed; one that rang or
-// answered stays checkable, since the code may have been delivered. It
-// returns how many calls it closed.
+// node_lost). One whose code cannot have reached the user is failed: its
+// phone had not rung, or (voice, keypad) the call was not answered. A flash
+// call that rang, or a call that was answered, stays checkable, since the
+// code may have been delivered. It returns how many calls it closed.
 func (s *Service) NodeLost(ctx context.Context, node string, list func(ctx context.Context, prefix string) ([][]byte, error)) int {
 	vals, err := list(ctx, "v/")
 	if err != nil {
@@ -76,7 +77,7 @@ func (s *Service) NodeLost(ctx context.Context, node string, list func(ctx conte
 				return nil
 			}
 			ev := sip.Event{Kind: sip.EventFailed, Reason: "node_lost", At: s.now()}
-			if r.Status == StatusPending || r.Status == StatusRinging {
+			if r.Status == StatusPending || r.Status == StatusRinging && r.Method != MethodFlashCall {
 				r.applyCallEvent(ev)
 				return nil
 			}

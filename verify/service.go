@@ -347,17 +347,7 @@ func (s *Service) hangupLocal(id string) bool {
 }
 
 // recordEvent stores one call event on the verification.
-func (s *Service) recordEvent(id string, ev sip.Event) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
-	defer cancel()
-	_, err := s.update(ctx, id, func(r *record) error {
-		r.applyCallEvent(ev)
-		return nil
-	})
-	if err != nil {
-		s.log.Warn("cannot record call event", "id", id, "event", ev.Kind, "err", err)
-	}
-}
+func (s *Service) recordEvent(id string, ev sip.Event) { s.recordEvents(id, []sip.Event{ev}) }
 
 // Get returns the verification id as of now.
 func (s *Service) Get(ctx context.Context, id string) (*Verification, error) {

@@ -1,6 +1,7 @@
 // Package etcdtest runs a real multi-member etcd cluster inside a test
 // process, on loopback ports, so that cluster tests need nothing installed.
-// Members can be stopped and restarted to test failures.
+// Members can be stopped, as a crash would stop them, and restarted to test
+// failures.
 package etcdtest
 
 import (
@@ -28,6 +29,7 @@ type member struct {
 	name         string
 	dir          string
 	client, peer url.URL
+	proxy        *proxy // what clients connect to
 	etcd         *embed.Etcd
 }
 
@@ -44,6 +46,12 @@ func Start(t testing.TB, n int) *Cluster {
 			client: url.URL{Scheme: "http", Host: freeAddr(t)},
 			peer:   url.URL{Scheme: "http", Host: freeAddr(t)},
 		}
+		p, err := newProxy(m.client.Host)
+		if err != nil {
+			c.Close()
+			t.Fatalf("etcdtest: %v", err)
+		}
+		m.proxy = p
 		c.members = append(c.members, m)
 		initial = append(initial, m.name+"="+m.peer.String())
 	}
@@ -74,7 +82,7 @@ func (c *Cluster) startMember(i int, state string) error {
 	cfg.Name = m.name
 	cfg.Dir = m.dir
 	cfg.ListenClientUrls = []url.URL{m.client}
-	cfg.AdvertiseClientUrls = []url.URL{m.client}
+	cfg.AdvertiseClientUrls = []url.URL{{Scheme: "http", Host: m.proxy.Addr()}}
 	cfg.ListenPeerUrls = []url.URL{m.peer}
 	cfg.AdvertisePeerUrls = []url.URL{m.peer}
 	cfg.InitialCluster = c.initial
@@ -95,6 +103,7 @@ func (c *Cluster) startMember(i int, state string) error {
 	c.mu.Lock()
 	m.etcd = e
 	c.mu.Unlock()
+	m.proxy.resume()
 	return nil
 }
 
@@ -102,18 +111,23 @@ func (c *Cluster) startMember(i int, state string) error {
 func (c *Cluster) Endpoints() []string {
 	var out []string
 	for _, m := range c.members {
-		out = append(out, m.client.String())
+		out = append(out, "http://"+m.proxy.Addr())
 	}
 	return out
 }
 
-// Stop stops member i, as a crash would (its data stays).
+// Stop stops member i as a crash would: its clients lose their connections
+// at once and its peers lose it without a leadership hand-over. Its data
+// stays.
 func (c *Cluster) Stop(i int) {
 	c.mu.Lock()
-	e := c.members[i].etcd
-	c.members[i].etcd = nil
+	m := c.members[i]
+	e := m.etcd
+	m.etcd = nil
 	c.mu.Unlock()
+	m.proxy.cut()
 	if e != nil {
+		e.Server.HardStop()
 		e.Close()
 	}
 }
@@ -128,8 +142,9 @@ func (c *Cluster) Restart(i int) {
 
 // Close stops every member.
 func (c *Cluster) Close() {
-	for i := range c.members {
+	for i, m := range c.members {
 		c.Stop(i)
+		m.proxy.close()
 	}
 }
 

@@ -168,6 +168,10 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	}, s.vault.Index().Of, log)
 	s.sip.ServeInbound(inbound, s.svc.HandleInbound)
 
+	// A node that died and came back before its registration expired was
+	// never seen to leave: close the calls its last run left open.
+	s.svc.NodeLost(ctx, nodeID, s.listValues)
+
 	// Join the cluster (a cluster of one with the embedded store): share
 	// each trunk's max_cps among the live nodes, take hang-ups meant for
 	// this node's calls, and close the calls of nodes that die.
