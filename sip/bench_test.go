@@ -148,8 +148,13 @@ func BenchmarkFlash(b *testing.B) {
 // reportReaction adds SIPp's 180→CANCEL p50 and p99 to the results.
 func reportReaction(b *testing.B, carrier *sipptest.Proc) {
 	b.Helper()
+	// The last lines may still be on their way: read again every 20 ms,
+	// for a second at most.
 	var recs []sipptest.Record
-	for range 50 { // the last lines may still be on their way
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(time.Second)
+	for {
 		var err error
 		if recs, err = carrier.Log(); err != nil {
 			b.Fatal(err)
@@ -157,7 +162,12 @@ func reportReaction(b *testing.B, carrier *sipptest.Proc) {
 		if len(recs) >= b.N {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-tick.C:
+			continue
+		case <-deadline:
+		}
+		break
 	}
 	var rt []time.Duration
 	for _, r := range recs {

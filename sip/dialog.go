@@ -42,12 +42,15 @@ type Dialog struct {
 	// calls); LocalSDP is ours.
 	RemoteSDP, LocalSDP []byte
 
-	infos   chan Info
-	acked   chan struct{}
-	ackOnce sync.Once
-	done    chan struct{}
-	endOnce sync.Once
-	why     string
+	infos chan Info
+	// lastInfo is the CSeq of the last INFO delivered: a retransmission
+	// that outlived its transaction must not deliver a key twice.
+	lastInfo atomic.Uint32
+	acked    chan struct{}
+	ackOnce  sync.Once
+	done     chan struct{}
+	endOnce  sync.Once
+	why      string
 }
 
 // Done is closed when the call has ended, by either side.
@@ -222,6 +225,17 @@ func (e *Endpoint) answerInfo(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	if cseq := req.CSeq(); cseq != nil {
+		for {
+			last := d.lastInfo.Load()
+			if last != 0 && cseq.SeqNo <= last {
+				return // a retransmission, or out of order (RFC 3261 §12.2.2)
+			}
+			if d.lastInfo.CompareAndSwap(last, cseq.SeqNo) {
+				break
+			}
+		}
+	}
 	ct := ""
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()

@@ -142,3 +142,32 @@ func TestMalformedSIPIsSurvived(t *testing.T) {
 		}
 	}
 }
+
+func TestRetransmittedInfoIsDeliveredOnce(t *testing.T) {
+	e := newTestEndpoint(t)
+	req := parseRequest(t, "From: <sip:+447911123456@127.0.0.1>;tag=a\nContact: <sip:caller@127.0.0.1:5070>\n")
+	d := e.newServerDialog(req, "b", nil)
+	info := func(seq int) *sip.Request {
+		raw := fmt.Sprintf("INFO sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-%d\r\nCall-ID: c1\r\nCSeq: %d INFO\r\nFrom: <sip:a@x>;tag=a\r\nTo: <sip:b@x>;tag=b\r\nContent-Type: application/dtmf-relay\r\nContent-Length: 10\r\n\r\nSignal=%d\r\n", seq, seq, seq)
+		msg, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg.(*sip.Request)
+	}
+	for _, seq := range []int{2, 2, 3, 1, 4} {
+		e.answerInfo(info(seq), nopTx{})
+	}
+	var got []string
+	for len(d.Infos()) > 0 {
+		got = append(got, strings.TrimSpace(string((<-d.Infos()).Body)))
+	}
+	if strings.Join(got, ",") != "Signal=2,Signal=3,Signal=4" {
+		t.Fatalf("delivered %v", got)
+	}
+}
+
+// nopTx is a server transaction that drops responses.
+type nopTx struct{ sip.ServerTransaction }
+
+func (nopTx) Respond(*sip.Response) error { return nil }

@@ -125,18 +125,20 @@ func (tc *testCluster) waitListed(want int, nodes ...*testServer) []string {
 	return got[0]
 }
 
-// poll calls cond every 20 ms until it holds (true) or d passes (false).
+// poll checks cond every 20 ms until it holds (true) or d passes (false).
 func poll(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			return cond()
+		case <-tick.C:
 		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return true
 }
 
 // clusterHTTP bounds each request, so that a node that hangs fails the
@@ -481,18 +483,18 @@ func waitCallsOver(t *testing.T, nodes []*testServer, ids []string, within time.
 	out := map[string]map[string]any{}
 	deadline := time.Now().Add(within)
 	for i, id := range ids {
-		for {
-			r, err := nodes[i%len(nodes)].try("GET", "/v1/verifications/"+id, "")
-			if err == nil && r.status == 200 && callOver(r.body) {
-				out[id] = r.body
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("verification %s: no final call event within %v: %d %v %v\nwhat the nodes logged of it:\n%s",
-					id, within, r.status, r.body, err, logLinesOf(nodes, id))
-			}
-			time.Sleep(20 * time.Millisecond)
+		var (
+			r   reply
+			err error
+		)
+		if !poll(time.Until(deadline), func() bool {
+			r, err = nodes[i%len(nodes)].try("GET", "/v1/verifications/"+id, "")
+			return err == nil && r.status == 200 && callOver(r.body)
+		}) {
+			t.Fatalf("verification %s: no final call event within %v: %d %v %v\nwhat the nodes logged of it:\n%s",
+				id, within, r.status, r.body, err, logLinesOf(nodes, id))
 		}
+		out[id] = r.body
 	}
 	return out
 }
@@ -529,13 +531,15 @@ func TestClusterSurvivesTheLossOfAnEtcdMember(t *testing.T) {
 	sipp := sipptest.Start(context.Background(), t, sipptest.Options{Scenario: "uas_ring_cancel.xml", Timeout: 2 * time.Minute})
 	tc := startCluster(t, 3, sipp.Addr, quietLog)
 
-	// Verifications on every node; a second in, the etcd leader stops, as
+	// Verifications on every node; once 15 exist, the etcd leader stops, as
 	// a crash would: the worst case, since the others must elect a new
 	// one. The load goes on until each node has created 10 more.
 	stop := make(chan struct{})
 	l := startLoad(tc.nodes, "+44791112", 50*time.Millisecond, stop)
 	defer l.logTraceIfFailed(t)
-	time.Sleep(time.Second)
+	if !poll(10*time.Second, func() bool { return len(l.ids()) >= 15 }) {
+		t.Fatal("the load created fewer than 15 verifications in 10 s")
+	}
 	leader := tc.leader()
 	stopped := time.Now()
 	tc.etcd.Stop(leader)
@@ -673,7 +677,11 @@ func TestClusterNodeCrash(t *testing.T) {
 	}
 	d.kill()
 	killed := time.Now()
-	time.Sleep(time.Second)
+	// The load goes on against the dead node and the live ones until each
+	// live node has created a few more.
+	if !poll(10*time.Second, func() bool { return l.since(a, killed) >= 5 && l.since(b, killed) >= 5 }) {
+		t.Fatal("the live nodes created no verifications after the crash")
+	}
 	close(stop)
 	l.wg.Wait()
 	if len(l.problems) > 0 || len(l.gone) > 1 {

@@ -531,18 +531,10 @@ func TestPrivacyAPIIsOffWithoutAdminKeysAndChecksConsent(t *testing.T) {
 	}
 }
 
-// waitUntil polls cond every 10 ms until it holds, failing t after d.
+// waitUntil polls cond until it holds, failing t after d.
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting until %s", what)
-		case <-tick.C:
-		}
+	if !poll(d, cond) {
+		t.Fatalf("timed out waiting until %s", what)
 	}
 }

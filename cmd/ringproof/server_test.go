@@ -206,22 +206,14 @@ func (s *testServer) create(number string) string {
 // deadline. It returns the verification that satisfied cond.
 func (s *testServer) waitFor(id string, what string, cond func(v map[string]any) bool) map[string]any {
 	s.t.Helper()
-	deadline := time.NewTimer(20 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
 	var v map[string]any
-	for {
+	if !poll(20*time.Second, func() bool {
 		_, v = s.call("GET", "/v1/verifications/"+id, "")
-		if cond(v) {
-			return v
-		}
-		select {
-		case <-deadline.C:
-			s.t.Fatalf("verification never reached %s: %v", what, v)
-		case <-tick.C:
-		}
+		return cond(v)
+	}) {
+		s.t.Fatalf("verification never reached %s: %v", what, v)
 	}
+	return v
 }
 
 // status is a waitFor condition.
