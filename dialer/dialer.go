@@ -100,8 +100,31 @@ func (d *Dialer) WithMedia(mc MediaConfig, answerTimeout time.Duration) {
 // Pool is the caller-ID pool.
 func (d *Dialer) Pool() *Pool { return d.pool }
 
+// CallerIDClaim is a caller ID drawn for a number and how to lease it: the
+// store key that holds it for the number, and for how long. Whoever stores
+// the verification writes Key with TTL, only if Key is absent; if present,
+// the number holds that caller ID already and another must be drawn.
+type CallerIDClaim struct {
+	CallerID string
+	Key      string
+	TTL      time.Duration
+}
+
+// DrawCallerID draws a caller ID for numberKey at random from the pool,
+// without touching the store: the caller leases it (see CallerIDClaim) in
+// the same transaction as what it stores, which is what makes a flash
+// verification one store write.
+func (d *Dialer) DrawCallerID(numberKey string) (CallerIDClaim, error) {
+	id, err := d.pool.Pick()
+	if err != nil {
+		return CallerIDClaim{}, fmt.Errorf("dialer: caller ID: %w", err)
+	}
+	return CallerIDClaim{CallerID: id, Key: leaseKey(numberKey, id), TTL: d.leaseTTL}, nil
+}
+
 // LeaseCallerID draws a caller ID that no live verification of numberKey
-// holds and leases it in the store for the call's life plus the cooldown.
+// holds and leases it in the store for the call's life plus the cooldown,
+// in a store write of its own (DrawCallerID leaves the write to the caller).
 func (d *Dialer) LeaseCallerID(ctx context.Context, numberKey string) (string, error) {
 	return d.pool.Lease(ctx, claimer{d.claims}, numberKey, d.leaseTTL)
 }

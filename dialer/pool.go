@@ -158,6 +158,9 @@ func Code(callerID string, codeLength int) string {
 // "/" + caller ID.
 const LeasePrefix = "callerid/"
 
+// leaseKey is where the lease of callerID for numberKey lives.
+func leaseKey(numberKey, callerID string) string { return LeasePrefix + numberKey + "/" + callerID }
+
 // Leaser records short-lived exclusive claims on keys; the state store
 // implements it.
 type Leaser interface {
@@ -186,7 +189,7 @@ func (p *Pool) Lease(ctx context.Context, l Leaser, numberKey string, ttl time.D
 		if err != nil {
 			return "", fmt.Errorf("lease caller ID: %w", err)
 		}
-		ok, err := l.Claim(ctx, LeasePrefix+numberKey+"/"+id, ttl)
+		ok, err := l.Claim(ctx, leaseKey(numberKey, id), ttl)
 		if err != nil {
 			return "", fmt.Errorf("lease caller ID: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -153,7 +154,11 @@ func (v *Vault) held(ctx context.Context, p Place, nk string) ([]Held, error) {
 			return nil, err
 		}
 		for _, kv := range kvs {
-			out = append(out, Held{Name: kv.Key[len(p.Prefix)+len(nk)+1:], Value: string(kv.Value)})
+			val := string(kv.Value)
+			if p.Counter {
+				val = strconv.FormatInt(kv.Version, 10)
+			}
+			out = append(out, Held{Name: kv.Key[len(p.Prefix)+len(nk)+1:], Value: val})
 		}
 		return out, nil
 	}

@@ -98,6 +98,9 @@ type Place struct {
 	Kind   string
 	Prefix string
 	Last   bool
+	// Counter marks keys that count by their version (store.IfFewer): an
+	// export shows the count as the value. Only with Last false.
+	Counter bool
 }
 
 // Kinds of data the vault itself keeps, as export and erasure count them.

@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,8 @@ var ErrNoKey = errors.New("privacy: no data key for this number (erased, expired
 // Store is what the vault needs of the state store (store.Store).
 type Store interface {
 	Get(ctx context.Context, key string) ([]byte, int64, error)
+	GetSerializable(ctx context.Context, key string) ([]byte, int64, error)
+	Apply(ctx context.Context, t store.Txn) (store.TxnResult, error)
 	Put(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	List(ctx context.Context, prefix string) ([]store.KV, error)
 	Keys(ctx context.Context, prefix string) ([]string, error)
@@ -124,6 +127,13 @@ func (v *Vault) Key(ctx context.Context, nk string, create bool) (*Key, error) {
 		return k, nil
 	}
 	w, _, err := v.st.Get(ctx, dataKeyKey(nk))
+	return v.stored(nk, w, err, create)
+}
+
+// stored makes nk's Key from its wrapped form w as read from the store (err
+// is the read's error): the stored key, remembered, or with create a fresh
+// one when nk has none.
+func (v *Vault) stored(nk string, w []byte, err error, create bool) (*Key, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		if !create {
 			return nil, ErrNoKey
@@ -156,42 +166,63 @@ func (v *Vault) Key(ctx context.Context, nk string, create bool) (*Key, error) {
 	return k, nil
 }
 
-// Write commits, in one transaction, the writes build returns for nk's data
-// key together with that key kept alive: stored if new, rewrapped under
-// the current encryption key if an old one wrapped it, and leased for ttl
-// from now (the retention period: every new activity of a number renews
-// its key). It commits only if build's conditions hold and the key is
-// still the one build used; if the key changed meanwhile (erased, made or
-// rewrapped by another node) build runs again with the new one, up to 3
-// times. If build's own conditions fail, Write fails wrapping
-// store.ErrConflict.
-func (v *Vault) Write(ctx context.Context, nk string, ttl time.Duration, build func(k *Key) ([]store.Cmp, []store.Op, error)) error {
+// Write applies, in one transaction, the transaction build returns for nk's
+// data key together with that key kept alive: stored if new, rewrapped
+// under the current encryption key if an old one wrapped it, and leased
+// for ttl from now (the retention period: every new activity of a number
+// renews its key). It commits only if build's conditions hold and the key
+// is still the one build used; if the key changed meanwhile (erased, made
+// or rewrapped by another node) build runs again with the new one, up to 3
+// times. If build's own conditions fail, Write returns the result, not OK,
+// with the keys build asked to read, and no error.
+//
+// An uncached key is read serializably (no round of consensus): a stale
+// read only costs one more attempt, as a changed key does.
+func (v *Vault) Write(ctx context.Context, nk string, ttl time.Duration, build func(k *Key) (store.Txn, error)) (store.TxnResult, error) {
+	dkKey := dataKeyKey(nk)
+	k := v.cached(nk)
+	if k == nil {
+		w, _, err := v.st.GetSerializable(ctx, dkKey)
+		if k, err = v.stored(nk, w, err, true); err != nil {
+			return store.TxnResult{}, err
+		}
+	}
 	for range writeTries {
-		k, err := v.Key(ctx, nk, true)
+		t, err := build(k)
 		if err != nil {
-			return err
+			return store.TxnResult{}, err
 		}
-		conds, ops, err := build(k)
-		if err != nil {
-			return err
-		}
-		cond := store.IfAbsent(dataKeyKey(nk))
+		cond := store.IfAbsent(dkKey)
 		if k.stored != nil {
-			cond = store.IfValue(dataKeyKey(nk), k.stored)
+			cond = store.IfValue(dkKey, k.stored)
 		}
-		ok, err := v.st.Commit(ctx, append(conds, cond), append(ops, store.OpPut(dataKeyKey(nk), k.wrapped, ttl)))
+		t.If = append(t.If, cond)
+		t.Then = append(t.Then, store.OpPut(dkKey, k.wrapped, ttl))
+		t.Read = append(t.Read, dkKey)
+		res, err := v.st.Apply(ctx, t)
 		if err != nil {
-			return fmt.Errorf("privacy: write: %w", err)
+			return res, fmt.Errorf("privacy: write: %w", err)
 		}
-		if ok {
+		if res.OK {
 			kept := *k
 			kept.stored = k.wrapped
 			v.remember(&kept)
-			return nil
+			return res, nil
+		}
+		cur, held := res.Read[dkKey]
+		if held == (k.stored != nil) && (!held || bytes.Equal(cur.Value, k.stored)) {
+			return res, nil // the data key is as build saw it: build's own condition failed
 		}
 		v.Forget(nk)
+		var readErr error
+		if !held {
+			readErr = store.ErrNotFound
+		}
+		if k, err = v.stored(nk, cur.Value, readErr, true); err != nil {
+			return store.TxnResult{}, err
+		}
 	}
-	return fmt.Errorf("privacy: write: %w: data key or record changed %d times", store.ErrConflict, writeTries)
+	return store.TxnResult{}, fmt.Errorf("privacy: write: %w: data key changed %d times", store.ErrConflict, writeTries)
 }
 
 // Forget drops nk's data key from this node's cache.

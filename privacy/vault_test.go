@@ -44,18 +44,18 @@ func addVerification(t *testing.T, v *Vault, st *store.Store, number, id string)
 	t.Helper()
 	ctx := t.Context()
 	nk := v.idx.Of(number)
-	err := v.Write(ctx, nk, time.Hour, func(k *Key) ([]store.Cmp, []store.Op, error) {
+	res, err := v.Write(ctx, nk, time.Hour, func(k *Key) (store.Txn, error) {
 		sealed, err := k.SealPersonal(id, Personal{Number: number, Reference: "ref-" + id, Consent: &Consent{Purpose: "test", GivenAt: time.Now()}})
 		if err != nil {
-			return nil, nil, err
+			return store.Txn{}, err
 		}
 		e, _ := json.Marshal(Entry{ID: id, Method: "flashcall", Status: "pending", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute),
 			Keys: map[string]string{"verifications": "v/" + id}, Sealed: sealed, CallerIDs: []string{"+442079461234"}})
-		return []store.Cmp{store.IfAbsent("v/" + id)},
-			[]store.Op{store.OpPut("v/"+id, sealed, time.Minute), store.OpPut(HistoryKey(nk, id), e, time.Hour)}, nil
+		return store.Txn{If: []store.Cmp{store.IfAbsent("v/" + id)},
+			Then: []store.Op{store.OpPut("v/"+id, sealed, time.Minute), store.OpPut(HistoryKey(nk, id), e, time.Hour)}}, nil
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || !res.OK {
+		t.Fatal(res, err)
 	}
 	for _, k := range []string{"rl/" + nk + "/h1", "in/441632960000/" + nk} {
 		if err := st.Put(ctx, k, []byte(id), time.Minute); err != nil {
@@ -263,5 +263,36 @@ func TestWatchErasuresEmptiesOtherNodesCaches(t *testing.T) {
 	}
 	if b.Cached(nk) {
 		t.Fatal("b still caches the erased key")
+	}
+}
+
+func TestVaultWriteOnAnotherNodeKeepsTheKeyAndReportsItsOwnConditions(t *testing.T) {
+	st := storetest.New(t)
+	a, b := newVault(t, st, key(1)), newVault(t, st, key(1))
+	addVerification(t, a, st, testNumber, "v1")
+	nk := a.idx.Of(testNumber)
+	before, _, _ := st.Get(t.Context(), dataKeyKey(nk))
+	// b has never seen the number: it must use the stored key, not a new one.
+	addVerification(t, b, st, testNumber, "v2")
+	after, _, _ := st.Get(t.Context(), dataKeyKey(nk))
+	if !bytes.Equal(before, after) {
+		t.Fatal("a second node replaced the number's data key")
+	}
+	k, _ := a.Key(t.Context(), nk, false)
+	for _, id := range []string{"v1", "v2"} {
+		sealed, _, _ := st.Get(t.Context(), "v/"+id)
+		if p, err := k.OpenPersonal(id, sealed); err != nil || p.Number != testNumber {
+			t.Fatalf("%s: %+v %v", id, p, err)
+		}
+	}
+	// A condition of build's own fails: no error, not OK, its keys read.
+	res, err := b.Write(t.Context(), nk, time.Hour, func(*Key) (store.Txn, error) {
+		return store.Txn{If: []store.Cmp{store.IfAbsent("v/v1")}, Then: []store.Op{store.OpPut("x", []byte("x"), 0)}, Read: []string{"v/v1"}}, nil
+	})
+	if err != nil || res.OK || len(res.Read["v/v1"].Value) == 0 {
+		t.Fatalf("own condition: %+v %v", res, err)
+	}
+	if _, _, err := st.Get(t.Context(), "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("written although a condition failed: %v", err)
 	}
 }

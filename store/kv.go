@@ -16,6 +16,9 @@ type KV struct {
 	Value []byte
 	// Rev is the key's ModRevision: pass it to UpdateFrom.
 	Rev int64
+	// Version is how many times the key was written since it was created
+	// (a counter's count, see IfFewer).
+	Version int64
 }
 
 // Get returns the value of key and its ModRevision (pass both to UpdateFrom
@@ -24,6 +27,25 @@ func (s *Store) Get(ctx context.Context, key string) (val []byte, rev int64, err
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
 	resp, err := s.cli.Get(ctx, s.abs(key))
+	if err != nil {
+		return nil, 0, wrapErr("get", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, 0, wrapErr("get", key, ErrNotFound)
+	}
+	kv := resp.Kvs[0]
+	return kv.Value, kv.ModRevision, nil
+}
+
+// GetSerializable is Get answered by the nearest etcd member from what it
+// has applied, without a round of consensus: cheaper, and possibly a
+// little behind the cluster (never behind this node's own completed
+// writes on a single node). Use it where a later compare-and-swap catches
+// a stale value.
+func (s *Store) GetSerializable(ctx context.Context, key string) (val []byte, rev int64, err error) {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(ctx, s.abs(key), clientv3.WithSerializable())
 	if err != nil {
 		return nil, 0, wrapErr("get", key, err)
 	}
@@ -102,7 +124,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]KV, error) {
 	}
 	out := make([]KV, len(resp.Kvs))
 	for i, kv := range resp.Kvs {
-		out[i] = KV{Key: s.rel(kv.Key), Value: kv.Value, Rev: kv.ModRevision}
+		out[i] = KV{Key: s.rel(kv.Key), Value: kv.Value, Rev: kv.ModRevision, Version: kv.Version}
 	}
 	return out, nil
 }

@@ -9,11 +9,12 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Cmp is a condition of Commit: IfAbsent or IfValue.
+// Cmp is a condition of a transaction: IfAbsent, IfValue or IfFewer.
 type Cmp struct {
 	key    string
 	absent bool
 	val    []byte
+	fewer  int64 // IfFewer's bound; 0 for the other kinds
 }
 
 // IfAbsent holds when key does not exist.
@@ -21,6 +22,14 @@ func IfAbsent(key string) Cmp { return Cmp{key: key, absent: true} }
 
 // IfValue holds when key exists and its value is val.
 func IfValue(key string, val []byte) Cmp { return Cmp{key: key, val: val} }
+
+// IfFewer holds when key has been written fewer than n times since it was
+// created (its Version; an absent key has 0). With an OpPut of the same key
+// in the same transaction it makes a counter that needs no read: a
+// fixed-window rate limit of n is IfFewer(window key, n) plus a put of the
+// window key, and the count so far is the key's Version (KV.Version). n
+// must be at least 1.
+func IfFewer(key string, n int64) Cmp { return Cmp{key: key, fewer: max(n, 1)} }
 
 // opKind says what an Op does.
 type opKind int
@@ -62,33 +71,94 @@ func OpDeletePrefix(prefix string) Op { return Op{kind: opDeletePrefix, key: pre
 // and reports whether it did. Keys with a TTL get shared leases as Put's
 // do. A transaction may hold up to 128 operations (etcd's default limit).
 func (s *Store) Commit(ctx context.Context, conds []Cmp, ops []Op) (bool, error) {
+	res, err := s.Apply(ctx, Txn{If: conds, Then: ops})
+	return res.OK, err
+}
+
+// Txn is a transaction for Apply: if every condition in If holds, the
+// writes in Then are made; otherwise none is, and the keys in Read are
+// read instead, so the caller can tell which condition failed without
+// another round trip. A key may be written only once in a transaction.
+type Txn struct {
+	If   []Cmp
+	Then []Op
+	Read []string
+}
+
+// TxnResult is what Apply did.
+type TxnResult struct {
+	// OK reports whether the conditions held and the writes were made.
+	OK bool
+	// Rev is the store's revision after the transaction: with OK, the
+	// ModRevision of every key it wrote (pass it to UpdateWithFrom).
+	Rev int64
+	// Read holds, when !OK, the keys of Txn.Read that exist, by key.
+	Read map[string]KV
+}
+
+// Apply runs t in one transaction: one round trip, one raft entry. Keys
+// with a TTL get shared leases as Put's do.
+func (s *Store) Apply(ctx context.Context, t Txn) (TxnResult, error) {
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
+	cmps := s.etcdCmps(t.If)
+	reads := make([]clientv3.Op, len(t.Read))
+	for i, k := range t.Read {
+		reads[i] = clientv3.OpGet(s.abs(k))
+	}
+	var res TxnResult
+	err := s.withLeases(ctx, t.Then, func(etcdOps []clientv3.Op) error {
+		resp, err := s.cli.Txn(ctx).If(cmps...).Then(etcdOps...).Else(reads...).Commit()
+		if err != nil {
+			return err
+		}
+		res = TxnResult{OK: resp.Succeeded, Rev: resp.Header.Revision}
+		if resp.Succeeded {
+			return nil
+		}
+		res.Read = make(map[string]KV, len(t.Read))
+		for _, r := range resp.Responses {
+			for _, kv := range r.GetResponseRange().GetKvs() {
+				k := s.rel(kv.Key)
+				res.Read[k] = KV{Key: k, Value: kv.Value, Rev: kv.ModRevision, Version: kv.Version}
+			}
+		}
+		return nil
+	})
+	return res, wrapErr("commit", firstKey(t.Then), err)
+}
+
+// etcdCmps converts conditions to etcd's.
+func (s *Store) etcdCmps(conds []Cmp) []clientv3.Cmp {
 	cmps := make([]clientv3.Cmp, len(conds))
 	for i, c := range conds {
 		k := s.abs(c.key)
-		if c.absent {
+		switch {
+		case c.absent:
 			cmps[i] = clientv3.Compare(clientv3.CreateRevision(k), "=", 0)
-		} else {
+		case c.fewer > 0:
+			cmps[i] = clientv3.Compare(clientv3.Version(k), "<", c.fewer)
+		default:
 			cmps[i] = clientv3.Compare(clientv3.Value(k), "=", string(c.val))
 		}
 	}
-	var ok bool
-	err := s.withLeases(ctx, ops, func(etcdOps []clientv3.Op) error {
-		resp, err := s.cli.Txn(ctx).If(cmps...).Then(etcdOps...).Commit()
-		if err == nil {
-			ok = resp.Succeeded
-		}
-		return err
-	})
-	return ok, wrapErr("commit", firstKey(ops), err)
+	return cmps
 }
 
 // UpdateWith is Update whose fn also returns writes committed in the same
 // transaction as the new value, and so only if the key did not change
 // meanwhile: a record and its index entries, for instance.
 func (s *Store) UpdateWith(ctx context.Context, key string, fn func(cur []byte) (next []byte, also []Op, err error)) ([]byte, error) {
-	return s.update(ctx, key, nil, 0, fn)
+	next, _, err := s.update(ctx, key, nil, 0, fn)
+	return next, err
+}
+
+// UpdateWithFrom is UpdateWith starting from a value the caller already
+// holds (cur at ModRevision rev, as from Apply or an earlier UpdateWithFrom),
+// which saves the read; with rev <= 0 it reads first. It also returns the
+// revision of what it wrote, so that the next update can start from it.
+func (s *Store) UpdateWithFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) (next []byte, also []Op, err error)) ([]byte, int64, error) {
+	return s.update(ctx, key, cur, rev, fn)
 }
 
 // DeleteKeys removes keys, in transactions of at most 64, and returns how

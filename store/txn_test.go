@@ -199,3 +199,94 @@ func TestAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestApplyCountsAndReportsWhatFailed is the shape of a verification's
+// create: a counter that needs no read, a claim, and the reads that say
+// which condition failed.
+func TestApplyCountsAndReportsWhatFailed(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := t.Context()
+	create := func(id string) store.TxnResult {
+		t.Helper()
+		res, err := s.Apply(ctx, store.Txn{
+			If:   []store.Cmp{store.IfFewer("rl/n1", 3), store.IfAbsent("claim/" + id)},
+			Then: []store.Op{store.OpPut("rl/n1", nil, time.Hour), store.OpPut("claim/"+id, []byte(id), time.Minute)},
+			Read: []string{"rl/n1", "claim/" + id},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	var last int64
+	for i, id := range []string{"a", "b", "c"} {
+		res := create(id)
+		if !res.OK || res.Read != nil || res.Rev <= last {
+			t.Fatalf("create %d: %+v", i, res)
+		}
+		last = res.Rev
+		if _, rev, _ := s.Get(ctx, "claim/"+id); rev != res.Rev {
+			t.Fatalf("claim/%s at revision %d, Apply said %d", id, rev, res.Rev)
+		}
+	}
+	// A fourth is over the limit: nothing written, the counter's count read.
+	res := create("d")
+	if res.OK || res.Read["rl/n1"].Version != 3 {
+		t.Fatalf("over the limit: %+v", res)
+	}
+	if _, _, err := s.Get(ctx, "claim/d"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("claim/d written over the limit: %v", err)
+	}
+	if _, ok := res.Read["claim/d"]; ok {
+		t.Fatalf("an absent key read as present: %+v", res.Read)
+	}
+	// A held claim fails the transaction and shows in Read.
+	res, err := s.Apply(ctx, store.Txn{
+		If:   []store.Cmp{store.IfFewer("rl/n2", 3), store.IfAbsent("claim/a")},
+		Then: []store.Op{store.OpPut("rl/n2", nil, time.Hour)},
+		Read: []string{"rl/n2", "claim/a"},
+	})
+	if err != nil || res.OK || string(res.Read["claim/a"].Value) != "a" || res.Read["rl/n2"].Version != 0 {
+		t.Fatalf("held claim: %+v %v", res, err)
+	}
+	// The counter kept its count across puts with a lease each time.
+	kvs, err := s.List(ctx, "rl/")
+	if err != nil || len(kvs) != 1 || kvs[0].Version != 3 {
+		t.Fatalf("counters: %+v %v", kvs, err)
+	}
+}
+
+func TestUpdateWithFromSkipsTheReadAndChains(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := t.Context()
+	res, err := s.Apply(ctx, store.Txn{If: []store.Cmp{store.IfAbsent("r")}, Then: []store.Op{store.OpPut("r", []byte("0"), time.Minute)}})
+	if err != nil || !res.OK {
+		t.Fatal(res, err)
+	}
+	cur, rev := []byte("0"), res.Rev
+	for i := 1; i <= 3; i++ {
+		calls := 0
+		next, nrev, err := s.UpdateWithFrom(ctx, "r", cur, rev, func(c []byte) ([]byte, []store.Op, error) {
+			calls++
+			return append(c, '+'), []store.Op{store.OpPut("h", c, time.Minute)}, nil
+		})
+		if err != nil || calls != 1 || nrev <= rev || len(next) != len(cur)+1 {
+			t.Fatalf("update %d: %q rev %d→%d calls %d err %v", i, next, rev, nrev, calls, err)
+		}
+		cur, rev = next, nrev
+	}
+	// A stale starting point costs one more attempt, from the stored value.
+	if err := s.Put(ctx, "r", []byte("x"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	next, _, err := s.UpdateWithFrom(ctx, "r", cur, rev, func(c []byte) ([]byte, []store.Op, error) {
+		seen = append(seen, string(c))
+		return append(c, '!'), nil, nil
+	})
+	if err != nil || string(next) != "x!" || len(seen) != 2 || seen[1] != "x" {
+		t.Fatalf("stale start: %q %v %v", next, seen, err)
+	}
+}

@@ -10,7 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// maxTries bounds optimistic read-modify-write loops (Update, Incr). With
+// maxTries bounds optimistic read-modify-write loops (Update, UpdateWith). With
 // N writers racing on one key the last may lose N-1 times, so this is above
 // the contention a per-entity key should ever see.
 const maxTries = 32
@@ -52,36 +52,48 @@ func (s *Store) Update(ctx context.Context, key string, fn func(cur []byte) ([]b
 // with ModRevision rev, as from Get or List. If the key has changed since,
 // it costs one wasted attempt; with rev <= 0 it reads first, like Update.
 func (s *Store) UpdateFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, error)) ([]byte, error) {
-	return s.update(ctx, key, cur, rev, func(cur []byte) ([]byte, []Op, error) {
+	next, _, err := s.update(ctx, key, cur, rev, func(cur []byte) ([]byte, []Op, error) {
 		next, err := fn(cur)
 		return next, nil, err
 	})
+	return next, err
 }
 
-// update is the compare-and-swap loop behind UpdateFrom and UpdateWith.
-func (s *Store) update(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []Op, error)) ([]byte, error) {
+// update is the compare-and-swap loop behind UpdateFrom and UpdateWith. It
+// returns the new value and its ModRevision.
+//
+// Its first read is serializable (answered by the local member without a
+// round of consensus): the compare-and-swap catches a stale value, which
+// then costs one more attempt, and the common case saves a read barrier.
+// Only "absent" is confirmed with a linearizable read.
+func (s *Store) update(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []Op, error)) ([]byte, int64, error) {
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
 	k := s.abs(key)
 	if rev <= 0 {
-		resp, err := s.cli.Get(ctx, k)
+		resp, err := s.cli.Get(ctx, k, clientv3.WithSerializable())
+		if err == nil && len(resp.Kvs) == 0 {
+			// Absent here may be only not applied here yet (a key just
+			// made through another member): ask the cluster.
+			resp, err = s.cli.Get(ctx, k)
+		}
 		if err != nil {
-			return nil, wrapErr("update", key, err)
+			return nil, 0, wrapErr("update", key, err)
 		}
 		if len(resp.Kvs) == 0 {
-			return nil, wrapErr("update", key, ErrNotFound)
+			return nil, 0, wrapErr("update", key, ErrNotFound)
 		}
 		cur, rev = resp.Kvs[0].Value, resp.Kvs[0].ModRevision
 	}
 	for try := range maxTries {
 		if try > 0 {
 			if err := backoff(ctx, try); err != nil {
-				return nil, wrapErr("update", key, err)
+				return nil, 0, wrapErr("update", key, err)
 			}
 		}
 		next, also, err := fn(cur)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		var resp *clientv3.TxnResponse
 		err = s.withLeases(ctx, also, func(alsoOps []clientv3.Op) (err error) {
@@ -94,18 +106,18 @@ func (s *Store) update(ctx context.Context, key string, cur []byte, rev int64, f
 			return err
 		})
 		if err != nil {
-			return nil, wrapErr("update", key, err)
+			return nil, 0, wrapErr("update", key, err)
 		}
 		if resp.Succeeded {
-			return next, nil
+			return next, resp.Header.Revision, nil
 		}
 		kv := elseKV(resp)
 		if kv == nil {
-			return nil, wrapErr("update", key, ErrNotFound)
+			return nil, 0, wrapErr("update", key, ErrNotFound)
 		}
 		cur, rev = kv.Value, kv.ModRevision
 	}
-	return nil, wrapErr("update", key, fmt.Errorf("%w (%d tries)", ErrConflict, maxTries))
+	return nil, 0, wrapErr("update", key, fmt.Errorf("%w (%d tries)", ErrConflict, maxTries))
 }
 
 // elseKV returns the key read by a failed transaction's single Else OpGet,

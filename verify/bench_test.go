@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store/storetest"
@@ -143,7 +144,7 @@ func BenchmarkParseNumber(b *testing.B) {
 	}
 }
 
-// benchDialer leases caller IDs in turn, remembering each by number key so
+// benchDialer draws caller IDs in turn, remembering each by number key so
 // that the benchmark can give the right code, and plays a call that rings
 // and is cancelled at once, reporting its three events as sip.Endpoint
 // does.
@@ -152,10 +153,10 @@ type benchDialer struct {
 	leased sync.Map // number key → caller ID
 }
 
-func (d *benchDialer) LeaseCallerID(ctx context.Context, numberKey string) (string, error) {
+func (d *benchDialer) DrawCallerID(numberKey string) (dialer.CallerIDClaim, error) {
 	id := fmt.Sprintf("+44207946%04d", d.n.Add(1)%10000)
 	d.leased.Store(numberKey, id)
-	return id, nil
+	return dialer.CallerIDClaim{CallerID: id, Key: dialer.LeasePrefix + numberKey + "/" + id, TTL: time.Minute}, nil
 }
 
 // code is the code of the last caller ID leased for numberKey.

@@ -12,19 +12,24 @@ import (
 // eventWriter records a call's events in the store, in order, off the call's
 // own goroutine: the SIP loop never waits for etcd (the CANCEL after a 180
 // must not queue behind the write of "dialing"). Events that arrive while a
-// write is in flight go into the next write together.
+// write is in flight go into the next write together. Each write starts from
+// the record as the previous one left it, so it costs no read.
 type eventWriter struct {
 	s    *Service
 	id   string
 	ch   chan sip.Event
 	done chan struct{}
+	cur  []byte // the record as last written, at store revision rev
+	rev  int64
 }
 
 // eventQueue is more than the events a flash call ever has.
 const eventQueue = 32
 
-func (s *Service) newEventWriter(id string) *eventWriter {
-	w := &eventWriter{s: s, id: id, ch: make(chan sip.Event, eventQueue), done: make(chan struct{})}
+// newEventWriter starts the writer of rec's call events.
+func (s *Service) newEventWriter(rec *record) *eventWriter {
+	w := &eventWriter{s: s, id: rec.ID, ch: make(chan sip.Event, eventQueue), done: make(chan struct{}),
+		cur: rec.stored, rev: rec.rev}
 	go w.run()
 	return w
 }
@@ -58,19 +63,29 @@ func (w *eventWriter) run() {
 	}
 }
 
-func (w *eventWriter) write(batch []sip.Event) { w.s.recordEvents(w.id, batch) }
+func (w *eventWriter) write(batch []sip.Event) {
+	if r := w.s.recordEventsFrom(w.id, w.cur, w.rev, batch); r != nil {
+		w.cur, w.rev = r.stored, r.rev
+	}
+}
 
-// recordEvents stores a call's events on its verification. They are the
-// call's only record, so a store that is briefly unavailable (a leader
-// election) is retried for up to a minute; an attempt that timed out may
-// have been applied after all, so events already recorded are skipped.
-func (s *Service) recordEvents(id string, batch []sip.Event) {
+// recordEvents stores a call's events on its verification.
+func (s *Service) recordEvents(id string, batch []sip.Event) { s.recordEventsFrom(id, nil, 0, batch) }
+
+// recordEventsFrom stores a call's events on its verification, starting
+// from the record cur at revision rev if the caller has it (0: read it),
+// and returns the record written, or nil if it could not be. The events
+// are the call's only record, so a store that is briefly unavailable (a
+// leader election) is retried for up to a minute; an attempt that timed
+// out may have been applied after all, so events already recorded are
+// skipped.
+func (s *Service) recordEventsFrom(id string, cur []byte, rev int64, batch []sip.Event) *record {
 	deadline := time.Now().Add(time.Minute)
 	retry := time.NewTicker(200 * time.Millisecond)
 	defer retry.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
-		_, err := s.update(ctx, id, func(r *record) error {
+		r, err := s.updateFrom(ctx, id, cur, rev, func(r *record) error {
 			for _, ev := range batch {
 				if !r.hasEvent(ev) {
 					r.applyCallEvent(ev)
@@ -80,11 +95,11 @@ func (s *Service) recordEvents(id string, batch []sip.Event) {
 		})
 		cancel()
 		if err == nil {
-			return
+			return r
 		}
 		if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
 			s.log.Warn("cannot record call events", "id", id, "events", len(batch), "err", err)
-			return
+			return nil
 		}
 		<-retry.C
 	}

@@ -2,10 +2,7 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"github.com/ringproof/ringproof/dialer"
 )
 
 // flashCall is the reverse caller-ID method: ringproof calls the number from
@@ -13,16 +10,28 @@ import (
 // code_length digits are the code.
 type flashCall struct{}
 
-func (flashCall) prepare(ctx context.Context, s *Service, r *record) error {
-	id, err := s.dialer.LeaseCallerID(ctx, r.NumberKey)
-	if errors.Is(err, dialer.ErrPoolExhausted) {
-		return ErrNoCallerID
+// callerIDTries bounds how many caller IDs a new flash verification draws
+// before it gives up: each one already leased to the same number costs a
+// draw.
+const callerIDTries = 8
+
+func (flashCall) prepare(context.Context, *Service, *record) error { return nil }
+
+// reservations draws caller IDs at random from the pool: the record leases
+// the first that its number does not hold already.
+func (flashCall) reservations(s *Service, r *record) func() (reservation, error) {
+	tries := 0
+	return func() (reservation, error) {
+		if tries++; tries > callerIDTries {
+			return reservation{}, ErrNoCallerID
+		}
+		c, err := s.dialer.DrawCallerID(r.NumberKey)
+		if err != nil {
+			return reservation{}, fmt.Errorf("verify: %w", err)
+		}
+		r.CallerID = c.CallerID
+		return reservation{key: c.Key, val: []byte{'1'}, ttl: c.TTL}, nil
 	}
-	if err != nil {
-		return fmt.Errorf("verify: caller ID: %w", err)
-	}
-	r.CallerID = id
-	return nil
 }
 
 func (flashCall) start(s *Service, r *record) error { return s.startCall(r) }

@@ -3,11 +3,14 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,10 +27,14 @@ type fakeDialer struct {
 	callerID string
 	mu       sync.Mutex
 	calls    int
+	draws    atomic.Int64
 }
 
-func (d *fakeDialer) LeaseCallerID(ctx context.Context, numberKey string) (string, error) {
-	return d.callerID, nil
+// DrawCallerID always draws the same caller ID, under a lease key of its
+// own each time so that one number can have several verifications.
+func (d *fakeDialer) DrawCallerID(numberKey string) (dialer.CallerIDClaim, error) {
+	key := fmt.Sprintf("%s%s/%s/%d", dialer.LeasePrefix, numberKey, d.callerID, d.draws.Add(1))
+	return dialer.CallerIDClaim{CallerID: d.callerID, Key: key, TTL: time.Minute}, nil
 }
 
 func (d *fakeDialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
@@ -213,6 +220,33 @@ func TestRateLimitPerNumber(t *testing.T) {
 	}
 	if _, err := svc.Create(ctx, CreateRequest{Number: "+447911123457", Method: "flashcall"}); err != nil {
 		t.Fatalf("another number is limited too: %v", err)
+	}
+}
+
+// TestRateLimitIsExactUnderConcurrency: the count is taken in the
+// transaction that stores the verification, so racing creates of one
+// number get exactly the limit through, and refused ones count nothing.
+func TestRateLimitIsExactUnderConcurrency(t *testing.T) {
+	svc, _ := newTestService(t, Config{CodeLength: 4, MaxCodeLength: 6, Expiry: time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 3})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var ok, limited atomic.Int64
+	for range 12 {
+		wg.Go(func() {
+			_, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "flashcall"})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, ErrRateLimited):
+				limited.Add(1)
+			default:
+				t.Errorf("create: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 3 || limited.Load() != 9 {
+		t.Fatalf("12 racing creates with a limit of 3: %d stored, %d refused", ok.Load(), limited.Load())
 	}
 }
 

@@ -20,44 +20,52 @@ import (
 const MethodInboundMissed Method = "inbound_missed"
 
 // inboundMissed implements MethodInboundMissed.
-type inboundMissed struct{}
+type inboundMissed struct{ dialNumbered }
 
-// dialTries bounds how many dial numbers prepare tries before it reuses one.
+// dialTries bounds how many dial numbers a record tries before it takes
+// over one.
 const dialTries = 8
 
-// prepare picks a dial number that no other pending verification of this
-// number waits on, and indexes the record under (dial number, number), so
-// that an INVITE finds it with one read.
 func (inboundMissed) prepare(ctx context.Context, s *Service, r *record) error {
 	r.CodeLength = 0
-	return s.reserveDialNumber(ctx, r)
+	return s.needDialNumbers(r)
 }
 
-// reserveDialNumber gives r a dial number for the inbound methods.
-func (s *Service) reserveDialNumber(ctx context.Context, r *record) error {
+// needDialNumbers fails unless inbound numbers are configured.
+func (s *Service) needDialNumbers(r *record) error {
 	if s.dial == nil || s.dial.Len() == 0 {
 		return &InputError{Field: "method", Code: "unsupported", Message: string(r.Method) + " needs inbound.numbers in the configuration"}
 	}
-	first := s.dial.take()
-	ttl := s.cfg.Expiry
-	for i := uint64(0); i < min(dialTries, s.dial.Len()); i++ {
-		number := s.dial.at((first + i) % s.dial.Len())
-		err := s.store.Create(ctx, inboundKey(number, r.NumberKey), []byte(r.ID), ttl)
-		if err == nil {
-			r.DialNumber = number
-			return nil
-		}
-		if !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("verify: dial number: %w", err)
-		}
-	}
-	// Every number tried has a pending verification of this number: the
-	// newest one takes over the first.
-	r.DialNumber = s.dial.at(first)
-	if err := s.store.Put(ctx, inboundKey(r.DialNumber, r.NumberKey), []byte(r.ID), ttl); err != nil {
-		return fmt.Errorf("verify: dial number: %w", err)
-	}
 	return nil
+}
+
+// dialNumbered is embedded by the inbound methods: their records reserve a
+// dial number.
+type dialNumbered struct{}
+
+// reservations offers the dial numbers in turn, from the next one, so
+// that an INVITE finds the record with one read of its (dial number,
+// number) index key. A dial number is free when no other pending
+// verification of the same number waits on it; when the first dialTries
+// are all taken, the newest verification takes over the first.
+func (dialNumbered) reservations(s *Service, r *record) func() (reservation, error) {
+	n := s.dial.Len()
+	first, tries, i := s.dial.take(), min(dialTries, n), uint64(0)
+	return func() (reservation, error) {
+		force := false
+		var number string
+		switch {
+		case i < tries:
+			number = s.dial.at((first + i) % n)
+		case i == tries:
+			number, force = s.dial.at(first), true
+		default:
+			return reservation{}, fmt.Errorf("verify: dial number: %w", store.ErrConflict)
+		}
+		i++
+		r.DialNumber = number
+		return reservation{key: inboundKey(number, r.NumberKey), val: []byte(r.ID), ttl: s.cfg.Expiry, force: force}, nil
+	}
 }
 
 func (inboundMissed) start(*Service, *record) error { return nil }

@@ -15,21 +15,27 @@ const MethodInboundVoice Method = "inbound_voice"
 const MethodKeypadIn Method = "keypad_in"
 
 // inboundVoice implements MethodInboundVoice.
-type inboundVoice struct{ generatedCode }
+type inboundVoice struct {
+	generatedCode
+	dialNumbered
+}
 
 func (inboundVoice) prepare(ctx context.Context, s *Service, r *record) error {
 	r.Code = newCode(r.CodeLength)
-	return s.reserveDialNumber(ctx, r)
+	return s.needDialNumbers(r)
 }
 
 func (inboundVoice) start(*Service, *record) error { return nil }
 
 // keypadIn implements MethodKeypadIn.
-type keypadIn struct{ generatedCode }
+type keypadIn struct {
+	generatedCode
+	dialNumbered
+}
 
 func (keypadIn) prepare(ctx context.Context, s *Service, r *record) error {
 	r.Code = newCode(r.CodeLength)
-	return s.reserveDialNumber(ctx, r)
+	return s.needDialNumbers(r)
 }
 
 func (keypadIn) start(*Service, *record) error { return nil }

@@ -5,18 +5,38 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // method is one way of verifying a number. Each lives in its own file.
 type method interface {
-	// prepare reserves what the method needs for a new record (a caller
-	// ID, a dial number...) before it is stored.
+	// prepare completes a new record before it is stored (makes up its
+	// code, checks the method can run); it writes nothing.
 	prepare(ctx context.Context, s *Service, r *record) error
 	// start begins the method's work once the record is stored (places a
 	// call); it must not block.
 	start(s *Service, r *record) error
 	// code is the code the user must give back, "" if the method has none.
 	code(r *record) string
+}
+
+// reservation is something a new record holds for a while, and no other
+// record of its number may hold meanwhile (a caller ID, a dial number):
+// the store key val is written under, for ttl, in the record's
+// transaction, only if the key is absent unless force is set.
+type reservation struct {
+	key   string
+	val   []byte
+	ttl   time.Duration
+	force bool
+}
+
+// reserver is a method whose records reserve something.
+type reserver interface {
+	// reservations returns the reservations to try in turn for r, until
+	// one is free. Each call of next sets r's field for the reservation it
+	// returns (CallerID, DialNumber), or fails once nothing is left to try.
+	reservations(s *Service, r *record) (next func() (reservation, error))
 }
 
 // methods lists every method by name.

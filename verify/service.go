@@ -26,19 +26,15 @@ type Store interface {
 	Put(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	Delete(ctx context.Context, key string) error
 	Watch(ctx context.Context, prefix string) <-chan store.Event
-	Create(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	Get(ctx context.Context, key string) ([]byte, int64, error)
-	Update(ctx context.Context, key string, fn func(cur []byte) ([]byte, error)) ([]byte, error)
-	UpdateWith(ctx context.Context, key string, fn func(cur []byte) ([]byte, []store.Op, error)) ([]byte, error)
-	Commit(ctx context.Context, conds []store.Cmp, ops []store.Op) (bool, error)
-	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	UpdateWithFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []store.Op, error)) ([]byte, int64, error)
 }
 
 // Dialer places flash calls (dialer.Dialer).
 type Dialer interface {
-	// LeaseCallerID reserves a pool caller ID for numberKey; it is not
-	// handed to numberKey again while the lease lasts.
-	LeaseCallerID(ctx context.Context, numberKey string) (string, error)
+	// DrawCallerID draws a pool caller ID for numberKey and says how to
+	// lease it; the verification's transaction writes the lease.
+	DrawCallerID(numberKey string) (dialer.CallerIDClaim, error)
 	// Flash calls number from callerID and hangs up when it rings,
 	// reporting each step; cancelling ctx hangs up.
 	Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event
@@ -178,39 +174,20 @@ type CreateRequest struct {
 
 // Create validates req, reserves what the method needs, stores the
 // verification and starts its call. The call goes on after Create returns.
+//
+// The record, its history entry, its number's data key, the rate-limit
+// count and what the method reserves (a caller ID, a dial number) are
+// written in one store transaction.
 func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification, error) {
 	rec, err := s.newRecord(req)
 	if err != nil {
 		return nil, err
 	}
 	m := methods[rec.Method]
-	// A flash call's caller-ID lease is claimed while the rate limit is
-	// counted: two store round trips at once instead of one after the
-	// other. If the limit refuses, the lease just runs out unused.
-	var prepared chan error
-	if rec.Method == MethodFlashCall {
-		prepared = make(chan error, 1)
-		go func() { prepared <- m.prepare(ctx, s, rec) }()
+	if err := m.prepare(ctx, s, rec); err != nil {
+		return nil, err
 	}
-	window := s.now().UTC().Format("2006010215")
-	n, err := s.store.Incr(ctx, RateLimitPrefix+rec.NumberKey+"/"+window, time.Hour+time.Minute)
-	if prepared != nil {
-		if perr := <-prepared; err == nil && n <= int64(s.cfg.MaxPerNumberPerHour) && perr != nil {
-			return nil, perr
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("verify: rate limit: %w", err)
-	}
-	if n > int64(s.cfg.MaxPerNumberPerHour) {
-		return nil, ErrRateLimited
-	}
-	if prepared == nil {
-		if err := m.prepare(ctx, s, rec); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.save(ctx, rec); err != nil {
+	if err := s.save(ctx, rec, m); err != nil {
 		return nil, err
 	}
 	s.stats.add(&s.stats.s.Created, string(rec.Method))
@@ -305,7 +282,7 @@ func (s *Service) goCall(id string, call func(ctx context.Context)) error {
 func (s *Service) startCall(rec *record) error {
 	id, callerID, number := rec.ID, rec.CallerID, rec.Number
 	return s.goCall(id, func(ctx context.Context) {
-		events := s.newEventWriter(id)
+		events := s.newEventWriter(rec)
 		final := s.dialer.Flash(ctx, callerID, number, events.report)
 		events.close()
 		s.stats.add(&s.stats.s.Calls, string(final.Kind))
@@ -475,11 +452,19 @@ func (s *Service) load(ctx context.Context, id string) (*record, error) {
 // history entry is written in the same transaction. An error from fn
 // aborts the update and is returned as is.
 func (s *Service) update(ctx context.Context, id string, fn func(*record) error) (*record, error) {
+	return s.updateFrom(ctx, id, nil, 0, fn)
+}
+
+// updateFrom is update starting from the record as this node last wrote it
+// (cur at store revision rev), which saves a read when nothing else changed
+// it; with rev 0 it reads first. The result holds what it wrote and its
+// revision (record.stored, record.rev) for the next update.
+func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int64, fn func(*record) error) (*record, error) {
 	var (
 		out    record
 		opened *record // the personal data, decrypted once: it never changes
 	)
-	_, err := s.store.UpdateWith(ctx, recordKey(id), func(cur []byte) ([]byte, []store.Op, error) {
+	next, rev, err := s.store.UpdateWithFrom(ctx, recordKey(id), cur, rev, func(cur []byte) ([]byte, []store.Op, error) {
 		out = record{}
 		if err := json.Unmarshal(cur, &out); err != nil {
 			return nil, nil, fmt.Errorf("verify: decode %s: %w", id, err)
@@ -514,37 +499,84 @@ func (s *Service) update(ctx context.Context, id string, fn func(*record) error)
 		}
 		return nil, fmt.Errorf("verify: update %s: %w", id, err)
 	}
+	out.stored, out.rev = next, rev
 	return &out, nil
 }
 
-// save stores a new record, its history entry and its number's data key
-// (renewed for the retention period) in one transaction. The personal
-// data (number, reference, consent) is sealed with the data key: the
-// stored record holds it only encrypted.
-func (s *Service) save(ctx context.Context, rec *record) error {
+// save stores a new record in one transaction with its history entry, its
+// number's data key (renewed for the retention period), one more count on
+// the number's hourly rate limit, and m's reservation if it has one. The
+// personal data (number, reference, consent) is sealed with the data key:
+// the stored record holds it only encrypted. A reservation that is held
+// already is tried again with the next one m offers; nothing is written
+// when the rate limit is reached.
+func (s *Service) save(ctx context.Context, rec *record, m method) error {
 	ttl := s.lifeEnd(rec).Sub(s.now())
-	err := s.vault.Write(ctx, rec.NumberKey, ttl, func(k *privacy.Key) ([]store.Cmp, []store.Op, error) {
-		sealed, err := k.SealPersonal(rec.ID, privacy.Personal{Number: rec.Number, Reference: rec.Reference, Consent: rec.Consent})
-		if err != nil {
-			return nil, nil, err
-		}
-		rec.Sealed = sealed
-		val, err := json.Marshal(rec)
-		if err != nil {
-			return nil, nil, err
-		}
-		h, err := s.historyOp(rec)
-		if err != nil {
-			return nil, nil, err
-		}
-		return []store.Cmp{store.IfAbsent(recordKey(rec.ID))},
-			[]store.Op{store.OpPut(recordKey(rec.ID), val, s.cfg.Expiry+s.cfg.Retain), h}, nil
-	})
-	if err != nil {
-		return fmt.Errorf("verify: save %s: %w", rec.ID, err)
+	counter := RateLimitPrefix + rec.NumberKey + "/" + rec.CreatedAt.Format("2006010215")
+	limit := int64(s.cfg.MaxPerNumberPerHour)
+	var next func() (reservation, error)
+	if r, ok := m.(reserver); ok {
+		next = r.reservations(s, rec)
 	}
-	return nil
+	for {
+		var claim reservation
+		if next != nil {
+			var err error
+			if claim, err = next(); err != nil {
+				return err
+			}
+		}
+		res, err := s.vault.Write(ctx, rec.NumberKey, ttl, func(k *privacy.Key) (store.Txn, error) {
+			sealed, err := k.SealPersonal(rec.ID, privacy.Personal{Number: rec.Number, Reference: rec.Reference, Consent: rec.Consent})
+			if err != nil {
+				return store.Txn{}, err
+			}
+			rec.Sealed = sealed
+			if rec.stored, err = json.Marshal(rec); err != nil {
+				return store.Txn{}, err
+			}
+			h, err := s.historyOp(rec)
+			if err != nil {
+				return store.Txn{}, err
+			}
+			t := store.Txn{
+				If: []store.Cmp{store.IfFewer(counter, limit), store.IfAbsent(recordKey(rec.ID))},
+				Then: []store.Op{
+					store.OpPut(counter, nil, rateLimitTTL),
+					store.OpPut(recordKey(rec.ID), rec.stored, s.cfg.Expiry+s.cfg.Retain),
+					h,
+				},
+				Read: []string{counter},
+			}
+			if claim.key != "" {
+				if !claim.force {
+					t.If = append(t.If, store.IfAbsent(claim.key))
+					t.Read = append(t.Read, claim.key)
+				}
+				t.Then = append(t.Then, store.OpPut(claim.key, claim.val, claim.ttl))
+			}
+			return t, nil
+		})
+		if err != nil {
+			return fmt.Errorf("verify: save %s: %w", rec.ID, err)
+		}
+		if res.OK {
+			rec.rev = res.Rev
+			return nil
+		}
+		if res.Read[counter].Version >= limit {
+			return ErrRateLimited
+		}
+		if _, held := res.Read[claim.key]; claim.key != "" && held {
+			continue // reserved already: take the next one
+		}
+		return fmt.Errorf("verify: save %s: %w", rec.ID, store.ErrConflict)
+	}
 }
+
+// rateLimitTTL is how long a number's hourly rate-limit counter lives after
+// its last count: past the end of its hour, which is in its key.
+const rateLimitTTL = time.Hour + time.Minute
 
 // decode reads a stored record and decrypts its personal data.
 func (s *Service) decode(ctx context.Context, val []byte) (*record, error) {
@@ -614,7 +646,8 @@ func (s *Service) historyOp(r *record) (store.Op, error) {
 }
 
 // RateLimitPrefix is where per-number rate-limit counters live:
-// RateLimitPrefix + number key + "/" + hour.
+// RateLimitPrefix + number key + "/" + hour (UTC, YYYYMMDDHH). A counter's
+// count is its store version (store.IfFewer); its value is empty.
 const RateLimitPrefix = "ratelimit/number/"
 
 // NumberKeyPlaces lists the store keys, besides records and history, that
@@ -622,7 +655,7 @@ const RateLimitPrefix = "ratelimit/number/"
 // erasure deletes.
 func NumberKeyPlaces() []privacy.Place {
 	return []privacy.Place{
-		{Kind: "rate_limit_counters", Prefix: RateLimitPrefix},
+		{Kind: "rate_limit_counters", Prefix: RateLimitPrefix, Counter: true},
 		{Kind: "caller_id_leases", Prefix: dialer.LeasePrefix},
 		{Kind: "inbound_index", Prefix: inboundPrefix, Last: true},
 	}

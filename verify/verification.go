@@ -104,6 +104,11 @@ type record struct {
 	Consent     *privacy.Consent `json:"-"`
 	// Sealed is the personal data, encrypted (privacy.Personal).
 	Sealed []byte `json:"sealed"`
+
+	// stored and rev are the record as last written by this node and its
+	// store revision: an update can start from them instead of a read.
+	stored []byte
+	rev    int64
 }
 
 // Verification is the view of a verification that the API returns.

@@ -591,7 +591,9 @@ func TestClusterQuorumLossAnswers503ThenRecovers(t *testing.T) {
 	requests := []struct{ method, path, body string }{
 		{"POST", "/v1/verifications", `{"number":"+447911123457","method":"inbound_missed"}`},
 		{"GET", "/v1/verifications/" + id, ""},
-		{"POST", "/v1/verifications/" + id + "/check", `{"code":"1234"}`},
+		// A write (an inbound_missed verification takes no code; HANGUP is
+		// the check it accepts).
+		{"POST", "/v1/verifications/" + id + "/check", `{"code":"HANGUP"}`},
 		{"GET", "/readyz", ""},
 	}
 	type outcome struct {
