@@ -33,6 +33,9 @@ type HTTP struct {
 	AdminKeys []string `yaml:"admin_keys"`
 	// MaxBodyBytes caps a request body. Default 65536.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Pprof serves Go's runtime profiles (net/http/pprof) under
+	// /debug/pprof/ to holders of an admin key. Default false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // SIP configures the SIP user agent.

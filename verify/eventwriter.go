@@ -11,9 +11,10 @@ import (
 
 // eventWriter records a call's events in the store, in order, off the call's
 // own goroutine: the SIP loop never waits for etcd (the CANCEL after a 180
-// must not queue behind the write of "dialing"). Events that arrive while a
-// write is in flight go into the next write together. Each write starts from
-// the record as the previous one left it, so it costs no read.
+// must not queue behind the write of "dialing"). Events that come in a burst
+// (within eventLinger of each other), or while a write is in flight, go into
+// one write together. Each write starts from the record as the previous one
+// left it, so it costs no read.
 type eventWriter struct {
 	s    *Service
 	id   string
@@ -25,6 +26,11 @@ type eventWriter struct {
 
 // eventQueue is more than the events a flash call ever has.
 const eventQueue = 32
+
+// eventLinger is how long a call's event waits for the next one before it
+// is written alone: short enough that a watcher sees no delay, long enough
+// to gather the events of one round trip (ringing, then cancelled).
+const eventLinger = 20 * time.Millisecond
 
 // newEventWriter starts the writer of rec's call events.
 func (s *Service) newEventWriter(rec *record) *eventWriter {
@@ -45,8 +51,30 @@ func (w *eventWriter) close() {
 
 func (w *eventWriter) run() {
 	defer close(w.done)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for ev := range w.ch {
 		batch := []sip.Event{ev}
+		// A call's events often come in a burst (the 180 and the 487 after
+		// the CANCEL are a round trip apart): after an event that is not
+		// final, wait up to eventLinger for the next ones, so that the
+		// burst is one store write. A final event is written at once.
+		if !ev.Kind.Final() {
+			linger.Reset(eventLinger)
+		wait:
+			for !batch[len(batch)-1].Kind.Final() {
+				select {
+				case next, ok := <-w.ch:
+					if !ok {
+						break wait
+					}
+					batch = append(batch, next)
+				case <-linger.C:
+					break wait
+				}
+			}
+			linger.Stop()
+		}
 	drain:
 		for {
 			select {

@@ -20,6 +20,9 @@ import (
 // apiKey is the bearer token of the server the harness starts.
 const apiKey = "flashbench-key"
 
+// adminKey reaches the server's /debug/pprof/ (curl -H "Authorization: Bearer flashbench-admin").
+const adminKey = "flashbench-admin"
+
 // server is ringproof serve running as a child process.
 type server struct {
 	pid     int
@@ -66,6 +69,8 @@ func serverConfig(dir, carrier string, logLevel string) (string, string, string,
 http:
   listen: 127.0.0.1:%d
   api_keys: [%s]
+  admin_keys: [%s]
+  pprof: true
 sip:
   listen: 127.0.0.1:%d
 store:
@@ -83,7 +88,7 @@ verification:
   max_per_number_per_hour: 1000000
 log:
   level: %s
-`, httpPort, apiKey, sipPort, filepath.Join(dir, "data"), etcdClient, etcdPeer, carrier, logLevel)
+`, httpPort, apiKey, adminKey, sipPort, filepath.Join(dir, "data"), etcdClient, etcdPeer, carrier, logLevel)
 	path := filepath.Join(dir, "ringproof.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return "", "", "", err

@@ -229,6 +229,9 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	mux.Handle("/v1/privacy/", newPrivacyHandler(s.vault, cfg.HTTP, s.log))
 	mux.Handle("GET /v1/cluster", s.clusterHandler(cfg.HTTP.APIKeys))
 	mux.Handle("GET /metrics", s.metricsHandler())
+	if cfg.HTTP.Pprof {
+		mux.Handle("/debug/pprof/", verify.RequireKey(cfg.HTTP.AdminKeys, pprofHandler()))
+	}
 	mux.Handle("/v1/", verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		verify.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
