@@ -57,6 +57,8 @@ type Endpoint struct {
 	onInvite atomic.Pointer[sipgo.RequestHandler]
 	// dialogs maps Call-ID to the *Dialog of answered calls.
 	dialogs sync.Map
+	// fast sends flash calls' CANCELs from the UDP read goroutine.
+	fast *fastCancels
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -91,12 +93,14 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
 
 	var e *Endpoint
+	fast := &fastCancels{conn: udp}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 			if e != nil {
 				e.ackStray(r)
 			}
-		})))
+		})),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(fast.filter)))
 	if err != nil {
 		udp.Close()
 		tcp.Close()
@@ -122,7 +126,7 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	e = &Endpoint{
 		ua: ua, server: server, client: client,
 		addr: bound, userAgent: o.UserAgent, log: log,
-		udp: udp, tcp: tcp,
+		udp: udp, tcp: tcp, fast: fast,
 	}
 	server.OnOptions(e.answerOptions)
 	server.OnInvite(e.dispatchInvite)
@@ -197,6 +201,10 @@ func listenPair(ctx context.Context, ap netip.AddrPort) (net.PacketConn, net.Lis
 	}
 	return nil, nil, lastErr
 }
+
+// FastCancels is how many CANCELs the endpoint has sent from its UDP read
+// path, the moment a 180 or 183 was read (see fastcancel.go).
+func (e *Endpoint) FastCancels() int64 { return e.fast.fired.Load() }
 
 // Addr is the address the endpoint listens on, for UDP and TCP alike.
 func (e *Endpoint) Addr() netip.AddrPort { return e.addr }

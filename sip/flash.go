@@ -95,6 +95,14 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 		emit(Event{Kind: EventDialing})
 		return emit(Event{Kind: EventFailed, Reason: err.Error()}), nil
 	}
+	// A flash call over UDP that cancels on the first ring has its CANCEL
+	// ready before the INVITE leaves, for the read path to send.
+	fastPath := !answer && !o.KeepRinging && o.RingFor <= 0
+	f := flash{e: e, invite: invite}
+	if fastPath {
+		f.armed = e.fast.arm(invite)
+	}
+	defer func() { e.fast.disarm(f.armed) }()
 	// The requests of this call outlive ctx: cancelling ctx means "hang up",
 	// which takes a CANCEL and waiting for its answer.
 	bg := context.WithoutCancel(ctx)
@@ -106,7 +114,6 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 	defer func() { tx.Terminate() }()
 	emit(Event{Kind: EventDialing})
 
-	f := flash{e: e, invite: invite}
 	timeout := time.NewTimer(o.Timeout)
 	defer timeout.Stop()
 	var (
@@ -127,10 +134,32 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 		why = reason
 		f.cancel(bg)
 		cancelTimer = time.After(cancelWait)
+		if f.armed != nil {
+			f.retransmit = time.NewTimer(sip.T1)
+			f.retransmitC = f.retransmit.C
+		}
+	}
+	defer f.stopRetransmit()
+	// fastRang catches up with a ring the read path has acted on: it sent
+	// the CANCEL, and the transaction may pass up the final response
+	// before the 180 (or never pass up the 180).
+	fastRang := func() {
+		if f.armed == nil || f.cancelled {
+			return
+		}
+		if status := int(f.armed.ring.Load()); status != 0 {
+			provisional = true
+			if !rang {
+				rang = true
+				emit(Event{Kind: EventRinging, Status: status})
+			}
+			cancelNow("rang")
+		}
 	}
 	for {
 		select {
 		case res := <-tx.Responses():
+			fastRang()
 			switch {
 			case res.IsProvisional():
 				provisional = true
@@ -170,7 +199,12 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 				c.Trunk.Password != "" && authTries < maxAuthTries && !f.cancelled && !hangupAsked && !timedOut:
 				authTries++
 				tx.Terminate()
+				e.fast.disarm(f.armed)
+				f.armed = nil
 				tx, err = e.client.TransactionDigestAuth(bg, invite, res, sipgo.DigestAuth{Username: c.Trunk.Username, Password: c.Trunk.Password})
+				if fastPath && err == nil {
+					f.armed = e.fast.arm(invite) // a new branch and CSeq
+				}
 				if err != nil {
 					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: fmt.Sprintf("trunk %q: digest auth: %v", c.Trunk.Name, err)}), nil
 				}
@@ -186,6 +220,7 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 				}
 			}
 		case <-tx.Done():
+			fastRang()
 			reason := "transaction ended"
 			if err := tx.Err(); err != nil {
 				reason = err.Error()
@@ -198,6 +233,10 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 			default:
 				return emit(Event{Kind: EventFailed, Reason: reason}), nil
 			}
+		case <-f.retransmitC:
+			f.retransmitCancel()
+		case <-f.answered():
+			f.stopRetransmit()
 		case <-ringTimer:
 			ringTimer = nil
 			cancelNow("rang")
@@ -231,12 +270,27 @@ type flash struct {
 	e         *Endpoint
 	invite    *sip.Request
 	cancelled bool
+
+	// armed is the CANCEL prepared for the read path (fastcancel.go), nil
+	// if the call does not use it; the call's goroutine then retransmits
+	// it itself until it is answered.
+	armed       *armedCancel
+	retransmit  *time.Timer
+	retransmitC <-chan time.Time
+	interval    time.Duration
 }
 
-// cancel sends the CANCEL for the current INVITE in the background: its 200
-// arrives on its own transaction while the INVITE's 487 is read by Flash.
+// cancel sends the CANCEL for the current INVITE: through the armed one if
+// there is one (unless the read path sent it already), otherwise in a
+// client transaction in the background, whose 200 arrives on its own
+// transaction while the INVITE's 487 is read by Flash.
 func (f *flash) cancel(ctx context.Context) {
 	f.cancelled = true
+	if f.armed != nil {
+		f.e.fast.send(f.armed)
+		f.interval = sip.T1
+		return
+	}
 	req := newCancel(f.invite)
 	tx, err := f.e.client.TransactionRequest(ctx, req, noBuild)
 	if err != nil {
@@ -256,6 +310,31 @@ func (f *flash) cancel(ctx context.Context) {
 			}
 		}
 	}()
+}
+
+// retransmitCancel resends the armed CANCEL over UDP on RFC 3261's Timer E
+// schedule (T1, doubling up to T2) until it is answered.
+func (f *flash) retransmitCancel() {
+	f.e.fast.write(f.armed)
+	f.interval = min(2*f.interval, sip.T2)
+	f.retransmit.Reset(f.interval)
+}
+
+// answered is closed once the armed CANCEL has its final response; nil
+// (never ready) while there is nothing to wait for.
+func (f *flash) answered() <-chan struct{} {
+	if f.armed == nil || f.retransmitC == nil {
+		return nil
+	}
+	return f.armed.answered
+}
+
+// stopRetransmit ends the armed CANCEL's retransmissions.
+func (f *flash) stopRetransmit() {
+	if f.retransmit != nil {
+		f.retransmit.Stop()
+	}
+	f.retransmitC = nil
 }
 
 // newInvite builds the INVITE for c.

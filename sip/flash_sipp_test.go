@@ -84,6 +84,7 @@ func TestCancelFollowsRinging(t *testing.T) {
 				opts.Transport = "t1"
 			}
 			carrier := sipptest.Start(context.Background(), t, opts)
+			fastBefore := e.FastCancels()
 			for i := range calls {
 				var rec recorder
 				final := e.Flash(context.Background(), testCall(carrier.Addr, tt.transport), FlashOptions{Timeout: 10 * time.Second}, rec.report)
@@ -96,6 +97,14 @@ func TestCancelFollowsRinging(t *testing.T) {
 				}
 			}
 			waitSIPp(t, carrier)
+			// Over UDP the CANCEL leaves from the read path (fastcancel.go).
+			wantFast := int64(calls)
+			if tt.transport == "tcp" {
+				wantFast = 0
+			}
+			if n := e.FastCancels() - fastBefore; n != wantFast {
+				t.Errorf("%d CANCELs sent from the read path, want %d", n, wantFast)
+			}
 			records, err := carrier.Log()
 			if err != nil {
 				t.Fatal(err)

@@ -38,6 +38,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	sip.SetLibraryLogger(log.With("component", "sipgo"))
+	if procs, set := spareProcs(); set {
+		log.Info("GOMAXPROCS raised so that a SIP response never waits for a busy scheduler", "gomaxprocs", procs)
+	}
 	srv, err := start(ctx, cfg, log)
 	if err != nil {
 		log.Error("start failed", "err", err)
