@@ -63,6 +63,10 @@ func startSIPp(ctx context.Context, dir string, o sippOptions) (*sipp, error) {
 		"-timeout", fmt.Sprintf("%dms", o.timeout.Milliseconds()),
 		"-recv_timeout", "10000ms",
 		"-max_socket", "10000",
+		// SIPp's default 64 KB socket buffers overflow in a burst at
+		// 1,000 calls/s: a dropped CANCEL then waits for its
+		// retransmission (500 ms). ringproof's own socket has 4 MiB.
+		"-buff_size", "4194304",
 		// A loaded machine stalls SIPp; that must not end the run.
 		"-watchdog_minor_maxtriggers", "1000000", "-watchdog_major_maxtriggers", "1000000",
 		"-trace_err", "-error_file", filepath.Join(d, "errors.log"),

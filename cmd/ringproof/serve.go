@@ -38,8 +38,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	sip.SetLibraryLogger(log.With("component", "sipgo"))
-	if procs, set := spareProcs(); set {
-		log.Info("GOMAXPROCS raised so that a SIP response never waits for a busy scheduler", "gomaxprocs", procs)
+	if changed := tuneRuntime(); len(changed) > 0 {
+		log.Info("Go runtime tuned for SIP latency (the GOMAXPROCS and GOGC environment variables override)", changed...)
 	}
 	srv, err := start(ctx, cfg, log)
 	if err != nil {
