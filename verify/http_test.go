@@ -252,14 +252,22 @@ func TestRateLimitIsExactUnderConcurrency(t *testing.T) {
 
 func TestExpiry(t *testing.T) {
 	svc, _ := newTestService(t, Config{})
-	now := time.Now()
-	svc.now = func() time.Time { return now }
+	// The clock is read by the call's goroutines too: set it atomically;
+	// 0 is the real time.
+	var fake atomic.Int64
+	fake.Store(time.Now().UnixNano())
+	svc.now = func() time.Time {
+		if n := fake.Load(); n != 0 {
+			return time.Unix(0, n)
+		}
+		return time.Now()
+	}
 	ctx := context.Background()
 	v, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "flashcall"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	now = v.ExpiresAt.Add(time.Second)
+	fake.Store(v.ExpiresAt.Add(time.Second).UnixNano())
 	got, err := svc.Get(ctx, v.ID)
 	if err != nil || got.Status != StatusExpired || got.Reason != ReasonExpired {
 		t.Fatalf("after expiry: %+v %v", got, err)
@@ -269,7 +277,7 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("right code after expiry: %+v %v", res, err)
 	}
 	// The expiry was written to the store, not only computed.
-	svc.now = time.Now
+	fake.Store(0)
 	if got, _ := svc.Get(ctx, v.ID); got.Status != StatusExpired {
 		t.Fatalf("stored status %s, want expired", got.Status)
 	}

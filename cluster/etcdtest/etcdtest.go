@@ -6,6 +6,7 @@ package etcdtest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -148,12 +149,22 @@ func (c *Cluster) Close() {
 	}
 }
 
-// freeAddr returns a loopback host:port free at the time of the call.
+// freeAddr returns a loopback host:port free at the time of the call. A
+// member's ports are bound again on every restart, so they are taken where
+// nothing else on the machine takes ports by itself: a random address of
+// 127.0.0.0/8 other than 127.0.0.1, and a port below the kernel's
+// ephemeral range (32768 and up), which outgoing connections and ":0"
+// listeners of other tests running at the same time draw from.
 func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		addr := fmt.Sprintf("127.%d.%d.%d:%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254), 20000+rand.IntN(12000))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return addr
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("etcdtest: no free loopback address found")
+	return ""
 }
