@@ -2,7 +2,9 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -219,5 +221,67 @@ func TestUnansweredCancelIsRetransmitted(t *testing.T) {
 	}
 	if e.FastCancels() != 1 {
 		t.Fatalf("%d CANCELs from the read path, want 1", e.FastCancels())
+	}
+}
+
+// TestFinalResponseOvertakingTheRing: sipgo hands each response to the
+// transaction from a goroutine of its own, so the 487 that answers the
+// read path's CANCEL can reach the call before the 180 does, or the 180
+// never does. Here the carrier's 180 lacks a CSeq, which the read path
+// does not need but sipgo's transaction matching does: the call must still
+// report the ring and end cancelled, not failed.
+func TestFinalResponseOvertakingTheRing(t *testing.T) {
+	e := newTestEndpoint(t)
+	carrier, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carrier.Close()
+	carrier.SetDeadline(time.Now().Add(20 * time.Second))
+	buf := make([]byte, 4096)
+	read := func() (*sip.Request, net.Addr) {
+		n, from, err := carrier.ReadFrom(buf)
+		if err != nil {
+			return nil, nil
+		}
+		m, _ := sip.ParseMessage(buf[:n])
+		req, _ := m.(*sip.Request)
+		return req, from
+	}
+	done := make(chan error, 1)
+	go func() {
+		invite, from := read()
+		if invite == nil || invite.Method != sip.INVITE {
+			done <- fmt.Errorf("want an INVITE, got %v", invite)
+			return
+		}
+		ring := sip.NewResponseFromRequest(invite, 180, "Ringing", nil)
+		ring.To().Params.Add("tag", "carrier")
+		ring.RemoveHeader("CSeq")
+		carrier.WriteTo([]byte(ring.String()), from)
+		cancel, _ := read()
+		if cancel == nil || cancel.Method != sip.CANCEL {
+			done <- fmt.Errorf("want the CANCEL, got %v", cancel)
+			return
+		}
+		ok := sip.NewResponseFromRequest(cancel, 200, "OK", nil)
+		carrier.WriteTo([]byte(ok.String()), from)
+		terminated := sip.NewResponseFromRequest(invite, 487, "Request Terminated", nil)
+		terminated.To().Params.Add("tag", "carrier")
+		carrier.WriteTo([]byte(terminated.String()), from)
+		if ack, _ := read(); ack == nil || ack.Method != sip.ACK {
+			done <- fmt.Errorf("want the ACK of the 487, got %v", ack)
+			return
+		}
+		done <- nil
+	}()
+	var rec recorder
+	final := e.Flash(context.Background(), testCall(carrier.LocalAddr().String(), "udp"), FlashOptions{Timeout: 10 * time.Second}, rec.report)
+	if err := <-done; err != nil {
+		t.Fatalf("carrier: %v", err)
+	}
+	want := []EventKind{EventDialing, EventRinging, EventCancelled}
+	if !slices.Equal(rec.kinds(), want) || rec.events[1].Status != 180 || final.Kind != EventCancelled || final.Status != 487 {
+		t.Fatalf("events %v (ringing %+v), final %+v; want %v ending cancelled by a 487", rec.kinds(), rec.events[1], final, want)
 	}
 }
