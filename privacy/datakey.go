@@ -18,8 +18,10 @@ const sealVersion = 1
 // that copy (erasure, or the end of the retention lease) makes everything
 // sealed with it unreadable. Get one from Vault.Key.
 type Key struct {
-	nk   string
-	aead cipher.AEAD
+	nk string
+	// dk is the raw key. The AES-GCM state is built for each use: it is
+	// about 1.4 KB, and vaults cache tens of thousands of keys.
+	dk [dataKeySize]byte
 	// stored is the wrapped key as the store holds it, nil for a key not
 	// stored yet; wrapped is what Keep writes: stored, or the key rewrapped
 	// under the current encryption key.
@@ -27,15 +29,25 @@ type Key struct {
 }
 
 func newKey(nk string, dk []byte) (*Key, error) {
-	block, err := aes.NewCipher(dk)
+	if len(dk) != dataKeySize {
+		return nil, fmt.Errorf("privacy: data key of %d bytes, want %d", len(dk), dataKeySize)
+	}
+	k := &Key{nk: nk}
+	copy(k.dk[:], dk)
+	return k, nil
+}
+
+// aead returns AES-256-GCM under k.
+func (k *Key) aead() cipher.AEAD {
+	block, err := aes.NewCipher(k.dk[:])
 	if err != nil {
-		return nil, err
+		panic("privacy: AES-256 with a 32-byte key: " + err.Error())
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, err
+		panic("privacy: GCM: " + err.Error())
 	}
-	return &Key{nk: nk, aead: aead}, nil
+	return aead
 }
 
 // NumberKey is the index key of the number this key belongs to.
@@ -45,22 +57,24 @@ func (k *Key) NumberKey() string { return k.nk }
 // byte, nonce, ciphertext. aad is authenticated, not encrypted: bind the
 // value to where it belongs (a record id) so it cannot be moved.
 func (k *Key) Seal(plaintext, aad []byte) []byte {
-	nonce := make([]byte, k.aead.NonceSize())
+	aead := k.aead()
+	nonce := make([]byte, aead.NonceSize())
 	mustRandom(nonce)
-	out := make([]byte, 0, 1+len(nonce)+len(plaintext)+k.aead.Overhead())
+	out := make([]byte, 0, 1+len(nonce)+len(plaintext)+aead.Overhead())
 	out = append(out, sealVersion)
 	out = append(out, nonce...)
-	return k.aead.Seal(out, nonce, plaintext, aad)
+	return aead.Seal(out, nonce, plaintext, aad)
 }
 
 // Open decrypts what Seal returned for the same aad. The error wraps
 // ErrBadCiphertext.
 func (k *Key) Open(sealed, aad []byte) ([]byte, error) {
-	ns := k.aead.NonceSize()
+	aead := k.aead()
+	ns := aead.NonceSize()
 	if len(sealed) < 1+ns || sealed[0] != sealVersion {
 		return nil, fmt.Errorf("%w: not a sealed value", ErrBadCiphertext)
 	}
-	pt, err := k.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], aad)
+	pt, err := aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], aad)
 	if err != nil {
 		return nil, ErrBadCiphertext
 	}
