@@ -152,63 +152,78 @@ func FuzzFilter(f *testing.F) {
 	})
 }
 
+// udpCarrier is a carrier played by hand over UDP, for the orders of
+// messages SIPp cannot be made to produce. It stops answering after 20 s.
+type udpCarrier struct {
+	conn net.PacketConn
+	buf  []byte
+}
+
+func newUDPCarrier(t *testing.T) *udpCarrier {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	return &udpCarrier{conn: conn, buf: make([]byte, 4096)}
+}
+
+func (c *udpCarrier) addr() string { return c.conn.LocalAddr().String() }
+
+// read returns the next request and where it came from; nil if none came
+// in time or it was not a request.
+func (c *udpCarrier) read() (*sip.Request, net.Addr) {
+	n, from, err := c.conn.ReadFrom(c.buf)
+	if err != nil {
+		return nil, nil
+	}
+	m, err := sip.ParseMessage(c.buf[:n])
+	if err != nil {
+		return nil, nil
+	}
+	req, _ := m.(*sip.Request)
+	return req, from
+}
+
+// send writes res to to, with the carrier's To tag unless tag is false.
+func (c *udpCarrier) send(res *sip.Response, to net.Addr, tag bool) {
+	if tag {
+		res.To().Params.Add("tag", "carrier")
+	}
+	c.conn.WriteTo([]byte(res.String()), to)
+}
+
 // TestUnansweredCancelIsRetransmitted plays a carrier that ignores the first
 // CANCEL: the read path's CANCEL must be sent again (RFC 3261 §17.1.2.2,
 // Timer E), identical, and the call end as cancelled once it is answered.
 func TestUnansweredCancelIsRetransmitted(t *testing.T) {
 	e := newTestEndpoint(t)
-	carrier, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer carrier.Close()
-	carrier.SetDeadline(time.Now().Add(20 * time.Second))
-	buf := make([]byte, 4096)
-	read := func() (*sip.Request, net.Addr) {
-		t.Helper()
-		n, from, err := carrier.ReadFrom(buf)
-		if err != nil {
-			t.Errorf("carrier read: %v", err)
-			return nil, nil
-		}
-		m, err := sip.ParseMessage(buf[:n])
-		if err != nil {
-			t.Errorf("carrier parse: %v", err)
-			return nil, nil
-		}
-		req, _ := m.(*sip.Request)
-		if req == nil {
-			t.Errorf("carrier got a response: %s", buf[:n])
-		}
-		return req, from
-	}
-	send := func(res *sip.Response, to net.Addr) {
-		res.To().Params.Add("tag", "carrier")
-		carrier.WriteTo([]byte(res.String()), to)
-	}
+	carrier := newUDPCarrier(t)
 	type cancels struct{ first, second *sip.Request }
 	got := make(chan cancels, 1)
 	go func() {
 		defer close(got)
-		invite, from := read()
+		invite, from := carrier.read()
 		if invite == nil || invite.Method != sip.INVITE {
 			t.Errorf("carrier: want an INVITE first, got %v", invite)
 			return
 		}
-		send(sip.NewResponseFromRequest(invite, 180, "Ringing", nil), from)
-		first, _ := read()  // ignored
-		second, _ := read() // answered
+		carrier.send(sip.NewResponseFromRequest(invite, 180, "Ringing", nil), from, true)
+		first, _ := carrier.read()  // ignored
+		second, _ := carrier.read() // answered
 		if first == nil || second == nil {
 			return
 		}
-		send(sip.NewResponseFromRequest(second, 200, "OK", nil), from)
-		send(sip.NewResponseFromRequest(invite, 487, "Request Terminated", nil), from)
-		if ack, _ := read(); ack == nil || ack.Method != sip.ACK {
+		carrier.send(sip.NewResponseFromRequest(second, 200, "OK", nil), from, true)
+		carrier.send(sip.NewResponseFromRequest(invite, 487, "Request Terminated", nil), from, true)
+		if ack, _ := carrier.read(); ack == nil || ack.Method != sip.ACK {
 			t.Errorf("carrier: want the ACK of the 487, got %v", ack)
 		}
 		got <- cancels{first, second}
 	}()
-	final := e.Flash(context.Background(), testCall(carrier.LocalAddr().String(), "udp"), FlashOptions{Timeout: 10 * time.Second}, nil)
+	final := e.Flash(context.Background(), testCall(carrier.addr(), "udp"), FlashOptions{Timeout: 10 * time.Second}, nil)
 	c, ok := <-got
 	if !ok {
 		t.Fatal("the carrier did not see two CANCELs, a 200 and an ACK")
@@ -232,25 +247,10 @@ func TestUnansweredCancelIsRetransmitted(t *testing.T) {
 // report the ring and end cancelled, not failed.
 func TestFinalResponseOvertakingTheRing(t *testing.T) {
 	e := newTestEndpoint(t)
-	carrier, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer carrier.Close()
-	carrier.SetDeadline(time.Now().Add(20 * time.Second))
-	buf := make([]byte, 4096)
-	read := func() (*sip.Request, net.Addr) {
-		n, from, err := carrier.ReadFrom(buf)
-		if err != nil {
-			return nil, nil
-		}
-		m, _ := sip.ParseMessage(buf[:n])
-		req, _ := m.(*sip.Request)
-		return req, from
-	}
+	carrier := newUDPCarrier(t)
 	done := make(chan error, 1)
 	go func() {
-		invite, from := read()
+		invite, from := carrier.read()
 		if invite == nil || invite.Method != sip.INVITE {
 			done <- fmt.Errorf("want an INVITE, got %v", invite)
 			return
@@ -258,25 +258,22 @@ func TestFinalResponseOvertakingTheRing(t *testing.T) {
 		ring := sip.NewResponseFromRequest(invite, 180, "Ringing", nil)
 		ring.To().Params.Add("tag", "carrier")
 		ring.RemoveHeader("CSeq")
-		carrier.WriteTo([]byte(ring.String()), from)
-		cancel, _ := read()
+		carrier.send(ring, from, false)
+		cancel, _ := carrier.read()
 		if cancel == nil || cancel.Method != sip.CANCEL {
 			done <- fmt.Errorf("want the CANCEL, got %v", cancel)
 			return
 		}
-		ok := sip.NewResponseFromRequest(cancel, 200, "OK", nil)
-		carrier.WriteTo([]byte(ok.String()), from)
-		terminated := sip.NewResponseFromRequest(invite, 487, "Request Terminated", nil)
-		terminated.To().Params.Add("tag", "carrier")
-		carrier.WriteTo([]byte(terminated.String()), from)
-		if ack, _ := read(); ack == nil || ack.Method != sip.ACK {
+		carrier.send(sip.NewResponseFromRequest(cancel, 200, "OK", nil), from, false)
+		carrier.send(sip.NewResponseFromRequest(invite, 487, "Request Terminated", nil), from, true)
+		if ack, _ := carrier.read(); ack == nil || ack.Method != sip.ACK {
 			done <- fmt.Errorf("want the ACK of the 487, got %v", ack)
 			return
 		}
 		done <- nil
 	}()
 	var rec recorder
-	final := e.Flash(context.Background(), testCall(carrier.LocalAddr().String(), "udp"), FlashOptions{Timeout: 10 * time.Second}, rec.report)
+	final := e.Flash(context.Background(), testCall(carrier.addr(), "udp"), FlashOptions{Timeout: 10 * time.Second}, rec.report)
 	if err := <-done; err != nil {
 		t.Fatalf("carrier: %v", err)
 	}
