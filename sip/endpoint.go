@@ -93,7 +93,7 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
 
 	var e *Endpoint
-	fast := &fastCancels{conn: udp}
+	fast := newFastCancels(udp.(*net.UDPConn))
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 			if e != nil {

@@ -27,7 +27,7 @@ import (
 type armedCancel struct {
 	branch string
 	msg    []byte
-	dst    net.Addr
+	dst    netip.AddrPort
 	sent   atomic.Bool // the CANCEL went out, by whichever path won
 	// ring is the status of the 180 or 183 the read path saw, 0 before.
 	ring atomic.Int32
@@ -36,11 +36,28 @@ type armedCancel struct {
 	answeredOnce sync.Once
 }
 
-// fastCancels holds the armed CANCELs by their INVITE's Via branch.
+// fastCancels holds the armed CANCELs by their INVITE's Via branch. The
+// read filter allocates nothing on its way to the CANCEL (a plain map
+// looked up with string(bytes) does not copy; an allocation could make the
+// reader assist the garbage collector first).
 type fastCancels struct {
-	conn  net.PacketConn // the listening UDP socket
-	armed sync.Map       // branch → *armedCancel
-	fired atomic.Int64   // CANCELs sent by the read filter
+	conn  *net.UDPConn // the listening UDP socket
+	mu    sync.RWMutex
+	armed map[string]*armedCancel // by branch
+	fired atomic.Int64            // CANCELs sent by the read filter
+}
+
+// newFastCancels returns an empty registry sending on conn.
+func newFastCancels(conn *net.UDPConn) *fastCancels {
+	return &fastCancels{conn: conn, armed: make(map[string]*armedCancel)}
+}
+
+// lookup returns the CANCEL armed for branch, or nil.
+func (f *fastCancels) lookup(branch []byte) *armedCancel {
+	f.mu.RLock()
+	a := f.armed[string(branch)]
+	f.mu.RUnlock()
+	return a
 }
 
 // arm prepares the CANCEL of invite for the read filter. It returns nil
@@ -65,17 +82,21 @@ func (f *fastCancels) arm(invite *sip.Request) *armedCancel {
 	a := &armedCancel{
 		branch:   branch,
 		msg:      []byte(newCancel(invite).String()),
-		dst:      net.UDPAddrFromAddrPort(dst),
+		dst:      dst,
 		answered: make(chan struct{}),
 	}
-	f.armed.Store(branch, a)
+	f.mu.Lock()
+	f.armed[branch] = a
+	f.mu.Unlock()
 	return a
 }
 
 // disarm forgets a, which may be nil.
 func (f *fastCancels) disarm(a *armedCancel) {
 	if a != nil {
-		f.armed.Delete(a.branch)
+		f.mu.Lock()
+		delete(f.armed, a.branch)
+		f.mu.Unlock()
 	}
 }
 
@@ -90,7 +111,7 @@ func (f *fastCancels) send(a *armedCancel) bool {
 
 // write writes a's CANCEL (again).
 func (f *fastCancels) write(a *armedCancel) {
-	f.conn.WriteTo(a.msg, a.dst)
+	f.conn.WriteToUDPAddrPort(a.msg, a.dst)
 }
 
 // filter is sipgo's transport read filter: it sees every datagram before
@@ -109,11 +130,10 @@ func (f *fastCancels) filter(props sip.TransportReadProps, data []byte) ([]byte,
 	if branch == nil {
 		return data, nil
 	}
-	v, ok := f.armed.Load(string(branch))
-	if !ok {
+	a := f.lookup(branch)
+	if a == nil {
 		return data, nil
 	}
-	a := v.(*armedCancel)
 	switch {
 	case cseqMethodIs(data, "CANCEL"):
 		if code >= 200 {
@@ -149,25 +169,25 @@ func responseCode(data []byte) (int, bool) {
 // message, or nil. The header name is matched in full and compact form
 // ("v:"), case-insensitively, at the start of a line.
 func topBranch(data []byte) []byte {
-	for line := range bytes.Lines(data) {
-		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+	for rest := data; len(rest) > 0; {
+		line := nextLine(&rest)
+		if len(line) == 0 {
 			return nil // end of headers
 		}
-		name, rest, ok := bytes.Cut(line, []byte{':'})
+		name, value, ok := bytes.Cut(line, colon)
 		if !ok {
 			continue
 		}
 		name = bytes.TrimSpace(name)
-		if !bytes.EqualFold(name, []byte("via")) && !bytes.EqualFold(name, []byte("v")) {
+		if !bytes.EqualFold(name, via) && !bytes.EqualFold(name, viaCompact) {
 			continue
 		}
-		i := bytes.Index(rest, []byte("branch="))
+		i := bytes.Index(value, branchParam)
 		if i < 0 {
 			return nil
 		}
-		b := rest[i+len("branch="):]
-		end := bytes.IndexAny(b, ";,\r\n \t")
-		if end >= 0 {
+		b := value[i+len(branchParam):]
+		if end := bytes.IndexAny(b, ";, \t"); end >= 0 {
 			b = b[:end]
 		}
 		return b
@@ -177,16 +197,37 @@ func topBranch(data []byte) []byte {
 
 // cseqMethodIs reports whether the message's CSeq header names method.
 func cseqMethodIs(data []byte, method string) bool {
-	for line := range bytes.Lines(data) {
-		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+	for rest := data; len(rest) > 0; {
+		line := nextLine(&rest)
+		if len(line) == 0 {
 			return false // end of headers
 		}
-		name, rest, ok := bytes.Cut(line, []byte{':'})
-		if !ok || !bytes.EqualFold(bytes.TrimSpace(name), []byte("cseq")) {
+		name, value, ok := bytes.Cut(line, colon)
+		if !ok || !bytes.EqualFold(bytes.TrimSpace(name), cseq) {
 			continue
 		}
-		fields := bytes.Fields(rest)
-		return len(fields) == 2 && string(fields[1]) == method
+		value = bytes.TrimSpace(value)
+		i := bytes.LastIndexAny(value, " \t")
+		return i >= 0 && string(value[i+1:]) == method
 	}
 	return false
 }
+
+// nextLine cuts the first line off *rest and returns it without its CRLF
+// or LF.
+func nextLine(rest *[]byte) []byte {
+	line, after, _ := bytes.Cut(*rest, newline)
+	*rest = after
+	return bytes.TrimSuffix(line, carriageReturn)
+}
+
+// Byte strings the filter matches, made once.
+var (
+	colon          = []byte(":")
+	newline        = []byte("\n")
+	carriageReturn = []byte("\r")
+	via            = []byte("via")
+	viaCompact     = []byte("v")
+	cseq           = []byte("cseq")
+	branchParam    = []byte("branch=")
+)
