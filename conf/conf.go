@@ -97,6 +97,11 @@ type Store struct {
 	// http://127.0.0.1:2379 and http://127.0.0.1:2380.
 	ClientURL string `yaml:"client_url"`
 	PeerURL   string `yaml:"peer_url"`
+	// QuotaBytes is the embedded etcd's space quota: past it, etcd refuses
+	// writes until space is freed. 0 means etcd's default, 2 GiB; etcd
+	// advises 8 GiB at most. History kept for privacy.retention_days is
+	// what fills it (docs/performance.md, "Limits found"). Embedded only.
+	QuotaBytes int64 `yaml:"quota_bytes"`
 	// TLSCAFile is the PEM file of the CA that signed the external
 	// cluster's certificates. Empty: the system's roots (for https://
 	// endpoints). External only.

@@ -217,6 +217,7 @@ func (c *Config) validateStore(v *validator) {
 	}
 	v.atLeast("store.dial_timeout_s", int64(s.DialTimeoutS), 1)
 	v.atLeast("store.request_timeout_s", int64(s.RequestTimeoutS), 1)
+	v.atLeast("store.quota_bytes", s.QuotaBytes, 0)
 	v.check("store.client_url", checkBindURL(s.ClientURL))
 	v.check("store.peer_url", checkBindURL(s.PeerURL))
 	c.validateStoreTLS(v)

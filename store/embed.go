@@ -74,6 +74,9 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
 	cfg.AutoCompactionRetention = compactionRetention
 	cfg.WarningUnaryRequestDuration = embed.DefaultWarningUnaryRequestDuration // else 0: every gRPC request warns
+	if c.QuotaBytes > 0 {
+		cfg.QuotaBackendBytes = c.QuotaBytes
+	}
 	cfg.Logger = "zap"
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zl)
 

@@ -25,6 +25,10 @@ var (
 	// when the store did not answer in time or has no leader: the request
 	// may succeed later, and an HTTP layer should answer 503.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrFull means etcd refused a write because its space quota is
+	// reached (its NOSPACE alarm): not transient, an operator must free
+	// space (compact and defragment, or raise the quota).
+	ErrFull = errors.New("store full: etcd's space quota is reached")
 	// ErrInUse means another Store (often another process) holds the
 	// embedded data dir; Attach reaches it as a client instead.
 	ErrInUse = errors.New("in use by another store")
@@ -38,6 +42,7 @@ type opError struct {
 	op, key     string
 	err         error
 	unavailable bool
+	full        bool
 }
 
 func (e *opError) Error() string {
@@ -45,8 +50,11 @@ func (e *opError) Error() string {
 }
 
 func (e *opError) Unwrap() []error {
-	if e.unavailable {
+	switch {
+	case e.unavailable:
 		return []error{e.err, ErrUnavailable}
+	case e.full:
+		return []error{e.err, ErrFull}
 	}
 	return []error{e.err}
 }
@@ -56,7 +64,12 @@ func wrapErr(op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &opError{op: op, key: key, err: err, unavailable: isUnavailable(err)}
+	return &opError{op: op, key: key, err: err, unavailable: isUnavailable(err), full: isFull(err)}
+}
+
+// isFull reports whether err is etcd refusing a write for lack of space.
+func isFull(err error) bool {
+	return errors.Is(err, rpctypes.ErrNoSpace) || errors.Is(err, rpctypes.ErrGRPCNoSpace)
 }
 
 // isUnavailable reports whether err means etcd could not serve the request

@@ -233,3 +233,25 @@ func TestValuesAreCopiedThrough(t *testing.T) {
 		t.Fatalf("Get(bin) = %v, %v; want %v", got, err, val)
 	}
 }
+
+// TestFullStoreSaysSo: when etcd's space quota is reached, writes fail
+// wrapping ErrFull (not ErrUnavailable: retrying will not help) and reads
+// still work.
+func TestFullStoreSaysSo(t *testing.T) {
+	t.Parallel()
+	c := storetest.Config(t)
+	c.QuotaBytes = 4 << 20
+	s := storetest.Open(t, c)
+	ctx := t.Context()
+	val := bytes.Repeat([]byte("x"), 64<<10)
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		err = s.Put(ctx, fmt.Sprintf("fill/%d", i), val, 0)
+	}
+	if !errors.Is(err, store.ErrFull) || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("writing past a 4 MiB quota: %v, want ErrFull", err)
+	}
+	if _, _, err := s.Get(ctx, "fill/0"); err != nil {
+		t.Fatalf("read from a full store: %v", err)
+	}
+}

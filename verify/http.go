@@ -241,6 +241,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrNoCallerID):
 		w.Header().Set("Retry-After", "60")
 		WriteError(w, http.StatusServiceUnavailable, "no_caller_id", "no caller ID is free for this number; try later", "")
+	case errors.Is(err, store.ErrFull):
+		WriteError(w, http.StatusInsufficientStorage, "store_full", "state store full; an operator must free space", "")
+		h.log.Error("request failed: the state store is full (etcd NOSPACE): compact and defragment etcd, raise store.quota_bytes or lower privacy.retention_days", "path", r.URL.Path, "err", err)
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", "2")
 		WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable; retry", "")

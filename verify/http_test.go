@@ -16,6 +16,7 @@ import (
 
 	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store"
 	"github.com/ringproof/ringproof/store/storetest"
 )
 
@@ -288,5 +289,34 @@ func TestInboundMissedHasNoCode(t *testing.T) {
 	ctx := context.Background()
 	if _, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "inbound_missed"}); err == nil {
 		t.Fatal("inbound_missed without inbound.numbers was accepted")
+	}
+}
+
+// TestFullStoreAnswers507: a store past its space quota is not a transient
+// failure: the API says so (507 store_full) instead of asking to retry.
+func TestFullStoreAnswers507(t *testing.T) {
+	c := storetest.Config(t)
+	c.QuotaBytes = 4 << 20
+	st := storetest.Open(t, c)
+	val := strings.Repeat("x", 64<<10)
+	for i := 0; ; i++ {
+		err := st.Put(t.Context(), fmt.Sprintf("fill/%d", i), []byte(val), 0)
+		if errors.Is(err, store.ErrFull) {
+			break
+		}
+		if err != nil || i == 1000 {
+			t.Fatalf("filling the store: %v after %d writes", err, i)
+		}
+	}
+	svc := NewService(st, &fakeDialer{callerID: "+442079461234"},
+		Config{CodeLength: 4, MaxCodeLength: 6, Expiry: time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 10},
+		func(n string) string { return "k" + strings.TrimPrefix(n, "+") }, storetest.Logger(t))
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	srv := httptest.NewServer(NewHandler(svc, []string{testKey}, 64<<10, storetest.Logger(t)))
+	t.Cleanup(srv.Close)
+	status, body := do(t, srv, "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall"}`)
+	e, _ := body["error"].(map[string]any)
+	if status != http.StatusInsufficientStorage || e["code"] != "store_full" {
+		t.Fatalf("create on a full store: %d %v, want 507 store_full", status, body)
 	}
 }
