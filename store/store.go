@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/fileutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
@@ -147,8 +149,22 @@ func (s *Store) Prefix() string { return s.prefix }
 func (s *Store) Ready(ctx context.Context) error {
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
-	_, err := s.cli.Get(ctx, s.prefix, clientv3.WithCountOnly())
-	return wrapErr("ready", "", err)
+	if _, err := s.cli.Get(ctx, s.prefix, clientv3.WithCountOnly()); err != nil {
+		return wrapErr("ready", "", err)
+	}
+	// A store that answers but refuses writes (etcd's NOSPACE alarm) is
+	// not ready either. Listing alarms needs etcd's root role when auth is
+	// on: without it, the read above is all readiness can tell.
+	alarms, err := s.cli.AlarmList(ctx)
+	if err != nil {
+		return nil
+	}
+	for _, a := range alarms.Alarms {
+		if a.Alarm == etcdserverpb.AlarmType_NOSPACE {
+			return wrapErr("ready", "", rpctypes.ErrNoSpace)
+		}
+	}
+	return nil
 }
 
 // reqCtx bounds one operation by the request timeout, unless ctx ends

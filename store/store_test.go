@@ -254,4 +254,7 @@ func TestFullStoreSaysSo(t *testing.T) {
 	if _, _, err := s.Get(ctx, "fill/0"); err != nil {
 		t.Fatalf("read from a full store: %v", err)
 	}
+	if err := s.Ready(ctx); !errors.Is(err, store.ErrFull) {
+		t.Fatalf("Ready on a full store: %v, want ErrFull", err)
+	}
 }

@@ -222,6 +222,10 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.store.Ready(ctx); err != nil {
+			if errors.Is(err, store.ErrFull) {
+				verify.WriteError(w, http.StatusServiceUnavailable, "store_full", "state store full; an operator must free space", "")
+				return
+			}
 			w.Header().Set("Retry-After", "2")
 			verify.WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable", "")
 			return
