@@ -45,6 +45,9 @@ func (s *Store) Get(ctx context.Context, key string) (val []byte, rev int64, err
 func (s *Store) GetSerializable(ctx context.Context, key string) (val []byte, rev int64, err error) {
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
+	if err := ctx.Err(); err != nil { // a local read may not look at ctx
+		return nil, 0, wrapErr("get", key, err)
+	}
 	resp, err := s.cli.Get(ctx, s.abs(key), clientv3.WithSerializable())
 	if err != nil {
 		return nil, 0, wrapErr("get", key, err)

@@ -69,6 +69,11 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, cur []byte, rev int6
 func (s *Store) update(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []Op, error)) ([]byte, int64, error) {
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
+	// A read served by the local member may not look at ctx: an expired
+	// or cancelled one must not turn into "not found".
+	if err := ctx.Err(); err != nil {
+		return nil, 0, wrapErr("update", key, err)
+	}
 	k := s.abs(key)
 	if rev <= 0 {
 		resp, err := s.cli.Get(ctx, k, clientv3.WithSerializable())
