@@ -112,7 +112,7 @@ func BenchmarkFlash(b *testing.B) {
 			e := benchEndpoint(b)
 			carrier := sipptest.Start(context.Background(), b, sipptest.Options{
 				Scenario: "uas_ring_cancel.xml", NoMessageTrace: true,
-				Timeout: 5 * time.Minute, ExtraArgs: []string{"-max_socket", "10000"},
+				Timeout: 5 * time.Minute, ExtraArgs: []string{"-max_socket", "10000", "-buff_size", "4194304"},
 			})
 			report := func(ev Event) {
 				if ev.Kind == EventDialing && bc.delay > 0 {
@@ -192,11 +192,12 @@ func BenchmarkInFlightHeap(b *testing.B) {
 	e := benchEndpoint(b)
 	carrier := sipptest.Start(context.Background(), b, sipptest.Options{
 		Scenario: "uas_silent.xml", NoMessageTrace: true,
-		Timeout: 5 * time.Minute, ExtraArgs: []string{"-max_socket", "10000"},
+		Timeout: 5 * time.Minute, ExtraArgs: []string{"-max_socket", "10000", "-buff_size", "4194304"},
 	})
 	c := benchCall(carrier.Addr)
 	var heap, stack float64
 	n := 0
+	trying := e.fast.responses[1].Load()
 	for b.Loop() {
 		b.StopTimer()
 		var before, during runtime.MemStats
@@ -218,7 +219,8 @@ func BenchmarkInFlightHeap(b *testing.B) {
 			}()
 		}
 		dialing.Wait()
-		time.Sleep(300 * time.Millisecond) // the 100 Trying answers arrive
+		waitResponses(b, e, 1, trying+calls) // every call's 100 Trying is in
+		trying += calls
 
 		b.StopTimer()
 		runtime.GC()
@@ -233,4 +235,21 @@ func BenchmarkInFlightHeap(b *testing.B) {
 	}
 	b.ReportMetric(heap/float64(n), "heap-B/call")
 	b.ReportMetric(stack/float64(n), "stack-B/call")
+}
+
+// waitResponses waits until e has read n UDP responses of class (1 for
+// 1xx...), failing b after 10 s.
+func waitResponses(b *testing.B, e *Endpoint, class int, n int64) {
+	b.Helper()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for e.fast.responses[class].Load() < n {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			b.Fatalf("%d of %d %dxx responses read in 10 s", e.fast.responses[class].Load(), n, class)
+		}
+	}
 }

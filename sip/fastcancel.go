@@ -45,6 +45,9 @@ type fastCancels struct {
 	mu    sync.RWMutex
 	armed map[string]*armedCancel // by branch
 	fired atomic.Int64            // CANCELs sent by the read filter
+	// responses counts the UDP responses read, by class (index 1 for
+	// 1xx ... 6 for 6xx).
+	responses [7]atomic.Int64
 }
 
 // newFastCancels returns an empty registry sending on conn.
@@ -125,6 +128,9 @@ func (f *fastCancels) filter(props sip.TransportReadProps, data []byte) ([]byte,
 	code, ok := responseCode(data)
 	if !ok {
 		return data, nil
+	}
+	if class := code / 100; class >= 1 && class <= 6 {
+		f.responses[class].Add(1)
 	}
 	branch := topBranch(data)
 	if branch == nil {
