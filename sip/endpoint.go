@@ -94,6 +94,9 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 
 	var e *Endpoint
 	fast := newFastCancels(udp.(*net.UDPConn))
+	// From here on udp is read on a thread of its own (readthread_linux.go);
+	// closing it must go through the wrapper, which wakes that thread.
+	udp = readOnThread(udp.(*net.UDPConn), log)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 			if e != nil {
