@@ -47,6 +47,7 @@ type Store struct {
 	reqTimeout time.Duration
 	log        *slog.Logger
 	leases     *leaseCache
+	observer   Observer // or nil
 
 	closed    *atomic.Bool // silences logging once Close starts
 	stop      context.CancelFunc
@@ -68,7 +69,7 @@ type Store struct {
 // c.DialTimeoutS passes, whichever comes first; an unreachable cluster fails
 // with an error wrapping ErrUnavailable. log receives etcd's warnings and
 // errors; nil discards them.
-func Open(ctx context.Context, c conf.Store, log *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, c conf.Store, log *slog.Logger, opts ...Option) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -88,6 +89,9 @@ func Open(ctx context.Context, c conf.Store, log *slog.Logger) (*Store, error) {
 		stop:       stop,
 		done:       bg.Done(),
 	}
+	for _, o := range opts {
+		o(s)
+	}
 	var err error
 	if len(c.Endpoints) == 0 {
 		zl := newZapLogger(log, zapcore.WarnLevel, benignEtcdWarnings)
@@ -98,6 +102,9 @@ func Open(ctx context.Context, c conf.Store, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.observer != nil {
+		s.cli.KV = observedKV{KV: s.cli.KV, o: s.observer}
 	}
 	s.leases = newLeaseCache(bg, s.cli.Lease, s.reqTimeout)
 	return s, nil

@@ -225,6 +225,10 @@ func TestMetrics(t *testing.T) {
 		`ringproof_flash_calls_ended_total{event="failed"} 1`,
 		`ringproof_checks_total{outcome="final"} 1`,
 		`ringproof_cluster_nodes 1`,
+		// Latency histograms: one create answered 201, by its route.
+		`ringproof_http_request_duration_seconds_count{code="201",route="POST /v1/verifications"} 1`,
+		`route="POST /v1/verifications/{id}/check"`,
+		`ringproof_store_request_duration_seconds_count{op="txn",result="ok"}`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
@@ -232,5 +236,8 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(string(body), "7911123456") {
 		t.Error("metrics hold a number")
+	}
+	if strings.Contains(string(body), id) {
+		t.Error("metrics hold a verification id")
 	}
 }

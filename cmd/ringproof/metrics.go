@@ -51,9 +51,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.nodes, prometheus.GaugeValue, float64(len(m.s.nodes.Nodes())))
 }
 
-// metricsHandler serves this node's metrics and the Go runtime's.
+// metricsHandler serves this node's metrics (counters, and the latency
+// histograms of latency.go) and the Go runtime's.
 func (s *server) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newMetrics(s), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.lat.collectors()...)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

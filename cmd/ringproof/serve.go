@@ -84,6 +84,7 @@ type server struct {
 	sip   *sip.Endpoint
 	svc   *verify.Service
 	nodes *cluster.Registry
+	lat   *latency           // HTTP and store latency histograms
 	bg    context.CancelFunc // ends the node's background loops
 
 	closeOnce sync.Once
@@ -97,7 +98,7 @@ type server struct {
 // start opens the store, the SIP endpoint and the HTTP port, in that order,
 // and undoes what it opened if a later step fails.
 func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, err error) {
-	s := &server{log: log, done: make(chan error, 1)}
+	s := &server{log: log, lat: newLatency(), done: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			s.Close(context.Background())
@@ -105,7 +106,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	}()
 	openCtx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Store.DialTimeoutS)*time.Second+10*time.Second)
 	defer cancel()
-	s.store, err = store.Open(openCtx, cfg.Store, log)
+	s.store, err = store.Open(openCtx, cfg.Store, log, store.WithObserver(s.lat))
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		return nil, fmt.Errorf("http: listen %s: %w", cfg.HTTP.Listen, err)
 	}
 	s.http = &http.Server{
-		Handler:           s.routes(cfg),
+		Handler:           s.lat.timeHTTP(s.routes(cfg)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		IdleTimeout:       120 * time.Second,

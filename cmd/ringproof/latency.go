@@ -1,0 +1,109 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// latencyBuckets span a loopback etcd commit (a few hundred µs) to a
+// request about to time out (seconds), in seconds.
+var latencyBuckets = []float64{.00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// latency holds a node's latency histograms: the HTTP requests it serves
+// and the requests it makes to etcd. Both are exported on GET /metrics.
+type latency struct {
+	http  *prometheus.HistogramVec
+	store *prometheus.HistogramVec
+}
+
+func newLatency() *latency {
+	return &latency{
+		http: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ringproof_http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request, by route (the pattern that served it) and status code. Event streams are not counted.",
+			Buckets: latencyBuckets,
+		}, []string{"route", "code"}),
+		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ringproof_store_request_duration_seconds",
+			Help:    "Time etcd took to answer a request of this node, by operation (get, put, delete, txn, compact) and result (ok, error).",
+			Buckets: latencyBuckets,
+		}, []string{"op", "result"}),
+	}
+}
+
+// collectors returns the histograms, for registration.
+func (l *latency) collectors() []prometheus.Collector {
+	return []prometheus.Collector{l.http, l.store}
+}
+
+// ObserveRequest implements store.Observer.
+func (l *latency) ObserveRequest(op string, took time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	l.store.WithLabelValues(op, result).Observe(took.Seconds())
+}
+
+// timeHTTP wraps h, observing each request's duration once it is served.
+// The route label is the pattern of the innermost ServeMux that served the
+// request (muxes set it on the request they are given), so it has one
+// value per registered pattern and never holds an id or a number.
+func (l *latency) timeHTTP(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.streamed {
+			return // an event stream lasts as long as its client wants
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "none"
+		}
+		l.http.WithLabelValues(route, strconv.Itoa(sw.code())).Observe(time.Since(start).Seconds())
+	})
+}
+
+// statusWriter notes the status code a handler wrote, and whether it
+// streamed (flushed) its response.
+type statusWriter struct {
+	http.ResponseWriter
+	status   int
+	streamed bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets handlers that stream (type-asserting http.Flusher) flush.
+func (w *statusWriter) Flush() {
+	w.streamed = true
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
