@@ -48,7 +48,7 @@ type Endpoint struct {
 	userAgent string
 	log       *slog.Logger
 
-	udp net.PacketConn
+	udp udpConn // see udpsocket_linux.go
 	tcp net.Listener
 
 	counters inboundCounters
@@ -82,21 +82,18 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		log = slog.Default()
 	}
 
-	udp, tcp, err := listenPair(ctx, ap)
+	udp, tcp, err := listenPair(ctx, ap, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := udp.(*net.UDPConn).SetReadBuffer(o.UDPReadBuffer); err != nil {
+	if err := udp.SetReadBuffer(o.UDPReadBuffer); err != nil {
 		log.Warn("sip: cannot set UDP receive buffer", "bytes", o.UDPReadBuffer, "err", err)
 	}
 	bound := udp.LocalAddr().(*net.UDPAddr).AddrPort()
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
 
 	var e *Endpoint
-	fast := newFastCancels(udp.(*net.UDPConn))
-	// From here on udp is read on a thread of its own (readthread_linux.go);
-	// closing it must go through the wrapper, which wakes that thread.
-	udp = readOnThread(udp.(*net.UDPConn), log)
+	fast := newFastCancels(udp)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 			if e != nil {
@@ -181,7 +178,7 @@ func (e *Endpoint) waitUDPReady(ctx context.Context, addr string) error {
 
 // listenPair binds UDP and TCP on the same IP and port. With port 0 it
 // retries a few times, since the kernel's free UDP port may be taken on TCP.
-func listenPair(ctx context.Context, ap netip.AddrPort) (net.PacketConn, net.Listener, error) {
+func listenPair(ctx context.Context, ap netip.AddrPort, log *slog.Logger) (udpConn, net.Listener, error) {
 	var lc net.ListenConfig
 	tries := 1
 	if ap.Port() == 0 {
@@ -189,7 +186,7 @@ func listenPair(ctx context.Context, ap netip.AddrPort) (net.PacketConn, net.Lis
 	}
 	var lastErr error
 	for range tries {
-		udp, err := lc.ListenPacket(ctx, "udp", ap.String())
+		udp, err := listenUDP(ap, log)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sip: listen udp %s: %w", ap, err)
 		}

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"bytes"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -41,7 +40,7 @@ type armedCancel struct {
 // looked up with string(bytes) does not copy; an allocation could make the
 // reader assist the garbage collector first).
 type fastCancels struct {
-	conn  *net.UDPConn // the listening UDP socket
+	conn  udpConn // the listening UDP socket
 	mu    sync.RWMutex
 	armed map[string]*armedCancel // by branch
 	fired atomic.Int64            // CANCELs sent by the read filter
@@ -51,7 +50,7 @@ type fastCancels struct {
 }
 
 // newFastCancels returns an empty registry sending on conn.
-func newFastCancels(conn *net.UDPConn) *fastCancels {
+func newFastCancels(conn udpConn) *fastCancels {
 	return &fastCancels{conn: conn, armed: make(map[string]*armedCancel)}
 }
 
