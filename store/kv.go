@@ -24,17 +24,7 @@ type KV struct {
 // Get returns the value of key and its ModRevision (pass both to UpdateFrom
 // to skip a read). The error wraps ErrNotFound when the key is absent.
 func (s *Store) Get(ctx context.Context, key string) (val []byte, rev int64, err error) {
-	ctx, cancel := s.reqCtx(ctx)
-	defer cancel()
-	resp, err := s.cli.Get(ctx, s.abs(key))
-	if err != nil {
-		return nil, 0, wrapErr("get", key, err)
-	}
-	if len(resp.Kvs) == 0 {
-		return nil, 0, wrapErr("get", key, ErrNotFound)
-	}
-	kv := resp.Kvs[0]
-	return kv.Value, kv.ModRevision, nil
+	return s.get(ctx, key, false)
 }
 
 // GetSerializable is Get answered by the nearest etcd member from what it
@@ -43,12 +33,21 @@ func (s *Store) Get(ctx context.Context, key string) (val []byte, rev int64, err
 // writes on a single node). Use it where a later compare-and-swap catches
 // a stale value.
 func (s *Store) GetSerializable(ctx context.Context, key string) (val []byte, rev int64, err error) {
+	return s.get(ctx, key, true)
+}
+
+// get reads key, serializably if local, within the request timeout.
+func (s *Store) get(ctx context.Context, key string, local bool) ([]byte, int64, error) {
 	ctx, cancel := s.reqCtx(ctx)
 	defer cancel()
-	if err := ctx.Err(); err != nil { // a local read may not look at ctx
-		return nil, 0, wrapErr("get", key, err)
+	var opts []clientv3.OpOption
+	if local {
+		if err := ctx.Err(); err != nil { // a local read may not look at ctx
+			return nil, 0, wrapErr("get", key, err)
+		}
+		opts = append(opts, clientv3.WithSerializable())
 	}
-	resp, err := s.cli.Get(ctx, s.abs(key), clientv3.WithSerializable())
+	resp, err := s.cli.Get(ctx, s.abs(key), opts...)
 	if err != nil {
 		return nil, 0, wrapErr("get", key, err)
 	}
