@@ -24,11 +24,16 @@ const (
 	// embedName is the embedded member's name. It is part of the data
 	// directory's identity: changing it breaks existing directories.
 	embedName = "ringproof"
-	// compactionRetention keeps this much MVCC history. At ~1,000
-	// verifications/s and a few writes each, five minutes is a few hundred
-	// MB of history at most, well under etcd's 2 GiB default quota; without
-	// compaction the quota fills and etcd turns read-only.
-	compactionRetention = "5m"
+	// compactionRetention keeps this much MVCC history: etcd compacts every
+	// minute to the revision of a minute before, so it holds one to two
+	// minutes of old revisions. Nothing in ringproof reads old revisions
+	// (watches start at the current one and start again after a
+	// compaction), and each verification writes about 6 KB of revisions
+	// (its record and history entry, rewritten at each event and check):
+	// at 1,000/s that is 0.4–0.7 GB held, where five minutes (5–10
+	// minutes held) would overrun etcd's 2 GiB default quota. Without
+	// compaction the quota fills and etcd refuses writes.
+	compactionRetention = "1m"
 	// lockFile, in the data dir, is held while a Store uses the directory.
 	lockFile = "ringproof.lock"
 )

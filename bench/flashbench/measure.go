@@ -186,7 +186,7 @@ func soakSample(ctx context.Context, srv *server, s *step, every time.Duration, 
 	start := time.Now()
 	prev, _ := readProc(srv.pid)
 	var xs, ys []float64
-	fmt.Printf("%8s %10s %12s %12s %8s %6s %7s %12s %10s %10s\n", "elapsed", "verified", "RSS", "VmHWM", "threads", "fds", "cores", "live heap", "goroutines", "store keys")
+	fmt.Printf("%8s %10s %12s %12s %8s %6s %7s %12s %10s %10s %12s\n", "elapsed", "verified", "RSS", "VmHWM", "threads", "fds", "cores", "live heap", "goroutines", "store keys", "etcd db")
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -208,9 +208,10 @@ func soakSample(ctx context.Context, srv *server, s *step, every time.Duration, 
 		v := s.verified
 		s.mu.Unlock()
 		el := time.Since(start)
-		fmt.Printf("%8s %10d %12s %12s %8d %6d %7.2f %9d MB %10d %10d\n",
+		keys, dbBytes := srv.storeStats(ctx)
+		fmt.Printf("%8s %10d %12s %12s %8d %6d %7.2f %9d MB %10d %10d %12s\n",
 			el.Round(time.Second), v, mb(p.RSS), mb(p.HWM), p.Threads, p.FDs, cpuShare(prev, p), sum.LastLive,
-			srv.goroutines(ctx), srv.storeKeys(ctx))
+			srv.goroutines(ctx), keys, mb(dbBytes))
 		xs = append(xs, el.Minutes())
 		ys = append(ys, float64(p.RSS)/(1<<20))
 		prev = p

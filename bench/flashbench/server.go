@@ -303,25 +303,30 @@ func (s *server) goroutines(ctx context.Context) int {
 	return n
 }
 
-// storeKeys reads how many keys the embedded etcd holds from its metrics
-// (etcd_debugging_mvcc_keys_total); -1 if it cannot.
-func (s *server) storeKeys(ctx context.Context) int64 {
+// storeStats reads from the embedded etcd's metrics how many keys it holds
+// (etcd_debugging_mvcc_keys_total) and the size of its database file
+// (etcd_mvcc_db_total_size_in_bytes); -1 for what it cannot read.
+func (s *server) storeStats(ctx context.Context) (keys, dbBytes int64) {
+	keys, dbBytes = -1, -1
 	req, _ := http.NewRequestWithContext(ctx, "GET", s.etcd+"/metrics", nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return -1
+		return keys, dbBytes
 	}
 	defer res.Body.Close()
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "etcd_debugging_mvcc_keys_total "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return -1
+		for name, dst := range map[string]*int64{
+			"etcd_debugging_mvcc_keys_total ":    &keys,
+			"etcd_mvcc_db_total_size_in_bytes ": &dbBytes,
+		} {
+			if v, ok := strings.CutPrefix(sc.Text(), name); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					*dst = int64(f)
+				}
 			}
-			return int64(f)
 		}
 	}
-	return -1
+	return keys, dbBytes
 }

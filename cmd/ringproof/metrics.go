@@ -14,7 +14,7 @@ type metrics struct {
 	s *server
 
 	created, checks, calls, inbound *prometheus.Desc
-	forbidden, nodes                *prometheus.Desc
+	forbidden, nodes, fastCancels   *prometheus.Desc
 }
 
 func newMetrics(s *server) *metrics {
@@ -26,12 +26,14 @@ func newMetrics(s *server) *metrics {
 		inbound:   prometheus.NewDesc("ringproof_inbound_calls_total", "Inbound calls handled, by outcome (verified, answered, unknown_caller, anonymous, ...).", []string{"outcome"}, nil),
 		forbidden: prometheus.NewDesc("ringproof_sip_inbound_forbidden_total", "INVITEs refused with 403: their source is in no trunk's inbound_cidrs.", nil, nil),
 		nodes:     prometheus.NewDesc("ringproof_cluster_nodes", "Live nodes in the cluster, as this node sees it.", nil, nil),
+		fastCancels: prometheus.NewDesc("ringproof_sip_fast_cancels_total",
+			"Flash-call CANCELs sent over UDP from the socket's read path, the moment the 180 or 183 was read (the rest leave from the call's goroutine).", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.created, m.checks, m.calls, m.inbound, m.forbidden, m.nodes} {
+	for _, d := range []*prometheus.Desc{m.created, m.checks, m.calls, m.inbound, m.forbidden, m.nodes, m.fastCancels} {
 		ch <- d
 	}
 }
@@ -49,6 +51,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(m.forbidden, prometheus.CounterValue, float64(m.s.sip.InboundStats().Forbidden))
 	ch <- prometheus.MustNewConstMetric(m.nodes, prometheus.GaugeValue, float64(len(m.s.nodes.Nodes())))
+	ch <- prometheus.MustNewConstMetric(m.fastCancels, prometheus.CounterValue, float64(m.s.sip.FastCancels()))
 }
 
 // metricsHandler serves this node's metrics (counters, and the latency
