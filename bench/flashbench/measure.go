@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"time"
 )
 
@@ -209,13 +210,21 @@ func soakSample(ctx context.Context, srv *server, s *step, every time.Duration, 
 		s.mu.Unlock()
 		el := time.Since(start)
 		keys, dbBytes := srv.storeStats(ctx)
-		fmt.Printf("%8s %10d %12s %12s %8d %6d %7.2f %9d MB %10d %10d %12s\n",
+		fmt.Printf("%8s %10d %12s %12s %8d %6d %7.2f %9d MB %10s %10s %12s\n",
 			el.Round(time.Second), v, mb(p.RSS), mb(p.HWM), p.Threads, p.FDs, cpuShare(prev, p), sum.LastLive,
-			srv.goroutines(ctx), keys, mb(dbBytes))
+			known(int64(srv.goroutines(ctx)), strconv.FormatInt), known(keys, strconv.FormatInt), known(dbBytes, func(n int64, _ int) string { return mb(n) }))
 		xs = append(xs, el.Minutes())
 		ys = append(ys, float64(p.RSS)/(1<<20))
 		prev = p
 	}
+}
+
+// known formats n, or "—" when it could not be read (negative).
+func known(n int64, format func(int64, int) string) string {
+	if n < 0 {
+		return "—"
+	}
+	return format(n, 10)
 }
 
 // fileSize is the size of a file, 0 if unknown.
