@@ -24,6 +24,7 @@ func Default() *Config {
 		SIP: SIP{
 			Listen:        "127.0.0.1:5060",
 			UDPReadBuffer: 4 << 20,
+			UDPReader:     "thread",
 			UserAgent:     "ringproof",
 		},
 		Media: Media{

@@ -155,6 +155,7 @@ func bearerProblem(k string) string {
 func (c *Config) validateSIP(v *validator) {
 	v.check("sip.listen", checkListen(c.SIP.Listen, true))
 	v.atLeast("sip.udp_read_buffer", int64(c.SIP.UDPReadBuffer), 0)
+	v.oneOf("sip.udp_reader", c.SIP.UDPReader, "thread", "poller")
 	if hasControl(c.SIP.UserAgent) {
 		v.add("sip.user_agent", "%q contains a control character", c.SIP.UserAgent)
 	}

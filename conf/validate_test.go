@@ -225,6 +225,7 @@ func TestValidateRejects(t *testing.T) {
 
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", `"verbose" is not one of debug, info, warn, error`},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", `"xml" is not one of text, json`},
+		{"UDP reader", func(c *Config) { c.SIP.UDPReader = "epoll" }, "sip.udp_reader", `"epoll" is not one of thread, poller`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

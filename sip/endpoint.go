@@ -31,6 +31,10 @@ type Options struct {
 	// a small buffer drops 180s, which are never retransmitted. 0 means
 	// DefaultUDPReadBuffer.
 	UDPReadBuffer int
+	// PollUDP reads the UDP socket through Go's network poller instead of
+	// on an OS thread of its own (see udpsocket_linux.go; outside Linux
+	// the poller is always used).
+	PollUDP bool
 	// UserAgent is sent in the User-Agent header.
 	UserAgent string
 	// Logger receives diagnostics; nil means slog.Default().
@@ -82,7 +86,7 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		log = slog.Default()
 	}
 
-	udp, tcp, err := listenPair(ctx, ap, log)
+	udp, tcp, err := listenPair(ctx, ap, !o.PollUDP, log)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +182,7 @@ func (e *Endpoint) waitUDPReady(ctx context.Context, addr string) error {
 
 // listenPair binds UDP and TCP on the same IP and port. With port 0 it
 // retries a few times, since the kernel's free UDP port may be taken on TCP.
-func listenPair(ctx context.Context, ap netip.AddrPort, log *slog.Logger) (udpConn, net.Listener, error) {
+func listenPair(ctx context.Context, ap netip.AddrPort, ownThread bool, log *slog.Logger) (udpConn, net.Listener, error) {
 	var lc net.ListenConfig
 	tries := 1
 	if ap.Port() == 0 {
@@ -186,7 +190,7 @@ func listenPair(ctx context.Context, ap netip.AddrPort, log *slog.Logger) (udpCo
 	}
 	var lastErr error
 	for range tries {
-		udp, err := listenUDP(ap, log)
+		udp, err := listenUDP(ap, ownThread, log)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sip: listen udp %s: %w", ap, err)
 		}

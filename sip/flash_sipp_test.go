@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -18,9 +20,17 @@ import (
 
 func newTestEndpoint(t *testing.T) *Endpoint {
 	t.Helper()
+	return newTestEndpointWith(t, Options{})
+}
+
+// newTestEndpointWith listens on a free loopback port with o's other
+// settings.
+func newTestEndpointWith(t *testing.T, o Options) *Endpoint {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	e, err := Listen(ctx, Options{Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	o.Listen, o.Logger = "127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, err := Listen(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,14 +80,23 @@ func TestCancelFollowsRinging(t *testing.T) {
 		scenario  string
 		transport string
 		ring      int
+		pollUDP   bool // the UDP socket read through Go's network poller
 	}{
-		{"uas_ring_cancel.xml", "udp", 180},
-		{"uas_183_cancel.xml", "udp", 183},
-		{"uas_ring_cancel.xml", "tcp", 180},
+		{"uas_ring_cancel.xml", "udp", 180, false},
+		{"uas_183_cancel.xml", "udp", 183, false},
+		{"uas_ring_cancel.xml", "tcp", 180, false},
+		{"uas_ring_cancel.xml", "udp", 180, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.scenario+"/"+tt.transport, func(t *testing.T) {
-			e := newTestEndpoint(t)
+		name := tt.scenario + "/" + tt.transport
+		if tt.pollUDP {
+			name += "/poller"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newTestEndpointWith(t, Options{PollUDP: tt.pollUDP})
+			if _, poller := e.udp.(*net.UDPConn); runtime.GOOS == "linux" && poller != tt.pollUDP {
+				t.Fatalf("UDP socket %T, want the poller's: %v", e.udp, tt.pollUDP)
+			}
 			const calls = 5
 			opts := sipptest.Options{Scenario: tt.scenario, Calls: calls}
 			if tt.transport == "tcp" {

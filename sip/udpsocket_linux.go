@@ -74,9 +74,14 @@ type udpSocket struct {
 	onPoll     func()
 }
 
-// listenUDP opens a UDP socket bound to ap. An unspecified address (0.0.0.0
-// or ::) listens on IPv4 and IPv6 alike, as Go's own listeners do.
-func listenUDP(ap netip.AddrPort, log *slog.Logger) (udpConn, error) {
+// listenUDP opens a UDP socket bound to ap: with ownThread, a udpSocket;
+// otherwise Go's own, read through the network poller. An unspecified
+// address (0.0.0.0 or ::) listens on IPv4 and IPv6 alike, as Go's own
+// listeners do.
+func listenUDP(ap netip.AddrPort, ownThread bool, log *slog.Logger) (udpConn, error) {
+	if !ownThread {
+		return net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	}
 	addr := ap.Addr().Unmap()
 	v6 := addr.Is6() || addr.IsUnspecified()
 	family := unix.AF_INET

@@ -18,7 +18,7 @@ func listenSocket(t *testing.T, addr string) *udpSocket {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := listenUDP(ap, slog.New(slog.DiscardHandler))
+	c, err := listenUDP(ap, true, slog.New(slog.DiscardHandler))
 	if err != nil {
 		if ap.Addr().Is6() {
 			t.Skipf("no IPv6 loopback here: listen %s: %v", addr, err) // IPv4 must work
@@ -149,7 +149,7 @@ func TestUDPSocketCloseWakesReader(t *testing.T) {
 func TestUDPSocketPortInUse(t *testing.T) {
 	s := listenSocket(t, "127.0.0.1:0")
 	ap := s.LocalAddr().(*net.UDPAddr).AddrPort()
-	if c, err := listenUDP(ap, slog.New(slog.DiscardHandler)); err == nil {
+	if c, err := listenUDP(ap, true, slog.New(slog.DiscardHandler)); err == nil {
 		c.Close()
 		t.Fatalf("second bind of %s succeeded", ap)
 	} else if !errors.Is(err, unix.EADDRINUSE) {

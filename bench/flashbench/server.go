@@ -318,7 +318,7 @@ func (s *server) storeStats(ctx context.Context) (keys, dbBytes int64) {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		for name, dst := range map[string]*int64{
-			"etcd_debugging_mvcc_keys_total ":    &keys,
+			"etcd_debugging_mvcc_keys_total ":   &keys,
 			"etcd_mvcc_db_total_size_in_bytes ": &dbBytes,
 		} {
 			if v, ok := strings.CutPrefix(sc.Text(), name); ok {

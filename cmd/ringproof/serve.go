@@ -117,6 +117,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	s.sip, err = sip.Listen(ctx, sip.Options{
 		Listen:        cfg.SIP.Listen,
 		UDPReadBuffer: cfg.SIP.UDPReadBuffer,
+		PollUDP:       cfg.SIP.UDPReader == "poller",
 		UserAgent:     cfg.SIP.UserAgent,
 		Logger:        log.With("component", "sip"),
 	})
