@@ -22,7 +22,7 @@ import (
 //
 //	go test ./sip -run '^$' -bench . -benchmem
 
-func benchEndpoint(b *testing.B) *Endpoint {
+func benchEndpoint(b *testing.B, pollUDP bool) *Endpoint {
 	b.Helper()
 	// sipgo logs each retransmitted 487 that finds its transaction gone
 	// through its own default logger, in the middle of the results.
@@ -31,7 +31,7 @@ func benchEndpoint(b *testing.B) *Endpoint {
 	b.Cleanup(func() { sipgosip.SetDefaultLogger(prev) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	e, err := Listen(ctx, Options{Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e, err := Listen(ctx, Options{Listen: "127.0.0.1:0", PollUDP: pollUDP, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func benchCall(carrier string) Call {
 }
 
 func BenchmarkNewInvite(b *testing.B) {
-	e := benchEndpoint(b)
+	e := benchEndpoint(b, false)
 	c := benchCall("127.0.0.1:5070")
 	b.ReportAllocs()
 	for b.Loop() {
@@ -63,7 +63,7 @@ func BenchmarkNewInvite(b *testing.B) {
 }
 
 func BenchmarkNewCancel(b *testing.B) {
-	e := benchEndpoint(b)
+	e := benchEndpoint(b, false)
 	invite, err := e.newInvite(benchCall("127.0.0.1:5070"))
 	if err != nil {
 		b.Fatal(err)
@@ -77,7 +77,7 @@ func BenchmarkNewCancel(b *testing.B) {
 // BenchmarkInviteWire is what the UDP transport does with the INVITE
 // before the write: serialise it into a buffer.
 func BenchmarkInviteWire(b *testing.B) {
-	e := benchEndpoint(b)
+	e := benchEndpoint(b, false)
 	invite, err := e.newInvite(benchCall("127.0.0.1:5070"))
 	if err != nil {
 		b.Fatal(err)
@@ -103,13 +103,15 @@ func BenchmarkFlash(b *testing.B) {
 		name     string
 		parallel bool
 		delay    time.Duration
+		pollUDP  bool // sip.udp_reader: poller
 	}{
-		{"serial/store=none", false, 0},
-		{"serial/store=5ms", false, 5 * time.Millisecond},
-		{"parallel/store=none", true, 0},
+		{"serial/store=none", false, 0, false},
+		{"serial/store=none/reader=poller", false, 0, true},
+		{"serial/store=5ms", false, 5 * time.Millisecond, false},
+		{"parallel/store=none", true, 0, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			e := benchEndpoint(b)
+			e := benchEndpoint(b, bc.pollUDP)
 			carrier := sipptest.Start(context.Background(), b, sipptest.Options{
 				Scenario: "uas_ring_cancel.xml", NoMessageTrace: true,
 				Timeout: 5 * time.Minute, ExtraArgs: []string{"-max_socket", "10000", "-buff_size", "4194304"},
@@ -189,7 +191,7 @@ func reportReaction(b *testing.B, carrier *sipptest.Proc) {
 // "≤ 50 KB heap per in-flight call" target. Each iteration is one batch.
 func BenchmarkInFlightHeap(b *testing.B) {
 	const calls = 500
-	e := benchEndpoint(b)
+	e := benchEndpoint(b, false)
 	carrier := sipptest.Start(context.Background(), b, sipptest.Options{
 		Scenario: "uas_silent.xml", NoMessageTrace: true,
 		Timeout: 5 * time.Minute, ExtraArgs: []string{"-max_socket", "10000", "-buff_size", "4194304"},
