@@ -292,6 +292,30 @@ func TestCallWithoutRTPEndsWithAnEvent(t *testing.T) {
 	waitProc(t, sipp)
 }
 
+func TestMaxCallDurationEndsTheCall(t *testing.T) {
+	// The callee answers and keeps sending audio but never types the code:
+	// keypad_out would wait 10 s for a key, so media.max_call_s (5 s, its
+	// least) hangs up first, with an event saying why.
+	peer := newRTPPeer(t)
+	sipp := callee(t, "uas_answer_media.xml", fmt.Sprint(peer.port()))
+	c := testConfig(t, sipp.Addr)
+	c.Media.MaxCallS = 5
+	c.Media.NoRTPTimeoutS = 60
+	srv := startServer(t, c)
+	v := srv.createMethod("keypad_out", testNumber)
+	id := v["id"].(string)
+	got := srv.waitFor(id, "hung up", func(v map[string]any) bool {
+		return strings.Contains(fmt.Sprint(v["events"]), "max_duration")
+	})
+	if events := fmt.Sprint(got["events"]); strings.Contains(events, "no_media") || strings.Contains(events, "remote_bye") {
+		t.Fatalf("events %s: the call ended for another reason too", events)
+	}
+	if got["status"] != "answered" {
+		t.Fatalf("status %v after the longest call, want answered (still checkable)", got["status"])
+	}
+	waitProc(t, sipp) // SIPp got ringproof's BYE and answered it
+}
+
 func TestRemoteByeEndsTheCall(t *testing.T) {
 	peer := newRTPPeer(t)
 	sipp := callee(t, "uas_answer_bye.xml", fmt.Sprint(peer.port()))
