@@ -256,6 +256,26 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 		srv.waitFor(id, "verified", status("verified"))
 		<-done
 	})
+	t.Run("keypad_in: a wrong code costs an attempt, the right one verifies", func(t *testing.T) {
+		srv := startServer(t, inboundConfig(t))
+		v := srv.createMethod("keypad_in", testNumber)
+		id, dial, code := v["id"].(string), v["dial_number"].(string), v["code"].(string)
+		peer := newRTPPeer(t)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			callers(t, srv, "uac_call_media.xml", local(t, "127.0.0.1"), []string{fmt.Sprintf("%s;%s;%d", testNumber, dial, peer.port())})
+		}()
+		peer.waitFirst()
+		peer.typeRFC4733(fmt.Sprintf("%04d", (mustAtoi(t, code)+1)%10000) + "#")
+		got := srv.waitFor(id, "one attempt used", func(v map[string]any) bool { return v["attempts_left"] == float64(2) })
+		if got["status"] == "verified" {
+			t.Fatalf("a wrong code verified: %v", got)
+		}
+		peer.typeRFC4733(code + "#")
+		srv.waitFor(id, "verified", status("verified"))
+		<-done
+	})
 	t.Run("no common codec gets 488", func(t *testing.T) {
 		srv := startServer(t, inboundConfig(t))
 		v := srv.createMethod("inbound_voice", testNumber)
