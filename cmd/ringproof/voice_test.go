@@ -215,6 +215,26 @@ func TestKeypadOut(t *testing.T) {
 	}
 }
 
+// keypadInCall starts a server, creates a keypad_in verification and has
+// SIPp call its dial number with audio to and from peer. It returns once
+// ringproof's first RTP packet has reached peer; done closes when the call
+// is over.
+func keypadInCall(t *testing.T) (srv *testServer, id, code string, peer *rtpPeer, done <-chan struct{}) {
+	t.Helper()
+	srv = startServer(t, inboundConfig(t))
+	v := srv.createMethod("keypad_in", testNumber)
+	id, code = v["id"].(string), v["code"].(string)
+	dial := v["dial_number"].(string)
+	peer = newRTPPeer(t)
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		callers(t, srv, "uac_call_media.xml", local(t, "127.0.0.1"), []string{fmt.Sprintf("%s;%s;%d", testNumber, dial, peer.port())})
+	}()
+	peer.waitFirst()
+	return srv, id, code, peer, ended
+}
+
 func TestInboundVoiceAndKeypadIn(t *testing.T) {
 	t.Run("inbound_voice", func(t *testing.T) {
 		srv := startServer(t, inboundConfig(t))
@@ -242,31 +262,13 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 		srv.waitFor(id, "verified", status("verified"))
 	})
 	t.Run("keypad_in by RFC 4733", func(t *testing.T) {
-		srv := startServer(t, inboundConfig(t))
-		v := srv.createMethod("keypad_in", testNumber)
-		id, dial, code := v["id"].(string), v["dial_number"].(string), v["code"].(string)
-		peer := newRTPPeer(t)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			callers(t, srv, "uac_call_media.xml", local(t, "127.0.0.1"), []string{fmt.Sprintf("%s;%s;%d", testNumber, dial, peer.port())})
-		}()
-		peer.waitFirst()
+		srv, id, code, peer, done := keypadInCall(t)
 		peer.typeRFC4733(code + "#")
 		srv.waitFor(id, "verified", status("verified"))
 		<-done
 	})
 	t.Run("keypad_in: a wrong code costs an attempt, the right one verifies", func(t *testing.T) {
-		srv := startServer(t, inboundConfig(t))
-		v := srv.createMethod("keypad_in", testNumber)
-		id, dial, code := v["id"].(string), v["dial_number"].(string), v["code"].(string)
-		peer := newRTPPeer(t)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			callers(t, srv, "uac_call_media.xml", local(t, "127.0.0.1"), []string{fmt.Sprintf("%s;%s;%d", testNumber, dial, peer.port())})
-		}()
-		peer.waitFirst()
+		srv, id, code, peer, done := keypadInCall(t)
 		peer.typeRFC4733(fmt.Sprintf("%04d", (mustAtoi(t, code)+1)%10000) + "#")
 		got := srv.waitFor(id, "one attempt used", func(v map[string]any) bool { return v["attempts_left"] == float64(2) })
 		if got["status"] == "verified" {
