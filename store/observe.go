@@ -8,8 +8,8 @@ import (
 )
 
 // Observer is told how long each request to etcd took: op is "get",
-// "put", "delete", "txn" or "compact", and err the request's error (nil
-// on success). It is called from the requesting goroutine and must not
+// "put", "delete", "txn", "compact" or "lease_grant", and err the
+// request's error (nil on success). It is called from the requesting goroutine and must not
 // block.
 type Observer interface {
 	ObserveRequest(op string, took time.Duration, err error)
@@ -18,8 +18,8 @@ type Observer interface {
 // Option configures Open.
 type Option func(*Store)
 
-// WithObserver has o observe every key-value request the store makes,
-// including those of retried updates, each attempt on its own.
+// WithObserver has o observe every key-value request and lease grant the
+// store makes, including those of retried updates, each attempt on its own.
 func WithObserver(o Observer) Option {
 	return func(s *Store) { s.observer = o }
 }
@@ -84,5 +84,19 @@ func (t observedTxn) Commit() (*clientv3.TxnResponse, error) {
 	start := time.Now()
 	resp, err := t.Txn.Commit()
 	t.o.ObserveRequest("txn", time.Since(start), err)
+	return resp, err
+}
+
+// observedLease times the lease grants of a clientv3.Lease: a write that
+// needs a lease not yet granted waits for one.
+type observedLease struct {
+	clientv3.Lease
+	o Observer
+}
+
+func (l observedLease) Grant(ctx context.Context, ttl int64) (*clientv3.LeaseGrantResponse, error) {
+	start := time.Now()
+	resp, err := l.Lease.Grant(ctx, ttl)
+	l.o.ObserveRequest("lease_grant", time.Since(start), err)
 	return resp, err
 }

@@ -56,6 +56,11 @@ func TestObserverSeesEachRequest(t *testing.T) {
 	if err := s.Delete(ctx, "o/a"); err != nil {
 		t.Fatal(err)
 	}
+	// A key with a TTL needs a lease: the first in its bucket waits for
+	// one to be granted.
+	if err := s.Put(ctx, "o/ttl", []byte("3"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
 
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -64,8 +69,11 @@ func TestObserverSeesEachRequest(t *testing.T) {
 	if rec.ops["get ok"] != 1 {
 		t.Errorf("get observed %d times, want 1 (all: %v)", rec.ops["get ok"], rec.ops)
 	}
-	if writes := rec.ops["put ok"] + rec.ops["delete ok"] + rec.ops["txn ok"]; writes != 3 {
-		t.Errorf("%d writes observed, want 3 (all: %v)", writes, rec.ops)
+	if writes := rec.ops["put ok"] + rec.ops["delete ok"] + rec.ops["txn ok"]; writes != 4 {
+		t.Errorf("%d writes observed, want 4 (all: %v)", writes, rec.ops)
+	}
+	if rec.ops["lease_grant ok"] != 1 {
+		t.Errorf("lease grant observed %d times, want 1 (all: %v)", rec.ops["lease_grant ok"], rec.ops)
 	}
 	if rec.ops["txn ok"] < 1 {
 		t.Errorf("Apply's transaction not observed: %v", rec.ops)

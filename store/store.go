@@ -105,6 +105,7 @@ func Open(ctx context.Context, c conf.Store, log *slog.Logger, opts ...Option) (
 	}
 	if s.observer != nil {
 		s.cli.KV = observedKV{KV: s.cli.KV, o: s.observer}
+		s.cli.Lease = observedLease{Lease: s.cli.Lease, o: s.observer}
 	}
 	s.leases = newLeaseCache(bg, s.cli.Lease, s.reqTimeout)
 	return s, nil

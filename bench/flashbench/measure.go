@@ -20,20 +20,23 @@ type stepResult struct {
 	why                 map[string]int
 	reaction            dist // SIPp's clock: 180 sent → CANCEL read
 	create              dist // POST /v1/verifications: request sent → 201 read
-	// serverCreate and storeTxn are the server's own histograms over the
-	// step: POST /v1/verifications answered 201, and etcd transactions.
-	serverCreate, storeTxn hist
-	schedLag               dist
-	serverCPU              float64 // cores, over the step and its drain
-	cpuPerVerify           time.Duration
-	carrierCPU             float64
-	selfCPU                float64
-	machineCPU             float64 // every process on the machine, in cores
-	sippFailed             int     // calls SIPp itself counted failed during the step (see its errors.log)
-	rss, hwm               int64
-	threads, fds           int
-	log                    logSummary
-	perfTop                string
+	// serverCreate, storeTxn and leaseGrant are the server's own
+	// histograms over the step: POST /v1/verifications answered 201, etcd
+	// transactions and lease grants; walFsync and backendCommit are the
+	// embedded etcd's: WAL fdatasync and bbolt commits.
+	serverCreate, storeTxn, leaseGrant hist
+	walFsync, backendCommit            hist
+	schedLag                           dist
+	serverCPU                          float64 // cores, over the step and its drain
+	cpuPerVerify                       time.Duration
+	carrierCPU                         float64
+	selfCPU                            float64
+	machineCPU                         float64 // every process on the machine, in cores
+	sippFailed                         int     // calls SIPp itself counted failed during the step (see its errors.log)
+	rss, hwm                           int64
+	threads, fds                       int
+	log                                logSummary
+	perfTop                            string
 }
 
 // measure runs one step against the server and gathers its figures. With
@@ -46,7 +49,8 @@ func measure(ctx context.Context, d *driver, srv *server, carrier *sipp, s *step
 	me0, _ := readProc(os.Getpid())
 	m0, _ := readMachine()
 	_, sippFailed0, _ := sippCounts(carrier)
-	h0, _ := scrapeHists(ctx, srv.base+"/metrics", histCreate, histStoreTxn)
+	h0, _ := scrapeHists(ctx, srv.base+"/metrics", histCreate, histStoreTxn, histLeaseGrant)
+	e0, _ := scrapeHists(ctx, srv.etcd+"/metrics", histWALFsync, histBackendCommit)
 
 	var perfDone chan string
 	if perfFile != "" {
@@ -75,7 +79,8 @@ func measure(ctx context.Context, d *driver, srv *server, carrier *sipp, s *step
 	m1, _ := readMachine()
 	time.Sleep(1100 * time.Millisecond) // SIPp writes its statistics every second
 	_, sippFailed1, _ := sippCounts(carrier)
-	h1, herr := scrapeHists(ctx, srv.base+"/metrics", histCreate, histStoreTxn)
+	h1, herr := scrapeHists(ctx, srv.base+"/metrics", histCreate, histStoreTxn, histLeaseGrant)
+	e1, eerr := scrapeHists(ctx, srv.etcd+"/metrics", histWALFsync, histBackendCommit)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -87,8 +92,11 @@ func measure(ctx context.Context, d *driver, srv *server, carrier *sipp, s *step
 		machineCPU: busyCores(m0, m1), sippFailed: sippFailed1 - sippFailed0,
 		rss: p1.RSS, hwm: p1.HWM, threads: p1.Threads, fds: p1.FDs,
 	}
-	if herr == nil && len(h0) == 2 {
-		r.serverCreate, r.storeTxn = h1[0].minus(h0[0]), h1[1].minus(h0[1])
+	if herr == nil && len(h0) == 3 {
+		r.serverCreate, r.storeTxn, r.leaseGrant = h1[0].minus(h0[0]), h1[1].minus(h0[1]), h1[2].minus(h0[2])
+	}
+	if eerr == nil && len(e0) == 2 {
+		r.walFsync, r.backendCommit = e1[0].minus(e0[0]), e1[1].minus(e0[1])
 	}
 	r.sent = s.planned - s.fails[failNotSent]
 	for _, n := range s.fails {
@@ -141,6 +149,9 @@ func (r stepResult) print(ceil *ceilingResult) {
 	fmt.Printf("POST /v1/verifications latency: %s\n", r.create)
 	fmt.Printf("  server side (its histogram):  %s\n", r.serverCreate)
 	fmt.Printf("  etcd transactions (all kinds): %s\n", r.storeTxn)
+	fmt.Printf("  etcd lease grants:             %s\n", r.leaseGrant)
+	fmt.Printf("  etcd WAL fdatasync:            %s\n", r.walFsync)
+	fmt.Printf("  etcd backend (bbolt) commits:  %s\n", r.backendCommit)
 	fmt.Printf("load generator lateness:        %s\n", r.schedLag)
 	fmt.Printf("ringproof CPU %.2f cores (%.0f µs CPU per verification), RSS %s, peak RSS (VmHWM) %s, %d threads, %d fds\n",
 		r.serverCPU, float64(r.cpuPerVerify.Microseconds()), mb(r.rss), mb(r.hwm), r.threads, r.fds)

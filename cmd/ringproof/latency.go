@@ -28,7 +28,7 @@ func newLatency() *latency {
 		}, []string{"route", "code"}),
 		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ringproof_store_request_duration_seconds",
-			Help:    "Time etcd took to answer a request of this node, by operation (get, put, delete, txn, compact) and result (ok, error).",
+			Help:    "Time etcd took to answer a request of this node, by operation (get, put, delete, txn, compact, lease_grant) and result (ok, error).",
 			Buckets: latencyBuckets,
 		}, []string{"op", "result"}),
 	}
