@@ -57,6 +57,7 @@ type options struct {
 	root        string
 	keep        bool
 	logLevel    string
+	udpReader   string
 	perf        string
 	env         envList
 }
@@ -95,6 +96,7 @@ func parseFlags() options {
 	flag.StringVar(&o.root, "root", "", "module root; empty: found from the working directory")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs, SIPp files)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "the server's log.level")
+	flag.StringVar(&o.udpReader, "udp-reader", "", "the server's sip.udp_reader (thread or poller); empty: its default")
 	flag.StringVar(&o.perf, "perf", "", "record a perf profile of the server during the single-rate step into this `file`, and print its top symbols")
 	flag.Var(&o.env, "env", "`KEY=VALUE` added to the server's environment, e.g. GOGC=400 (repeatable)")
 	flag.Parse()
@@ -200,7 +202,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer carrier.kill()
-	srv, err := startServer(ctx, bin, dir, carrier.addr, o.logLevel, o.env)
+	srv, err := startServer(ctx, bin, dir, carrier.addr, o.logLevel, o.udpReader, o.env)
 	if err != nil {
 		return err
 	}
@@ -209,8 +211,12 @@ func run(ctx context.Context, o options) error {
 			_ = srv.cmd.Process.Kill()
 		}
 	}()
-	fmt.Printf("ringproof pid %d: HTTP %s, SIP %s, log.level %s, env %q; SIPp carrier pid %d on %s\n",
-		srv.pid, srv.base, srv.sipAddr, o.logLevel, o.env.String(), carrier.pid(), carrier.addr)
+	reader := o.udpReader
+	if reader == "" {
+		reader = "default"
+	}
+	fmt.Printf("ringproof pid %d: HTTP %s, SIP %s, log.level %s, sip.udp_reader %s, env %q; SIPp carrier pid %d on %s\n",
+		srv.pid, srv.base, srv.sipAddr, o.logLevel, reader, o.env.String(), carrier.pid(), carrier.addr)
 
 	d := newDriver(srv.base, o.concurrency)
 	followCtx, stopFollow := context.WithCancel(ctx)

@@ -49,7 +49,7 @@ func buildServer(ctx context.Context, root, dir string) (string, error) {
 // serverConfig is the YAML the server runs with: every port a free
 // loopback one, the carrier as the only trunk, and limits high enough that
 // only the machine limits the rate.
-func serverConfig(dir, carrier string, logLevel string) (path, base, sipAddr, etcd string, err error) {
+func serverConfig(dir, carrier, logLevel, udpReader string) (path, base, sipAddr, etcd string, err error) {
 	httpPort, err := freeTCPPort()
 	if err != nil {
 		return "", "", "", "", err
@@ -73,7 +73,7 @@ http:
   admin_keys: [%s]
   pprof: true
 sip:
-  listen: 127.0.0.1:%d
+  listen: 127.0.0.1:%d%s
 store:
   data_dir: %s
   client_url: http://127.0.0.1:%d
@@ -89,7 +89,7 @@ verification:
   max_per_number_per_hour: 1000000
 log:
   level: %s
-`, httpPort, apiKey, adminKey, sipPort, filepath.Join(dir, "data"), etcdClient, etcdPeer, carrier, logLevel)
+`, httpPort, apiKey, adminKey, sipPort, readerLine(udpReader), filepath.Join(dir, "data"), etcdClient, etcdPeer, carrier, logLevel)
 	path = filepath.Join(dir, "ringproof.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return "", "", "", "", err
@@ -97,12 +97,21 @@ log:
 	return path, fmt.Sprintf("http://127.0.0.1:%d", httpPort), fmt.Sprintf("127.0.0.1:%d", sipPort), fmt.Sprintf("http://127.0.0.1:%d", etcdClient), nil
 }
 
+// readerLine is the sip.udp_reader line of the configuration, or nothing
+// for the server's default.
+func readerLine(udpReader string) string {
+	if udpReader == "" {
+		return ""
+	}
+	return "\n  udp_reader: " + udpReader
+}
+
 // startServer runs bin serve with a generated configuration and waits
 // until /readyz answers 200. GODEBUG=gctrace=1 makes the Go runtime write
 // one line per GC to stderr (the log file): live heap without adding
 // anything to the server.
-func startServer(ctx context.Context, bin, dir, carrier, logLevel string, env []string) (*server, error) {
-	cfgPath, base, sipAddr, etcd, err := serverConfig(dir, carrier, logLevel)
+func startServer(ctx context.Context, bin, dir, carrier, logLevel, udpReader string, env []string) (*server, error) {
+	cfgPath, base, sipAddr, etcd, err := serverConfig(dir, carrier, logLevel, udpReader)
 	if err != nil {
 		return nil, err
 	}
