@@ -98,6 +98,9 @@ type Service struct {
 	now    func() time.Time
 	dial   *dialNumbers
 	stats  counters
+	// lastWrites holds the records this node wrote last, so that an
+	// update need not read them back.
+	lastWrites *lastWrites
 
 	ctx    context.Context // ends calls on Close
 	stop   context.CancelFunc
@@ -133,8 +136,9 @@ func NewService(st Store, d Dialer, cfg Config, index func(string) string, log *
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
 		store: st, dialer: d, cfg: cfg, log: log, index: index, vault: vault, now: time.Now,
-		dial: newDialNumbers(cfg.DialNumbers),
-		ctx:  ctx, stop: stop, calls: make(map[string]context.CancelFunc),
+		dial:       newDialNumbers(cfg.DialNumbers),
+		lastWrites: newLastWrites(lastWritesMax),
+		ctx:        ctx, stop: stop, calls: make(map[string]context.CancelFunc),
 	}
 	go vault.WatchErasures(ctx, s.hangupErased)
 	return s
@@ -450,9 +454,11 @@ func (s *Service) load(ctx context.Context, id string) (*record, error) {
 // update applies fn to the stored record atomically (compare-and-swap), so
 // that nodes racing on one verification never lose a change. The record's
 // history entry is written in the same transaction. An error from fn
-// aborts the update and is returned as is.
+// aborts the update and is returned as is. If this node wrote the record
+// recently, the update starts from that write instead of reading it.
 func (s *Service) update(ctx context.Context, id string, fn func(*record) error) (*record, error) {
-	return s.updateFrom(ctx, id, nil, 0, fn)
+	cur, rev := s.lastWrites.get(id)
+	return s.updateFrom(ctx, id, cur, rev, fn)
 }
 
 // updateFrom is update starting from the record as this node last wrote it
@@ -500,6 +506,7 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 		return nil, fmt.Errorf("verify: update %s: %w", id, err)
 	}
 	out.stored, out.rev = next, rev
+	s.lastWrites.put(id, next, rev)
 	return &out, nil
 }
 
@@ -562,6 +569,7 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 		}
 		if res.OK {
 			rec.rev = res.Rev
+			s.lastWrites.put(rec.ID, rec.stored, rec.rev)
 			return nil
 		}
 		if res.Read[counter].Version >= limit {
