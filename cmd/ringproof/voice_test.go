@@ -294,6 +294,15 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 	})
 }
 
+// keypadOutEndedBy creates a keypad_out verification and waits until one of
+// its events gives reason for the hang-up; it returns the verification then.
+func (s *testServer) keypadOutEndedBy(reason string) map[string]any {
+	v := s.createMethod("keypad_out", testNumber)
+	return s.waitFor(v["id"].(string), "hung up ("+reason+")", func(v map[string]any) bool {
+		return strings.Contains(fmt.Sprint(v["events"]), reason)
+	})
+}
+
 func TestCallWithoutRTPEndsWithAnEvent(t *testing.T) {
 	// The callee answers but never sends audio: the call ends on the
 	// no-media timer, hung up, with an event saying so.
@@ -303,11 +312,7 @@ func TestCallWithoutRTPEndsWithAnEvent(t *testing.T) {
 	c := testConfig(t, sipp.Addr)
 	c.Media.NoRTPTimeoutS = 1
 	srv := startServer(t, c)
-	v := srv.createMethod("keypad_out", testNumber)
-	id := v["id"].(string)
-	got := srv.waitFor(id, "hung up", func(v map[string]any) bool {
-		return strings.Contains(fmt.Sprint(v["events"]), "no_media")
-	})
+	got := srv.keypadOutEndedBy("no_media")
 	if got["status"] != "answered" {
 		t.Fatalf("status %v after a silent call, want answered (still checkable)", got["status"])
 	}
@@ -324,11 +329,7 @@ func TestMaxCallDurationEndsTheCall(t *testing.T) {
 	c.Media.MaxCallS = 5
 	c.Media.NoRTPTimeoutS = 60
 	srv := startServer(t, c)
-	v := srv.createMethod("keypad_out", testNumber)
-	id := v["id"].(string)
-	got := srv.waitFor(id, "hung up", func(v map[string]any) bool {
-		return strings.Contains(fmt.Sprint(v["events"]), "max_duration")
-	})
+	got := srv.keypadOutEndedBy("max_duration")
 	if events := fmt.Sprint(got["events"]); strings.Contains(events, "no_media") || strings.Contains(events, "remote_bye") {
 		t.Fatalf("events %s: the call ended for another reason too", events)
 	}
