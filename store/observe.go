@@ -9,8 +9,8 @@ import (
 
 // Observer is told how long each request to etcd took: op is "get",
 // "put", "delete", "txn", "compact" or "lease_grant", and err the
-// request's error (nil on success). It is called from the requesting goroutine and must not
-// block.
+// request's error (nil on success). It is called from the requesting
+// goroutine and must not block.
 type Observer interface {
 	ObserveRequest(op string, took time.Duration, err error)
 }

@@ -10,8 +10,10 @@ import "sync"
 // or when a check reaches the node that placed the call, it saves the read
 // (and etcd's copy of its read buffer that goes with every read).
 //
-// It holds at most max records and forgets the oldest first. It is safe
-// for concurrent use.
+// It holds at most max records and forgets the oldest first, and all of
+// them when a number is erased anywhere in the cluster, so that no copy of
+// an erased record outlives the erasure here. It is safe for concurrent
+// use.
 type lastWrites struct {
 	mu    sync.Mutex
 	max   int
@@ -66,4 +68,13 @@ func (l *lastWrites) get(id string) ([]byte, int64) {
 	defer l.mu.Unlock()
 	w := l.byID[id]
 	return w.stored, w.rev
+}
+
+// clear forgets every record.
+func (l *lastWrites) clear() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.byID)
+	l.order = l.order[:0]
+	l.next = 0
 }

@@ -15,7 +15,8 @@ import (
 
 func TestLastWrites(t *testing.T) {
 	type step struct {
-		put     bool // put id at rev with value val; else get id
+		put     bool // put id at rev with value val
+		clear   bool // forget everything; else get id
 		id      string
 		rev     int64
 		val     string
@@ -48,6 +49,17 @@ func TestLastWrites(t *testing.T) {
 			{id: "a"},
 			{id: "b"},
 		}},
+		{"cleared", 2, []step{
+			{put: true, id: "a", rev: 1, val: "a1"},
+			{put: true, id: "b", rev: 2, val: "b2"},
+			{clear: true},
+			{id: "a"},
+			{id: "b"},
+			{put: true, id: "c", rev: 3, val: "c3"},
+			{put: true, id: "d", rev: 4, val: "d4"},
+			{id: "c", wantVal: "c3", wantRev: 3},
+			{id: "d", wantVal: "d4", wantRev: 4},
+		}},
 		{"the oldest goes first", 2, []step{
 			{put: true, id: "a", rev: 1, val: "a1"},
 			{put: true, id: "b", rev: 2, val: "b2"},
@@ -67,6 +79,10 @@ func TestLastWrites(t *testing.T) {
 			for i, s := range tc.steps {
 				if s.put {
 					l.put(s.id, []byte(s.val), s.rev)
+					continue
+				}
+				if s.clear {
+					l.clear()
 					continue
 				}
 				val, rev := l.get(s.id)
@@ -157,5 +173,23 @@ func TestUpdatesStartFromThisNodesWrites(t *testing.T) {
 	}
 	if _, err := a.Check(ctx, v2.ID, "1234"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("check of an erased verification: %v, want ErrNotFound", err)
+	}
+
+	// An erasure anywhere in the cluster: A keeps no copy of any record.
+	v3, err := a.Create(ctx, CreateRequest{Number: "+447911123458", Method: "flashcall"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Close waits for the call, and so for its events' write: nothing
+	// writes on A after this.
+	if err := a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := a.lastWrites.get(v3.ID); cur == nil {
+		t.Fatal("A does not remember the record it just wrote")
+	}
+	a.hangupErased()
+	if cur, _ := a.lastWrites.get(v3.ID); cur != nil {
+		t.Fatal("A still holds a record after an erasure")
 	}
 }

@@ -669,9 +669,11 @@ func NumberKeyPlaces() []privacy.Place {
 	}
 }
 
-// hangupErased hangs up this node's calls whose records are gone: called
-// when an erasure was made somewhere in the cluster.
+// hangupErased forgets the records this node wrote last and hangs up its
+// calls whose records are gone: called when an erasure was made somewhere
+// in the cluster.
 func (s *Service) hangupErased() {
+	s.lastWrites.clear()
 	s.mu.Lock()
 	ids := make([]string, 0, len(s.calls))
 	for id := range s.calls {
