@@ -1,6 +1,9 @@
 package verify
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // lastWrites remembers, for the verifications this node wrote most
 // recently, the record as it wrote it and the store revision of that write.
@@ -9,6 +12,11 @@ import "sync"
 // another node, or erased), at the cost of one more attempt. On one node,
 // or when a check reaches the node that placed the call, it saves the read
 // (and etcd's copy of its read buffer that goes with every read).
+//
+// It also has this node's updates of one record take turns (acquire): a
+// check that arrives while the call's events are being written waits for
+// that write and starts from it, instead of losing the compare-and-swap
+// to it, which would cost a round of consensus.
 //
 // It holds at most max records and forgets the oldest first, and all of
 // them when a number is erased anywhere in the cluster, so that no copy of
@@ -20,6 +28,9 @@ type lastWrites struct {
 	byID  map[string]lastWrite
 	order []string // ids in the order they were first remembered, a ring
 	next  int      // where the next new id goes in order
+	// busy has a channel for each record an update of this node is
+	// writing; it is closed when that update ends.
+	busy map[string]chan struct{}
 }
 
 // lastWrite is one record as this node wrote it, at store revision rev.
@@ -34,7 +45,8 @@ type lastWrite struct {
 const lastWritesMax = 4096
 
 func newLastWrites(max int) *lastWrites {
-	return &lastWrites{max: max, byID: make(map[string]lastWrite, max), order: make([]string, 0, max)}
+	return &lastWrites{max: max, byID: make(map[string]lastWrite, max), order: make([]string, 0, max),
+		busy: make(map[string]chan struct{})}
 }
 
 // put remembers stored, written at rev, as id's latest record, unless a
@@ -77,4 +89,31 @@ func (l *lastWrites) clear() {
 	clear(l.byID)
 	l.order = l.order[:0]
 	l.next = 0
+}
+
+// acquire waits until no other update of this node is writing id, then
+// marks one as writing it until release is called. It returns ctx's error
+// if ctx ends first.
+func (l *lastWrites) acquire(ctx context.Context, id string) (release func(), err error) {
+	for {
+		l.mu.Lock()
+		ch, busy := l.busy[id]
+		if !busy {
+			ch = make(chan struct{})
+			l.busy[id] = ch
+			l.mu.Unlock()
+			return func() {
+				l.mu.Lock()
+				delete(l.busy, id)
+				l.mu.Unlock()
+				close(ch)
+			}, nil
+		}
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }

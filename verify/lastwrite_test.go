@@ -193,3 +193,70 @@ func TestUpdatesStartFromThisNodesWrites(t *testing.T) {
 		t.Fatal("A still holds a record after an erasure")
 	}
 }
+
+// attemptsSeen is a Store that counts updates and their attempts: an
+// attempt more than updates is a compare-and-swap lost.
+type attemptsSeen struct {
+	*store.Store
+	mu       sync.Mutex
+	updates  int
+	attempts int
+}
+
+func (s *attemptsSeen) UpdateWithFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []store.Op, error)) ([]byte, int64, error) {
+	s.mu.Lock()
+	s.updates++
+	s.mu.Unlock()
+	return s.Store.UpdateWithFrom(ctx, key, cur, rev, func(cur []byte) ([]byte, []store.Op, error) {
+		s.mu.Lock()
+		s.attempts++
+		s.mu.Unlock()
+		return fn(cur)
+	})
+}
+
+// TestUpdatesOfOneNodeTakeTurns: concurrent checks of one verification on
+// one node, racing the call's events write too, each commit at the first
+// attempt: they wait for each other instead of losing the
+// compare-and-swap, and every one still counts.
+func TestUpdatesOfOneNodeTakeTurns(t *testing.T) {
+	st := storetest.New(t)
+	seen := &attemptsSeen{Store: st}
+	cfg := Config{CodeLength: 4, MaxCodeLength: 6, Expiry: 5 * time.Minute, MaxAttempts: 20, MaxPerNumberPerHour: 100}
+	svc := NewService(seen, &fakeDialer{callerID: "+442079461234"}, cfg,
+		func(n string) string { return "k" + strings.TrimPrefix(n, "+") }, storetest.Logger(t))
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	ctx := context.Background()
+	v, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "flashcall"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const checks = 12
+	var wg sync.WaitGroup
+	for range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := svc.Check(ctx, v.ID, "0000"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Close waits for the call's events to be written.
+	if err := svc.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.Get(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AttemptsLeft != cfg.MaxAttempts-checks {
+		t.Fatalf("%d attempts left after %d wrong codes, want %d", got.AttemptsLeft, checks, cfg.MaxAttempts-checks)
+	}
+	seen.mu.Lock()
+	defer seen.mu.Unlock()
+	if seen.attempts != seen.updates {
+		t.Fatalf("%d updates took %d attempts: %d compare-and-swaps lost on one node", seen.updates, seen.attempts, seen.attempts-seen.updates)
+	}
+}

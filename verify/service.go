@@ -457,15 +457,24 @@ func (s *Service) load(ctx context.Context, id string) (*record, error) {
 // aborts the update and is returned as is. If this node wrote the record
 // recently, the update starts from that write instead of reading it.
 func (s *Service) update(ctx context.Context, id string, fn func(*record) error) (*record, error) {
-	cur, rev := s.lastWrites.get(id)
-	return s.updateFrom(ctx, id, cur, rev, fn)
+	return s.updateFrom(ctx, id, nil, 0, fn)
 }
 
 // updateFrom is update starting from the record as this node last wrote it
 // (cur at store revision rev), which saves a read when nothing else changed
-// it; with rev 0 it reads first. The result holds what it wrote and its
-// revision (record.stored, record.rev) for the next update.
+// it; with rev 0 it reads first. It waits for any other update of the
+// record on this node to end, and starts from the later of that one's
+// write and cur. The result holds what it wrote and its revision
+// (record.stored, record.rev) for the next update.
 func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int64, fn func(*record) error) (*record, error) {
+	release, err := s.lastWrites.acquire(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("verify: update %s: %w", id, err)
+	}
+	defer release()
+	if last, lastRev := s.lastWrites.get(id); lastRev > rev {
+		cur, rev = last, lastRev
+	}
 	var (
 		out    record
 		opened *record // the personal data, decrypted once: it never changes
