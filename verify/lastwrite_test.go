@@ -97,24 +97,34 @@ func TestLastWrites(t *testing.T) {
 	}
 }
 
-// startsSeen is a Store that notes, for each update, whether the caller
-// held the record already (a revision) or had it read.
-type startsSeen struct {
+// updatesSeen is a Store that notes, for each update, whether the caller
+// held the record already (a revision) or had it read, and counts the
+// update's attempts: an attempt more than updates is a compare-and-swap
+// lost.
+type updatesSeen struct {
 	*store.Store
-	mu      sync.Mutex
-	held    int
-	readOut int
+	mu       sync.Mutex
+	held     int
+	readOut  int
+	updates  int
+	attempts int
 }
 
-func (s *startsSeen) UpdateWithFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []store.Op, error)) ([]byte, int64, error) {
+func (s *updatesSeen) UpdateWithFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []store.Op, error)) ([]byte, int64, error) {
 	s.mu.Lock()
+	s.updates++
 	if rev > 0 {
 		s.held++
 	} else {
 		s.readOut++
 	}
 	s.mu.Unlock()
-	return s.Store.UpdateWithFrom(ctx, key, cur, rev, fn)
+	return s.Store.UpdateWithFrom(ctx, key, cur, rev, func(cur []byte) ([]byte, []store.Op, error) {
+		s.mu.Lock()
+		s.attempts++
+		s.mu.Unlock()
+		return fn(cur)
+	})
 }
 
 // TestUpdatesStartFromThisNodesWrites runs two services, two nodes, on one
@@ -128,7 +138,7 @@ func TestUpdatesStartFromThisNodesWrites(t *testing.T) {
 	cfg := Config{CodeLength: 4, MaxCodeLength: 6, Expiry: 5 * time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 100,
 		Vault: privacy.NewEphemeralVault(st)}
 	index := func(n string) string { return "k" + strings.TrimPrefix(n, "+") }
-	seenA := &startsSeen{Store: st}
+	seenA := &updatesSeen{Store: st}
 	a := NewService(seenA, &fakeDialer{callerID: "+442079461234"}, cfg, index, storetest.Logger(t))
 	t.Cleanup(func() { a.Close(context.Background()) })
 	b := NewService(st, &fakeDialer{callerID: "+442079461234"}, cfg, index, storetest.Logger(t))
@@ -194,34 +204,13 @@ func TestUpdatesStartFromThisNodesWrites(t *testing.T) {
 	}
 }
 
-// attemptsSeen is a Store that counts updates and their attempts: an
-// attempt more than updates is a compare-and-swap lost.
-type attemptsSeen struct {
-	*store.Store
-	mu       sync.Mutex
-	updates  int
-	attempts int
-}
-
-func (s *attemptsSeen) UpdateWithFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []store.Op, error)) ([]byte, int64, error) {
-	s.mu.Lock()
-	s.updates++
-	s.mu.Unlock()
-	return s.Store.UpdateWithFrom(ctx, key, cur, rev, func(cur []byte) ([]byte, []store.Op, error) {
-		s.mu.Lock()
-		s.attempts++
-		s.mu.Unlock()
-		return fn(cur)
-	})
-}
-
 // TestUpdatesOfOneNodeTakeTurns: concurrent checks of one verification on
 // one node, racing the call's events write too, each commit at the first
 // attempt: they wait for each other instead of losing the
 // compare-and-swap, and every one still counts.
 func TestUpdatesOfOneNodeTakeTurns(t *testing.T) {
 	st := storetest.New(t)
-	seen := &attemptsSeen{Store: st}
+	seen := &updatesSeen{Store: st}
 	cfg := Config{CodeLength: 4, MaxCodeLength: 6, Expiry: 5 * time.Minute, MaxAttempts: 20, MaxPerNumberPerHour: 100}
 	svc := NewService(seen, &fakeDialer{callerID: "+442079461234"}, cfg,
 		func(n string) string { return "k" + strings.TrimPrefix(n, "+") }, storetest.Logger(t))
