@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -59,15 +58,12 @@ func (s *testServer) noteCode(code string) {
 	s.mu.Unlock()
 }
 
-// freeTCPPort returns a loopback TCP port free at the time of the call.
+// freeTCPPort returns a loopback TCP port free at the time of the call,
+// drawn below the kernel's ephemeral range so that no client socket takes
+// it before the server binds it (see sipptest.FreeUDPPort).
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return sipptest.FreeUDPPort(t)
 }
 
 // testConfig is a valid configuration on free loopback ports with one trunk

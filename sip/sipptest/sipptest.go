@@ -7,12 +7,13 @@
 package sipptest
 
 import (
-	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -64,11 +65,18 @@ func scenarioDir() string {
 // FreeUDPPort returns a port on 127.0.0.1 that is free for both UDP and
 // TCP at the time of the call. Another process may take it before it is
 // used; Start retries with a new port when SIPp then fails to bind.
+//
+// The port is drawn from 10000-16383: below the kernel's ephemeral range
+// (32768 and up), from which outgoing connections and ":0" listeners take
+// ports by themselves, for instance a client socket to the embedded etcd
+// opened between the pick and the bind; and below ringproof's default RTP
+// range (16384-32767), which servers of tests running at the same time
+// draw from. In this range only another explicit pick can take the port.
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
 	var lastErr error
-	for range 50 {
-		port, err := freePort()
+	for range 100 {
+		port, err := freePort(10000 + rand.IntN(6384))
 		if err == nil {
 			return port
 		}
@@ -78,14 +86,15 @@ func FreeUDPPort(t testing.TB) int {
 	return 0
 }
 
-func freePort() (int, error) {
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+// freePort returns port if it is free on 127.0.0.1 for UDP and TCP.
+func freePort(port int) (int, error) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	pc, err := net.ListenPacket("udp4", addr)
 	if err != nil {
 		return 0, err
 	}
 	defer pc.Close()
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+	l, err := net.Listen("tcp4", addr)
 	if err != nil {
 		return 0, err
 	}
