@@ -52,6 +52,18 @@ type SIP struct {
 	UDPReader string `yaml:"udp_reader"`
 	// UserAgent is the User-Agent header value. Default "ringproof".
 	UserAgent string `yaml:"user_agent"`
+	// TLSListen is the IP:port for SIP over TLS (carriers use 5061); empty
+	// means none. Needed by trunks with transport tls, whose Contact points
+	// here. Default empty.
+	TLSListen string `yaml:"tls_listen"`
+	// TLSCertFile and TLSKeyFile are the PEM certificate (chain) and key
+	// the TLS listener presents; ringproof also presents them to carriers
+	// that ask for a client certificate. Required with TLSListen.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// TLSCAFile is a PEM bundle of the CAs that sign carriers'
+	// certificates; empty means the system's roots.
+	TLSCAFile string `yaml:"tls_ca_file"`
 }
 
 // Media configures the RTP audio of answered calls.

@@ -93,6 +93,12 @@ func (v *validator) add(key, format string, args ...any) {
 	v.problems = append(v.problems, &FieldError{Key: key, Problem: fmt.Sprintf(format, args...)})
 }
 
+// has reports whether a problem was added for a key that starts with
+// prefix.
+func (v *validator) has(prefix string) bool {
+	return slices.ContainsFunc(v.problems, func(p *FieldError) bool { return strings.HasPrefix(p.Key, prefix) })
+}
+
 // check adds problem for key unless it is empty.
 func (v *validator) check(key, problem string) {
 	if problem != "" {
@@ -158,6 +164,49 @@ func (c *Config) validateSIP(v *validator) {
 	v.oneOf("sip.udp_reader", c.SIP.UDPReader, "thread", "poller")
 	if hasControl(c.SIP.UserAgent) {
 		v.add("sip.user_agent", "%q contains a control character", c.SIP.UserAgent)
+	}
+	c.validateSIPTLS(v)
+}
+
+// validateSIPTLS checks SIP over TLS: a listener address apart from
+// sip.listen, with a certificate and key that load, and a CA bundle that
+// holds certificates; none of the files without the listener.
+func (c *Config) validateSIPTLS(v *validator) {
+	s := &c.SIP
+	if s.TLSListen == "" {
+		for _, set := range []struct{ key, value string }{
+			{"sip.tls_cert_file", s.TLSCertFile}, {"sip.tls_key_file", s.TLSKeyFile}, {"sip.tls_ca_file", s.TLSCAFile},
+		} {
+			if set.value != "" {
+				v.add(set.key, "is set but sip.tls_listen is empty")
+			}
+		}
+		return
+	}
+	if p := checkListen(s.TLSListen, true); p != "" {
+		v.add("sip.tls_listen", "%s", p)
+	} else if s.TLSListen == s.Listen {
+		v.add("sip.tls_listen", "%q is also sip.listen, whose TCP listener holds that port; carriers use 5061 for TLS", s.TLSListen)
+	}
+	for _, set := range []struct{ key, value string }{
+		{"sip.tls_cert_file", s.TLSCertFile}, {"sip.tls_key_file", s.TLSKeyFile}, {"sip.tls_ca_file", s.TLSCAFile},
+	} {
+		switch {
+		case set.value != "":
+			v.check(set.key, checkReadableFile(set.value))
+		case set.key != "sip.tls_ca_file":
+			v.add(set.key, "is required with sip.tls_listen")
+		}
+	}
+	if v.has("sip.tls_") {
+		return
+	}
+	if _, _, err := s.TLSConfigs(); err != nil {
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			fe = &FieldError{Key: "sip.tls_cert_file", Problem: err.Error()}
+		}
+		v.problems = append(v.problems, fe)
 	}
 }
 
@@ -346,9 +395,11 @@ func (c *Config) validateTrunks(v *validator) {
 		switch t.Transport {
 		case "udp", "tcp":
 		case "tls":
-			v.add(key+".transport", "%q is not supported yet; use udp or tcp", t.Transport)
+			if c.SIP.TLSListen == "" {
+				v.add(key+".transport", "tls needs sip.tls_listen (with its certificate): the Contact of calls over TLS points at it")
+			}
 		default:
-			v.add(key+".transport", "%q is not one of udp, tcp", t.Transport)
+			v.add(key+".transport", "%q is not one of udp, tcp, tls", t.Transport)
 		}
 		if hasControl(t.Username) {
 			v.add(key+".username", "%q contains a control character", t.Username)

@@ -85,7 +85,7 @@ func splitAddressList(s string) []string {
 func (e *Endpoint) ackAndBye(ctx context.Context, tx sip.ClientTransaction, invite *sip.Request, ok *sip.Response) error {
 	seq := invite.CSeq().SeqNo
 	ack := inDialog(sip.ACK, invite, ok, seq)
-	if err := sipgo.ClientRequestAddVia(e.client, ack); err != nil {
+	if err := e.addVia(ack); err != nil {
 		return fmt.Errorf("ack: %w", err)
 	}
 	e.sendFrom(ack)
@@ -100,7 +100,7 @@ func (e *Endpoint) ackAndBye(ctx context.Context, tx sip.ClientTransaction, invi
 	}
 
 	bye := inDialog(sip.BYE, invite, ok, seq+1)
-	if err := sipgo.ClientRequestAddVia(e.client, bye); err != nil {
+	if err := e.addVia(bye); err != nil {
 		return fmt.Errorf("bye: %w", err)
 	}
 	e.sendFrom(bye)
@@ -131,7 +131,7 @@ func (e *Endpoint) ackAndBye(ctx context.Context, tx sip.ClientTransaction, invi
 // it) and returns the dialog it created.
 func (e *Endpoint) confirm(tx sip.ClientTransaction, invite *sip.Request, ok *sip.Response) (*Dialog, error) {
 	ack := inDialog(sip.ACK, invite, ok, invite.CSeq().SeqNo)
-	if err := sipgo.ClientRequestAddVia(e.client, ack); err != nil {
+	if err := e.addVia(ack); err != nil {
 		return nil, fmt.Errorf("ack: %w", err)
 	}
 	e.sendFrom(ack)

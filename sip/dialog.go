@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -132,7 +131,7 @@ func (d *Dialog) request(method sip.RequestMethod) *sip.Request {
 	if len(d.routes) == 0 && d.dest != "" && d.target.Host == "" {
 		r.SetDestination(d.dest)
 	}
-	_ = sipgo.ClientRequestAddVia(d.e.client, r)
+	_ = d.e.addVia(r)
 	d.e.sendFrom(r)
 	return r
 }

@@ -5,6 +5,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,19 @@ type Options struct {
 	// on an OS thread of its own (see udpsocket_linux.go; outside Linux
 	// the poller is always used).
 	PollUDP bool
+	// TLSListen is the IP:port for SIP over TLS (RFC 3261 §26.3.1;
+	// carriers use 5061). Empty means no TLS listener. It is needed for
+	// trunks reached over TLS too: their Contact points at it, so that
+	// requests within the call (a BYE) come back over TLS.
+	TLSListen string
+	// TLSServer holds the certificate the TLS listener presents; required
+	// with TLSListen.
+	TLSServer *tls.Config
+	// TLSClient configures the TLS connections the endpoint opens to
+	// trunks: the roots that verify a carrier's certificate (nil: the
+	// system's) and a client certificate for carriers that ask for one.
+	// The carrier's certificate must hold the host of the trunk's address.
+	TLSClient *tls.Config
 	// UserAgent is sent in the User-Agent header.
 	UserAgent string
 	// Logger receives diagnostics; nil means slog.Default().
@@ -42,8 +56,9 @@ type Options struct {
 }
 
 // Endpoint is one SIP user agent listening on UDP and TCP at the same
-// address. Requests it sends over UDP leave from the listening socket, so
-// carriers that allow-list IP:port see the port they expect.
+// address, and on TLS when asked to. Requests it sends over UDP leave from
+// the listening socket, so carriers that allow-list IP:port see the port
+// they expect.
 type Endpoint struct {
 	ua        *sipgo.UserAgent
 	server    *sipgo.Server
@@ -52,8 +67,10 @@ type Endpoint struct {
 	userAgent string
 	log       *slog.Logger
 
-	udp udpConn // see udpsocket_linux.go
-	tcp net.Listener
+	udp     udpConn // see udpsocket_linux.go
+	tcp     net.Listener
+	tls     net.Listener   // nil without Options.TLSListen
+	tlsAddr netip.AddrPort // where tls listens
 
 	counters inboundCounters
 	// onInvite handles inbound INVITEs once ServeInbound or ServeHandset
@@ -86,9 +103,39 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		log = slog.Default()
 	}
 
+	var tlsAP netip.AddrPort
+	if o.TLSListen != "" {
+		if tlsAP, err = netip.ParseAddrPort(o.TLSListen); err != nil {
+			return nil, fmt.Errorf("sip: TLS listen address %q: %w", o.TLSListen, err)
+		}
+		if o.TLSServer == nil || (len(o.TLSServer.Certificates) == 0 && o.TLSServer.GetCertificate == nil) {
+			return nil, fmt.Errorf("sip: TLS listen address %q: no certificate", o.TLSListen)
+		}
+	}
+
 	udp, tcp, err := listenPair(ctx, ap, !o.PollUDP, log)
 	if err != nil {
 		return nil, err
+	}
+	var tlsLn net.Listener
+	if o.TLSListen != "" {
+		var lc net.ListenConfig
+		raw, err := lc.Listen(ctx, "tcp", tlsAP.String())
+		if err != nil {
+			udp.Close()
+			tcp.Close()
+			return nil, fmt.Errorf("sip: listen tls %s: %w", tlsAP, err)
+		}
+		tlsAP = raw.Addr().(*net.TCPAddr).AddrPort()
+		tlsAP = netip.AddrPortFrom(tlsAP.Addr().Unmap(), tlsAP.Port())
+		tlsLn = tls.NewListener(raw, o.TLSServer)
+	}
+	closeListeners := func() {
+		udp.Close()
+		tcp.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
 	}
 	if err := udp.SetReadBuffer(o.UDPReadBuffer); err != nil {
 		log.Warn("sip: cannot set UDP receive buffer", "bytes", o.UDPReadBuffer, "err", err)
@@ -98,23 +145,25 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 
 	var e *Endpoint
 	fast := newFastCancels(udp)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()),
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 			if e != nil {
 				e.ackStray(r)
 			}
 		})),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(fast.filter)))
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(fast.filter))}
+	if o.TLSClient != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(o.TLSClient))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
-		udp.Close()
-		tcp.Close()
+		closeListeners()
 		return nil, fmt.Errorf("sip: user agent: %w", err)
 	}
 	server, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
 	if err != nil {
 		ua.Close()
-		udp.Close()
-		tcp.Close()
+		closeListeners()
 		return nil, fmt.Errorf("sip: server: %w", err)
 	}
 	client, err := sipgo.NewClient(ua,
@@ -123,14 +172,13 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		sipgo.WithClientLogger(log))
 	if err != nil {
 		ua.Close()
-		udp.Close()
-		tcp.Close()
+		closeListeners()
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
 	e = &Endpoint{
 		ua: ua, server: server, client: client,
 		addr: bound, userAgent: o.UserAgent, log: log,
-		udp: udp, tcp: tcp, fast: fast,
+		udp: udp, tcp: tcp, tls: tlsLn, tlsAddr: tlsAP, fast: fast,
 	}
 	server.OnOptions(e.answerOptions)
 	server.OnInvite(e.dispatchInvite)
@@ -151,6 +199,15 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 			log.Debug("sip: TCP serve ended", "err", err)
 		}
 	}()
+	if tlsLn != nil {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			if err := server.ServeTLS(tlsLn); err != nil && !errors.Is(err, net.ErrClosed) {
+				log.Debug("sip: TLS serve ended", "err", err)
+			}
+		}()
+	}
 	// Requests leave from the listening socket only once the transport
 	// layer knows it; until then it would try to bind the port again.
 	if err := e.waitUDPReady(ctx, udp.LocalAddr().String()); err != nil {
@@ -213,6 +270,10 @@ func (e *Endpoint) FastCancels() int64 { return e.fast.fired.Load() }
 // Addr is the address the endpoint listens on, for UDP and TCP alike.
 func (e *Endpoint) Addr() netip.AddrPort { return e.addr }
 
+// TLSAddr is the address the endpoint listens on for TLS; the zero
+// AddrPort when it has no TLS listener.
+func (e *Endpoint) TLSAddr() netip.AddrPort { return e.tlsAddr }
+
 // dispatchInvite passes an inbound INVITE to the handler in force; before
 // there is one the endpoint takes no calls.
 func (e *Endpoint) dispatchInvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -234,6 +295,9 @@ func (e *Endpoint) Close() error {
 		e.endDialogs()
 		e.udp.Close()
 		e.tcp.Close()
+		if e.tls != nil {
+			e.tls.Close()
+		}
 		err = e.ua.Close()
 		e.wg.Wait()
 	})

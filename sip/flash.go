@@ -375,11 +375,7 @@ func (e *Endpoint) newInvite(c Call) (*sip.Request, error) {
 	if c.Anonymous {
 		req.AppendHeader(sip.NewHeader("Privacy", "id"))
 	}
-	contact := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: from.Address.User, Host: e.addr.Addr().String(), Port: int(e.addr.Port())}}
-	if transport == "TCP" {
-		contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
-	}
-	req.AppendHeader(contact)
+	req.AppendHeader(e.contact(from.Address.User, transport))
 	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"))
 	req.AppendHeader(sip.NewHeader("User-Agent", e.userAgent))
 	if len(c.SDP) > 0 {
@@ -389,6 +385,9 @@ func (e *Endpoint) newInvite(c Call) (*sip.Request, error) {
 	e.sendFrom(req)
 	if err := sipgo.ClientRequestBuild(e.client, req); err != nil {
 		return nil, fmt.Errorf("trunk %q: build INVITE: %w", c.Trunk.Name, err)
+	}
+	if err := e.fixVia(req); err != nil {
+		return nil, fmt.Errorf("trunk %q: %w", c.Trunk.Name, err)
 	}
 	return req, nil
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -14,7 +15,9 @@ type Ring struct {
 	// To is the number called.
 	To     string
 	Source netip.AddrPort
-	At     time.Time
+	// Transport is how the INVITE came: "UDP", "TCP" or "TLS".
+	Transport string
+	At        time.Time
 }
 
 // How a ring ended, as ServeHandset reports it.
@@ -32,7 +35,7 @@ const (
 func (e *Endpoint) ServeHandset(ringFor time.Duration, report func(r Ring, what string)) {
 	e.setInviteHandler(func(req *sip.Request, tx sip.ServerTransaction) {
 		src, _ := netip.ParseAddrPort(req.Source())
-		r := Ring{To: req.Recipient.User, Source: src, At: time.Now()}
+		r := Ring{To: req.Recipient.User, Source: src, Transport: strings.ToUpper(req.Transport()), At: time.Now()}
 		if f := req.From(); f != nil {
 			r.CallerID = f.Address.User
 		}

@@ -144,11 +144,7 @@ func (e *Endpoint) answer(ctx context.Context, req *sip.Request, tx sip.ServerTr
 	ok := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", dec.AnswerSDP)
 	ok.To().Params.Add("tag", tag)
 	ok.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	contact := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: e.addr.Addr().String(), Port: int(e.addr.Port())}}
-	if sip.NetworkToLower(req.Transport()) == "tcp" {
-		contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
-	}
-	ok.AppendHeader(contact)
+	ok.AppendHeader(e.contact("", req.Transport()))
 	d := e.newServerDialog(req, tag, dec.AnswerSDP)
 	if err := tx.Respond(ok); err != nil {
 		d.end(EndLocal)

@@ -13,7 +13,7 @@ type Trunk struct {
 	Name string
 	// Address is host:port where INVITEs are sent.
 	Address string
-	// Transport is "udp" or "tcp".
+	// Transport is "udp", "tcp" or "tls".
 	Transport string
 	// Username and Password answer 401/407 digest challenges. An empty
 	// Password means challenges fail the call.
@@ -41,8 +41,11 @@ func (t Trunk) target() (host string, port int, domain string, err error) {
 
 // transport is the sipgo transport name for the trunk, UDP by default.
 func (t Trunk) transport() string {
-	if strings.EqualFold(t.Transport, "tcp") {
+	switch {
+	case strings.EqualFold(t.Transport, "tcp"):
 		return "TCP"
+	case strings.EqualFold(t.Transport, "tls"):
+		return "TLS"
 	}
 	return "UDP"
 }

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/sip"
 )
 
@@ -17,6 +19,9 @@ import (
 //
 //	ringproof phone [--listen ADDR] [--code-length N]     ring on every INVITE
 //	ringproof phone call --from N --to N --server ADDR    call a system number
+//
+// Both take --tls-listen, --tls-cert, --tls-key and --tls-ca for SIP over
+// TLS.
 func cmdPhone(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "call" {
 		return cmdPhoneCall(ctx, args[1:], stdout, stderr)
@@ -26,16 +31,26 @@ func cmdPhone(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	codeLen := fs.Int("code-length", 4, "print the flash-call code: the caller ID's last `N` digits (0: don't)")
 	ringFor := fs.Duration("ring", 60*time.Second, "ring this long when nobody cancels, then reject with 480")
 	count := fs.Int("count", 0, "exit after `N` calls have ended (0: run until interrupted)")
+	tlsFlags := addTLSFlags(fs)
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
-	ep, err := sip.Listen(ctx, sip.Options{Listen: *listen, UserAgent: "ringproof-phone", Logger: quietLogger(stderr)})
+	opts := sip.Options{Listen: *listen, UserAgent: "ringproof-phone", Logger: quietLogger(stderr)}
+	if err := tlsFlags.apply(&opts); err != nil {
+		fmt.Fprintf(stderr, "ringproof phone: %v\n", err)
+		return 2
+	}
+	ep, err := sip.Listen(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "ringproof phone: %v\n", err)
 		return 1
 	}
 	defer ep.Close()
-	fmt.Fprintf(stdout, "phone: listening on %s (udp, tcp)\n", ep.Addr())
+	if a := ep.TLSAddr(); a.IsValid() {
+		fmt.Fprintf(stdout, "phone: listening on %s (udp, tcp) and %s (tls)\n", ep.Addr(), a)
+	} else {
+		fmt.Fprintf(stdout, "phone: listening on %s (udp, tcp)\n", ep.Addr())
+	}
 
 	var (
 		mu    sync.Mutex
@@ -50,6 +65,9 @@ func cmdPhone(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			line := fmt.Sprintf("phone: ringing: call from %s to %s", r.CallerID, r.To)
 			if *codeLen > 0 && len(r.CallerID) > *codeLen {
 				line += fmt.Sprintf(" (flash-call code %s)", r.CallerID[len(r.CallerID)-*codeLen:])
+			}
+			if r.Transport != "UDP" {
+				line += " over " + strings.ToLower(r.Transport)
 			}
 			fmt.Fprintln(stdout, line)
 		default:
@@ -74,10 +92,11 @@ func cmdPhoneCall(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	from := fs.String("from", "", "the caller's `number`, E.164 (required)")
 	to := fs.String("to", "", "the system `number` to call, E.164 (required)")
 	server := fs.String("server", "127.0.0.1:5060", "ringproof's SIP `address`")
-	transport := fs.String("transport", "udp", "udp or tcp")
+	transport := fs.String("transport", "udp", "udp, tcp or tls (tls needs --tls-listen, --tls-cert and --tls-key)")
 	listen := fs.String("listen", "127.0.0.1:0", "local SIP `address` (port 0: any)")
 	anonymous := fs.Bool("anonymous", false, "withhold the caller ID (Privacy: id)")
 	timeout := fs.Duration("timeout", 30*time.Second, "hang up (CANCEL) if no final response by then")
+	tlsFlags := addTLSFlags(fs)
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -85,7 +104,16 @@ func cmdPhoneCall(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "ringproof phone call: --from and --to are required")
 		return 2
 	}
-	ep, err := sip.Listen(ctx, sip.Options{Listen: *listen, UserAgent: "ringproof-phone", Logger: quietLogger(stderr)})
+	opts := sip.Options{Listen: *listen, UserAgent: "ringproof-phone", Logger: quietLogger(stderr)}
+	if err := tlsFlags.apply(&opts); err != nil {
+		fmt.Fprintf(stderr, "ringproof phone call: %v\n", err)
+		return 2
+	}
+	if *transport == "tls" && opts.TLSListen == "" {
+		fmt.Fprintln(stderr, "ringproof phone call: --transport tls needs --tls-listen, --tls-cert and --tls-key")
+		return 2
+	}
+	ep, err := sip.Listen(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "ringproof phone call: %v\n", err)
 		return 1
@@ -120,6 +148,39 @@ func cmdPhoneCall(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "phone: %s %s\n", final.Kind, final.Reason)
 		return 1
 	}
+}
+
+// tlsFlags are the handset's settings for SIP over TLS, as in the
+// server's configuration (conf.SIP).
+type tlsFlags struct{ listen, cert, key, ca *string }
+
+func addTLSFlags(fs *flag.FlagSet) tlsFlags {
+	return tlsFlags{
+		listen: fs.String("tls-listen", "", "also take SIP over TLS on this `address` (needs --tls-cert and --tls-key)"),
+		cert:   fs.String("tls-cert", "", "PEM certificate `file` for TLS"),
+		key:    fs.String("tls-key", "", "PEM key `file` of --tls-cert"),
+		ca:     fs.String("tls-ca", "", "PEM `file` of the CAs that sign the other side's certificate (default: the system's roots)"),
+	}
+}
+
+// apply loads the TLS files into o, checked as the server checks its own.
+func (f tlsFlags) apply(o *sip.Options) error {
+	c := conf.SIP{TLSListen: *f.listen, TLSCertFile: *f.cert, TLSKeyFile: *f.key, TLSCAFile: *f.ca}
+	if c.TLSListen == "" {
+		if c.TLSCertFile != "" || c.TLSKeyFile != "" || c.TLSCAFile != "" {
+			return fmt.Errorf("--tls-cert, --tls-key and --tls-ca need --tls-listen")
+		}
+		return nil
+	}
+	if c.TLSCertFile == "" || c.TLSKeyFile == "" {
+		return fmt.Errorf("--tls-listen needs --tls-cert and --tls-key")
+	}
+	server, client, err := c.TLSConfigs()
+	if err != nil {
+		return err
+	}
+	o.TLSListen, o.TLSServer, o.TLSClient = c.TLSListen, server, client
+	return nil
 }
 
 // quietLogger keeps sipgo's chatter out of the handset's output.

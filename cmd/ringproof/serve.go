@@ -46,7 +46,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		log.Error("start failed", "err", err)
 		return 1
 	}
-	log.Info("ringproof ready", "http", srv.HTTPAddr().String(), "sip", srv.SIPAddr().String(), "version", version)
+	ready := []any{"http", srv.HTTPAddr().String(), "sip", srv.SIPAddr().String()}
+	if a := srv.sip.TLSAddr(); a.IsValid() {
+		ready = append(ready, "sip_tls", a.String())
+	}
+	log.Info("ringproof ready", append(ready, "version", version)...)
 	<-ctx.Done()
 	log.Info("shutting down: hanging up calls in progress")
 	sctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
@@ -114,10 +118,17 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	if err != nil {
 		return nil, err
 	}
+	tlsServer, tlsClient, err := cfg.SIP.TLSConfigs()
+	if err != nil {
+		return nil, err
+	}
 	s.sip, err = sip.Listen(ctx, sip.Options{
 		Listen:        cfg.SIP.Listen,
 		UDPReadBuffer: cfg.SIP.UDPReadBuffer,
 		PollUDP:       cfg.SIP.UDPReader == "poller",
+		TLSListen:     cfg.SIP.TLSListen,
+		TLSServer:     tlsServer,
+		TLSClient:     tlsClient,
 		UserAgent:     cfg.SIP.UserAgent,
 		Logger:        log.With("component", "sip"),
 	})
