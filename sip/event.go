@@ -17,10 +17,15 @@ const (
 	EventHungUp    EventKind = "hungup"    // BYE sent after an answer
 )
 
+// EventSent ends a text message (SendText) that the carrier took: it
+// answered the MESSAGE with a 2xx. A text that was not taken ends with
+// EventFailed or EventTimeout.
+const EventSent EventKind = "sent"
+
 // Final reports whether the kind ends a call.
 func (k EventKind) Final() bool {
 	switch k {
-	case EventCancelled, EventFailed, EventTimeout, EventHungUp:
+	case EventCancelled, EventFailed, EventTimeout, EventHungUp, EventSent:
 		return true
 	}
 	return false

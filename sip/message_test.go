@@ -1,0 +1,90 @@
+package sip
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringproof/ringproof/sip/sipptest"
+)
+
+// Text messages (SIP MESSAGE) to SIPp playing the carrier.
+
+func TestSendTextToSIPp(t *testing.T) {
+	tests := []struct {
+		scenario, transport string
+		kind                EventKind
+		status              int
+	}{
+		{"uas_message.xml", "udp", EventSent, 202},
+		{"uas_message.xml", "tcp", EventSent, 202},
+		{"uas_message_forbidden.xml", "udp", EventFailed, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario+"/"+tt.transport, func(t *testing.T) {
+			e := newTestEndpoint(t)
+			const texts = 3
+			opts := sipptest.Options{Scenario: tt.scenario, Calls: texts}
+			if tt.transport == "tcp" {
+				opts.Transport = "t1"
+			}
+			carrier := sipptest.Start(context.Background(), t, opts)
+			codes := []string{"1234", "98765", "000111"}
+			for i, code := range codes {
+				m := Text{Trunk: Trunk{Name: "sipp", Address: carrier.Addr, Transport: tt.transport},
+					From: testFrom, To: testTo, Body: "Your code is " + code + "."}
+				ev := e.SendText(context.Background(), m, 10*time.Second)
+				if ev.Kind != tt.kind || ev.Status != tt.status {
+					t.Fatalf("text %d: %+v, want %s %d", i, ev, tt.kind, tt.status)
+				}
+			}
+			waitSIPp(t, carrier)
+			records, err := carrier.Log()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(records) != texts {
+				t.Fatalf("SIPp logged %d texts, want %d", len(records), texts)
+			}
+			for i, r := range records {
+				if r.From != testFrom || r.To != testTo || r.Fields["content_type"] != "text/plain" || r.Fields["code"] != codes[i] {
+					t.Errorf("text %d reached the carrier as %v, want from %s to %s, text/plain, code %s", i, r.Fields, testFrom, testTo, codes[i])
+				}
+			}
+		})
+	}
+}
+
+func TestSendTextRefusesBadTexts(t *testing.T) {
+	e := newTestEndpoint(t)
+	trunk := Trunk{Name: "t", Address: "127.0.0.1:9", Transport: "udp"}
+	tests := []struct {
+		name string
+		m    Text
+		want string
+	}{
+		{"recipient not E.164", Text{Trunk: trunk, From: testFrom, To: "07911123456", Body: "x"}, "E.164"},
+		{"sender not E.164", Text{Trunk: trunk, From: "ringproof", To: testTo, Body: "x"}, "E.164"},
+		{"empty body", Text{Trunk: trunk, From: testFrom, To: testTo}, "1 to 900 bytes"},
+		{"body too long", Text{Trunk: trunk, From: testFrom, To: testTo, Body: strings.Repeat("x", 901)}, "1 to 900 bytes"},
+		{"TLS without a listener", Text{Trunk: Trunk{Name: "t", Address: "127.0.0.1:9", Transport: "tls"}, From: testFrom, To: testTo, Body: "x"}, "TLS listener"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := e.SendText(context.Background(), tt.m, time.Second)
+			if ev.Kind != EventFailed || !strings.Contains(ev.Reason, tt.want) {
+				t.Fatalf("%+v, want failed naming %q", ev, tt.want)
+			}
+		})
+	}
+}
+
+func TestSendTextTimesOutWithoutAnAnswer(t *testing.T) {
+	e := newTestEndpoint(t)
+	silent := newUDPCarrier(t) // reads nothing, answers nothing
+	ev := e.SendText(context.Background(), Text{Trunk: Trunk{Name: "t", Address: silent.addr()}, From: testFrom, To: testTo, Body: "1234"}, 300*time.Millisecond)
+	if ev.Kind != EventTimeout {
+		t.Fatalf("%+v, want a timeout", ev)
+	}
+}
