@@ -15,8 +15,24 @@ type Config struct {
 	Callers      []string     `yaml:"callers"`
 	Inbound      Inbound      `yaml:"inbound"`
 	FlashCall    FlashCall    `yaml:"flashcall"`
+	SMS          SMS          `yaml:"sms"`
 	Verification Verification `yaml:"verification"`
 	Log          Log          `yaml:"log"`
+}
+
+// SMS configures the text messages of the sms method, sent to the trunks
+// as SIP MESSAGE requests (RFC 3428) for the carrier to deliver.
+type SMS struct {
+	// From is the sender the phone shows, E.164. Default empty, meaning
+	// the first number of callers.
+	From string `yaml:"from"`
+	// Text is the message; {code} stands for the code and must appear
+	// exactly once. At most 160 characters, so that it fits in one SMS.
+	// Default "Your verification code is {code}".
+	Text string `yaml:"text"`
+	// TimeoutS bounds the wait for the carrier's answer to a MESSAGE.
+	// Default 10; 1 to 32.
+	TimeoutS int `yaml:"timeout_s"`
 }
 
 // HTTP configures the control port.

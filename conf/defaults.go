@@ -67,6 +67,10 @@ func Default() *Config {
 			TimeoutS:   30,
 			CooldownS:  60,
 		},
+		SMS: SMS{
+			Text:     "Your verification code is {code}",
+			TimeoutS: 10,
+		},
 		Verification: Verification{
 			ExpiryS:             300,
 			MaxAttempts:         3,

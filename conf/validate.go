@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // FieldError is one problem with one configuration key. Key is the key's
@@ -79,6 +80,7 @@ func (c *Config) Validate() error {
 	c.validateCallers(v)
 	c.validateInbound(v)
 	c.validateFlashCall(v)
+	c.validateSMS(v)
 	c.validateVerification(v)
 	c.validateLog(v)
 	return joinFieldErrors(v.problems)
@@ -487,6 +489,24 @@ func (v *validator) numberRanges(name string, list []string, check func(key, s s
 			furthest = p
 		}
 	}
+}
+
+func (c *Config) validateSMS(v *validator) {
+	m := &c.SMS
+	if m.From != "" {
+		if _, _, err := parseE164(m.From); err != nil {
+			v.add("sms.from", "%v", err)
+		}
+	}
+	switch n := strings.Count(m.Text, "{code}"); {
+	case n != 1:
+		v.add("sms.text", "%q must hold {code} exactly once", m.Text)
+	case utf8.RuneCountInString(m.Text) > 160:
+		v.add("sms.text", "is %d characters; at most 160 fit in one SMS", utf8.RuneCountInString(m.Text))
+	case hasControl(m.Text):
+		v.add("sms.text", "%q contains a control character", m.Text)
+	}
+	v.between("sms.timeout_s", int64(m.TimeoutS), 1, 32)
 }
 
 func (c *Config) validateFlashCall(v *validator) {

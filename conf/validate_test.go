@@ -217,6 +217,14 @@ func TestValidateRejects(t *testing.T) {
 		{"timeout high", func(c *Config) { c.FlashCall.TimeoutS = 121 }, "flashcall.timeout_s", "121 is out of range 1..120"},
 		{"cooldown negative", func(c *Config) { c.FlashCall.CooldownS = -1 }, "flashcall.cooldown_s", "-1 is below the minimum 0"},
 
+		{"sms from not E.164", func(c *Config) { c.SMS.From = "Ringproof" }, "sms.from", "is not an E.164 number"},
+		{"sms text without code", func(c *Config) { c.SMS.Text = "Your code" }, "sms.text", "must hold {code} exactly once"},
+		{"sms text with two codes", func(c *Config) { c.SMS.Text = "{code} {code}" }, "sms.text", "must hold {code} exactly once"},
+		{"sms text too long", func(c *Config) { c.SMS.Text = strings.Repeat("é", 155) + "{code}" }, "sms.text", "is 161 characters"},
+		{"sms text control", func(c *Config) { c.SMS.Text = "code:\x00{code}" }, "sms.text", "control character"},
+		{"sms timeout zero", func(c *Config) { c.SMS.TimeoutS = 0 }, "sms.timeout_s", "0 is out of range 1..32"},
+		{"sms timeout high", func(c *Config) { c.SMS.TimeoutS = 33 }, "sms.timeout_s", "33 is out of range 1..32"},
+
 		{"expiry low", func(c *Config) { c.Verification.ExpiryS = 29 }, "verification.expiry_s", "29 is out of range 30..86400"},
 		{"expiry high", func(c *Config) { c.Verification.ExpiryS = 86401 }, "verification.expiry_s", "86401 is out of range 30..86400"},
 		{"attempts zero", func(c *Config) { c.Verification.MaxAttempts = 0 }, "verification.max_attempts", "0 is out of range 1..10"},

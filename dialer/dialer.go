@@ -20,6 +20,7 @@ import (
 type Caller interface {
 	Flash(ctx context.Context, c sip.Call, o sip.FlashOptions, report func(sip.Event)) sip.Event
 	Place(ctx context.Context, c sip.Call, o sip.PlaceOptions, report func(sip.Event)) (*sip.Dialog, sip.Event)
+	SendText(ctx context.Context, m sip.Text, timeout time.Duration) sip.Event
 	Addr() netip.AddrPort
 }
 
@@ -48,6 +49,9 @@ type Dialer struct {
 
 	media         *MediaConfig // nil: no answered calls
 	answerTimeout time.Duration
+
+	textFrom    string // sender of text messages, E.164
+	textTimeout time.Duration
 }
 
 // New builds a dialer from the configuration: the caller-ID pool (whose
@@ -77,6 +81,10 @@ func New(c *conf.Config, caller Caller, claims Claimer, log *slog.Logger) (*Dial
 			RingFor: time.Duration(c.FlashCall.RingMS) * time.Millisecond,
 			Timeout: time.Duration(c.FlashCall.TimeoutS) * time.Second,
 		},
+	}
+	d.textFrom, d.textTimeout = c.SMS.From, time.Duration(c.SMS.TimeoutS)*time.Second
+	if d.textFrom == "" {
+		d.textFrom = ranges[0].Format(ranges[0].Start)
 	}
 	// A call lives at most its timeout, the ring time and the wait for the
 	// final response to the CANCEL (64*T1).
@@ -156,6 +164,21 @@ func (d *Dialer) Flash(ctx context.Context, callerID, number string, report func
 		return ev
 	}
 	return d.caller.Flash(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, d.flash, report)
+}
+
+// SendText sends body to number as a text message over the next trunk in
+// turn, within that trunk's calls-per-second cap (a message counts as a
+// call), from the configured sender. It returns sip.EventSent when the
+// carrier took the message, else why not.
+func (d *Dialer) SendText(ctx context.Context, number, body string) sip.Event {
+	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
+	wait, cancel := context.WithTimeout(ctx, d.textTimeout)
+	err := t.limit.Wait(wait)
+	cancel()
+	if err != nil {
+		return sip.Event{Kind: sip.EventFailed, Reason: fmt.Sprintf("trunk %q: over max_cps", t.Name), At: time.Now()}
+	}
+	return d.caller.SendText(ctx, sip.Text{Trunk: t.Trunk, From: d.textFrom, To: number, Body: body}, d.textTimeout)
 }
 
 // mediaPort is the RTP port a flash call's offer names. A flash call is

@@ -13,6 +13,10 @@ func (d *benchDialer) Call(ctx context.Context, number, locale string, report fu
 	return nil, sip.Event{Kind: sip.EventFailed}
 }
 
+func (d *benchDialer) SendText(ctx context.Context, number, body string) sip.Event {
+	return sip.Event{Kind: sip.EventFailed}
+}
+
 func (d *benchDialer) Answer(ctx context.Context, offer []byte, locale string, talk func(context.Context, *dialer.Conversation)) sip.InboundDecision {
 	return sip.InboundDecision{Status: 480}
 }

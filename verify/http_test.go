@@ -55,6 +55,10 @@ func (d *fakeDialer) Call(ctx context.Context, number, locale string, report fun
 	return nil, ev
 }
 
+func (d *fakeDialer) SendText(ctx context.Context, number, body string) sip.Event {
+	return sip.Event{Kind: sip.EventSent, Status: 202, At: time.Now()}
+}
+
 func (d *fakeDialer) Answer(ctx context.Context, offer []byte, locale string, talk func(context.Context, *dialer.Conversation)) sip.InboundDecision {
 	return sip.InboundDecision{Status: 480}
 }

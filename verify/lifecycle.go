@@ -15,6 +15,10 @@ func (r *record) applyCallEvent(ev sip.Event) {
 	if r.statusAt(ev.At).Final() {
 		return
 	}
+	if r.Method == MethodSMS {
+		r.textEnded(ev)
+		return
+	}
 	switch ev.Kind {
 	case sip.EventRinging:
 		if r.Status == StatusPending {

@@ -47,6 +47,7 @@ var methods = map[Method]method{
 	MethodKeypadOut:     keypadOut{},
 	MethodInboundVoice:  inboundVoice{},
 	MethodKeypadIn:      keypadIn{},
+	MethodSMS:           sms{},
 }
 
 // lookupMethod returns the named method, or an InputError naming "method".

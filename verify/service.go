@@ -40,6 +40,9 @@ type Dialer interface {
 	Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event
 	// Call places a call to be answered, with audio.
 	Call(ctx context.Context, number, locale string, report func(sip.Event)) (*dialer.Conversation, sip.Event)
+	// SendText texts body to number and returns the final event (sent,
+	// failed or timeout).
+	SendText(ctx context.Context, number, body string) sip.Event
 	// Answer prepares the answer to an inbound call offering offer.
 	Answer(ctx context.Context, offer []byte, locale string, talk func(context.Context, *dialer.Conversation)) sip.InboundDecision
 }
@@ -76,6 +79,9 @@ type Config struct {
 	UnknownCaller string
 	// VoiceRepeat is how many times a voice call speaks the code.
 	VoiceRepeat int
+	// SMSText is the sms method's message, {code} standing for the code.
+	// Empty means "Your verification code is {code}".
+	SMSText string
 	// Vault seals the personal data of records (the number, reference and
 	// consent) with per-number data keys and keeps their history. nil: a
 	// vault with keys made for this process, whose data does not survive
@@ -118,6 +124,9 @@ func NewService(st Store, d Dialer, cfg Config, index func(string) string, log *
 	}
 	if cfg.Retain <= 0 {
 		cfg.Retain = 10 * time.Minute
+	}
+	if cfg.SMSText == "" {
+		cfg.SMSText = smsText
 	}
 	if cfg.InboundStatus == 0 {
 		cfg.InboundStatus = 603

@@ -56,6 +56,7 @@ const (
 	ReasonNoRing    = "no_ring"
 	ReasonExpired   = "expired"
 	ReasonCancelled = "hangup_requested"
+	ReasonSMS       = "sms_failed"
 )
 
 // Event is one step of a verification's call, as the API shows it.

@@ -179,6 +179,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		TrunkRegions:        regions,
 		UnknownCaller:       cfg.Inbound.UnknownCaller,
 		VoiceRepeat:         cfg.Media.VoiceRepeat,
+		SMSText:             cfg.SMS.Text,
 		Vault:               s.vault,
 		Retention:           s.vault.Retention(),
 	}, s.vault.Index().Of, log)

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/ringproof/ringproof/sip/sipptest"
+)
+
+// The sms method against SIPp playing a carrier that takes (or refuses)
+// text messages as SIP MESSAGE requests.
+
+// textCarrier runs scenario for one message and returns what it logged.
+func textCarrier(t *testing.T, scenario string) (*sipptest.Proc, func() sipptest.Record) {
+	p := sipptest.Start(context.Background(), t, sipptest.Options{Scenario: scenario, Calls: 1})
+	return p, func() sipptest.Record {
+		t.Helper()
+		waitProc(t, p)
+		records, err := p.Log()
+		if err != nil || len(records) != 1 {
+			t.Fatalf("SIPp logged %d messages (%v), want 1", len(records), err)
+		}
+		return records[0]
+	}
+}
+
+func hasEvent(kind string) func(map[string]any) bool {
+	return func(v map[string]any) bool { return slices.Contains(eventTypes(v), kind) }
+}
+
+func TestSMSCodeReachesTheCarrier(t *testing.T) {
+	sipp, received := textCarrier(t, "uas_message.xml")
+	srv := startServer(t, testConfig(t, sipp.Addr))
+	v := srv.createMethod("sms", testNumber)
+	if v["code"] != nil {
+		t.Fatalf("an sms verification's code was returned: %v", v)
+	}
+	id := v["id"].(string)
+	got := srv.waitFor(id, "the text sent", hasEvent("sent"))
+	if got["status"] != "pending" {
+		t.Fatalf("after the carrier took the text: %v", got)
+	}
+	m := received()
+	code := m.Fields["code"]
+	srv.noteCode(code)
+	if m.From != "+442079460000" || m.To != testNumber || m.Fields["content_type"] != "text/plain" {
+		t.Fatalf("the carrier got a text from %s to %s (%s), want from the first caller ID to %s, text/plain", m.From, m.To, m.Fields["content_type"], testNumber)
+	}
+	if code != srv.storedCode(id) {
+		t.Fatal("the text does not carry the verification's code")
+	}
+	wrong := "0000"
+	if code == wrong {
+		wrong = "1111"
+	}
+	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+wrong+`"}`); c["status"] != "pending" || c["attempts_left"] != float64(2) {
+		t.Fatalf("a wrong code: %v", c)
+	}
+	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+code+`"}`); c["status"] != "verified" {
+		t.Fatalf("the texted code did not verify: %v", c)
+	}
+}
+
+func TestSMSRefusedByTheCarrierFails(t *testing.T) {
+	sipp, received := textCarrier(t, "uas_message_forbidden.xml")
+	c := testConfig(t, sipp.Addr)
+	c.SMS.From = "+15005550006"
+	c.SMS.Text = "Ringproof: {code} is your code"
+	srv := startServer(t, c)
+	id := srv.createMethod("sms", testNumber)["id"].(string)
+	v := srv.waitFor(id, "failed", status("failed"))
+	m := received()
+	srv.noteCode(m.Fields["code"])
+	if v["reason"] != "sms_failed" || m.From != "+15005550006" {
+		t.Fatalf("verification %v; the carrier saw a text from %s", v, m.From)
+	}
+	events := v["events"].([]any)
+	if last := events[len(events)-1].(map[string]any); last["type"] != "failed" || last["sip_status"] != float64(403) {
+		t.Fatalf("events %v, want failed with 403", events)
+	}
+	// The code of a text that never left cannot be checked.
+	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+m.Fields["code"]+`"}`); c["status"] != "failed" {
+		t.Fatalf("a check after the text failed: %v", c)
+	}
+}
