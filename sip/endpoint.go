@@ -76,6 +76,9 @@ type Endpoint struct {
 	// onInvite handles inbound INVITEs once ServeInbound or ServeHandset
 	// has set it; sipgo's handler table must not change while serving.
 	onInvite atomic.Pointer[sipgo.RequestHandler]
+	// onMessage handles inbound MESSAGEs once ServeHandset has set it;
+	// before, they get 405 like any method the endpoint does not take.
+	onMessage atomic.Pointer[sipgo.RequestHandler]
 	// dialogs maps Call-ID to the *Dialog of answered calls.
 	dialogs sync.Map
 	// fast sends flash calls' CANCELs from the UDP read goroutine.
@@ -185,6 +188,7 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	server.OnAck(e.answerAck)
 	server.OnBye(e.answerBye)
 	server.OnInfo(e.answerInfo)
+	server.OnMessage(e.dispatchMessage)
 
 	e.wg.Add(2)
 	go func() {
@@ -282,6 +286,18 @@ func (e *Endpoint) dispatchInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil))
+}
+
+// dispatchMessage passes an inbound MESSAGE to the handler in force, or
+// answers 405: ringproof itself takes no texts.
+func (e *Endpoint) dispatchMessage(req *sip.Request, tx sip.ServerTransaction) {
+	if h := e.onMessage.Load(); h != nil {
+		(*h)(req, tx)
+		return
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"))
+	e.respond(tx, res)
 }
 
 // setInviteHandler installs h for inbound INVITEs.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -20,12 +21,35 @@ type Ring struct {
 	At        time.Time
 }
 
+// TextMessage is a text (SIP MESSAGE) that a handset received: what the
+// phone's messages app shows.
+type TextMessage struct {
+	From, To string
+	Body     string
+	At       time.Time
+}
+
 // How a ring ended, as ServeHandset reports it.
 const (
 	RingRinging   = "ringing"   // 180 sent
 	RingCancelled = "cancelled" // the caller sent CANCEL
 	RingTimeout   = "timeout"   // nobody cancelled: 480 sent
 )
+
+// ServeTexts makes the endpoint take text messages (SIP MESSAGE) as a
+// phone does, for demos and tests: each is answered 200 OK and passed to
+// report.
+func (e *Endpoint) ServeTexts(report func(TextMessage)) {
+	var h sipgo.RequestHandler = func(req *sip.Request, tx sip.ServerTransaction) {
+		m := TextMessage{To: req.Recipient.User, Body: string(req.Body()), At: time.Now()}
+		if f := req.From(); f != nil {
+			m.From = f.Address.User
+		}
+		e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		report(m)
+	}
+	e.onMessage.Store(&h)
+}
 
 // ServeHandset makes the endpoint act as a user's phone behind a carrier,
 // for demos and tests: every INVITE gets 180 Ringing and rings until the

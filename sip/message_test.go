@@ -88,3 +88,28 @@ func TestSendTextTimesOutWithoutAnAnswer(t *testing.T) {
 		t.Fatalf("%+v, want a timeout", ev)
 	}
 }
+
+func TestHandsetTakesTextsAndRingproofRefusesThem(t *testing.T) {
+	phone := newTestEndpoint(t)
+	got := make(chan TextMessage, 1)
+	phone.ServeTexts(func(m TextMessage) { got <- m })
+	e := newTestEndpoint(t)
+	body := "Your verification code is 4321 – ünïcode kept"
+	ev := e.SendText(context.Background(), Text{Trunk: Trunk{Name: "phone", Address: phone.Addr().String()}, From: testFrom, To: testTo, Body: body}, 5*time.Second)
+	if ev.Kind != EventSent || ev.Status != 200 {
+		t.Fatalf("to the handset: %+v, want sent 200", ev)
+	}
+	select {
+	case m := <-got:
+		if m.From != testFrom || m.To != testTo || m.Body != body {
+			t.Fatalf("the handset got %+v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handset never reported the text")
+	}
+	// An endpoint that does not serve texts (ringproof itself) answers 405.
+	ev = e.SendText(context.Background(), Text{Trunk: Trunk{Name: "ringproof", Address: newTestEndpoint(t).Addr().String()}, From: testFrom, To: testTo, Body: "hi"}, 5*time.Second)
+	if ev.Kind != EventFailed || ev.Status != 405 {
+		t.Fatalf("to an endpoint without texts: %+v, want failed 405", ev)
+	}
+}

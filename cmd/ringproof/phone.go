@@ -15,7 +15,8 @@ import (
 )
 
 // cmdPhone is a test handset: a user's phone behind a carrier, for demos
-// and tests.
+// and tests. It rings on INVITEs and prints the texts (SIP MESSAGE) it
+// gets.
 //
 //	ringproof phone [--listen ADDR] [--code-length N]     ring on every INVITE
 //	ringproof phone call --from N --to N --server ADDR    call a system number
@@ -30,7 +31,7 @@ func cmdPhone(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	listen := fs.String("listen", "127.0.0.1:5070", "`address` to take calls on (UDP and TCP); ringproof's default trunk points here")
 	codeLen := fs.Int("code-length", 4, "print the flash-call code: the caller ID's last `N` digits (0: don't)")
 	ringFor := fs.Duration("ring", 60*time.Second, "ring this long when nobody cancels, then reject with 480")
-	count := fs.Int("count", 0, "exit after `N` calls have ended (0: run until interrupted)")
+	count := fs.Int("count", 0, "exit after `N` calls have ended or texts have come (0: run until interrupted)")
 	tlsFlags := addTLSFlags(fs)
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
@@ -57,6 +58,18 @@ func cmdPhone(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		ended int
 		done  = make(chan struct{})
 	)
+	endOne := func() { // with mu held
+		ended++
+		if *count > 0 && ended == *count {
+			close(done)
+		}
+	}
+	ep.ServeTexts(func(m sip.TextMessage) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stdout, "phone: text from %s to %s: %s\n", m.From, m.To, m.Body)
+		endOne()
+	})
 	ep.ServeHandset(*ringFor, func(r sip.Ring, what string) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -72,10 +85,7 @@ func cmdPhone(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintln(stdout, line)
 		default:
 			fmt.Fprintf(stdout, "phone: %s: call from %s after %v\n", what, r.CallerID, time.Since(r.At).Round(time.Millisecond))
-			ended++
-			if *count > 0 && ended == *count {
-				close(done)
-			}
+			endOne()
 		}
 	})
 	select {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -82,5 +84,22 @@ func TestSMSRefusedByTheCarrierFails(t *testing.T) {
 	// The code of a text that never left cannot be checked.
 	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+m.Fields["code"]+`"}`); c["status"] != "failed" {
 		t.Fatalf("a check after the text failed: %v", c)
+	}
+}
+
+func TestPhoneShowsTheTextedCode(t *testing.T) {
+	port := sipptest.FreeUDPPort(t)
+	lines := runPhone(t, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--count", "1")
+	nextLine(t, lines, regexp.MustCompile(`^phone: listening on`))
+	srv := startServer(t, testConfig(t, fmt.Sprintf("127.0.0.1:%d", port)))
+	id := srv.createMethod("sms", testNumber)["id"].(string)
+	m := nextLine(t, lines, regexp.MustCompile(`^phone: text from (\+\d+) to (\+\d+): Your verification code is (\d{4})$`))
+	srv.noteCode(m[3])
+	if m[1] != "+442079460000" || m[2] != testNumber {
+		t.Fatalf("phone printed %q", m[0])
+	}
+	srv.waitFor(id, "the text sent", hasEvent("sent"))
+	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+m[3]+`"}`); c["status"] != "verified" {
+		t.Fatalf("the code the phone showed did not verify: %v", c)
 	}
 }
