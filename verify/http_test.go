@@ -29,6 +29,8 @@ type fakeDialer struct {
 	mu       sync.Mutex
 	calls    int
 	draws    atomic.Int64
+	// textFails makes SendText fail with this SIP status; 0 sends.
+	textFails atomic.Int32
 }
 
 // DrawCallerID always draws the same caller ID, under a lease key of its
@@ -56,6 +58,9 @@ func (d *fakeDialer) Call(ctx context.Context, number, locale string, report fun
 }
 
 func (d *fakeDialer) SendText(ctx context.Context, number, body string) sip.Event {
+	if st := d.textFails.Load(); st != 0 {
+		return sip.Event{Kind: sip.EventFailed, Status: int(st), At: time.Now()}
+	}
 	return sip.Event{Kind: sip.EventSent, Status: 202, At: time.Now()}
 }
 

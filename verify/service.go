@@ -183,6 +183,9 @@ type CreateRequest struct {
 	// Consent is the consent the application obtained: stored encrypted
 	// and exported with the rest of the number's data.
 	Consent *privacy.Consent `json:"consent,omitempty"`
+	// Fallback are methods to try in turn when this one does not reach
+	// the user (fallback.go): flashcall, sms or voice, at most 3.
+	Fallback []string `json:"fallback,omitempty"`
 }
 
 // Create validates req, reserves what the method needs, stores the
@@ -196,6 +199,11 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification,
 	if err != nil {
 		return nil, err
 	}
+	return s.create(ctx, rec)
+}
+
+// create stores the new record rec and starts its method.
+func (s *Service) create(ctx context.Context, rec *record) (*Verification, error) {
 	m := methods[rec.Method]
 	if err := m.prepare(ctx, s, rec); err != nil {
 		return nil, err
@@ -249,6 +257,10 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 			return nil, &InputError{Field: field, Code: "invalid", Message: problem}
 		}
 	}
+	fallback, err := checkFallback(method, req.Fallback)
+	if err != nil {
+		return nil, err
+	}
 	return &record{
 		ID:          newID(),
 		WatchToken:  newToken(),
@@ -262,6 +274,7 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 		Reference:   req.Reference,
 		Consent:     req.Consent,
 		Locale:      req.Locale,
+		Fallback:    fallback,
 		Node:        s.cfg.Node,
 		CreatedAt:   now,
 		UpdatedAt:   now,
@@ -423,7 +436,9 @@ func (s *Service) Hangup(ctx context.Context, id string) (*Verification, error) 
 		return nil, ErrNotFound
 	}
 	r, err := s.update(ctx, id, func(r *record) error {
-		if !r.callOver() {
+		// With fallbacks, asking to hang up says nothing came: the chain
+		// moves on once the call (or text) is over.
+		if !r.callOver() || (len(r.Fallback) > 0 && !r.Status.Final()) {
 			r.HangupAsked = true
 		}
 		return nil
@@ -487,6 +502,7 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 	var (
 		out    record
 		opened *record // the personal data, decrypted once: it never changes
+		due    bool    // the chain moves on after this update (fallback.go)
 	)
 	next, rev, err := s.store.UpdateWithFrom(ctx, recordKey(id), cur, rev, func(cur []byte) ([]byte, []store.Op, error) {
 		out = record{}
@@ -503,6 +519,7 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 		if err := fn(&out); err != nil {
 			return nil, nil, err
 		}
+		due = out.fallbackDue()
 		next, err := json.Marshal(&out)
 		if err != nil {
 			return nil, nil, err
@@ -525,6 +542,9 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 	}
 	out.stored, out.rev = next, rev
 	s.lastWrites.put(id, next, rev)
+	if due {
+		s.goFallback(&out)
+	}
 	return &out, nil
 }
 

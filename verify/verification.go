@@ -101,8 +101,14 @@ type record struct {
 	Events      []Event   `json:"events"`
 	// HangupAsked is set when an application asked to end the call; the
 	// node placing the call acts on it.
-	HangupAsked bool             `json:"hangup_asked,omitempty"`
-	Consent     *privacy.Consent `json:"-"`
+	HangupAsked bool `json:"hangup_asked,omitempty"`
+	// Fallback are the methods to try in turn if this one does not reach
+	// the user; NextID names the verification started with the first,
+	// PreviousID the one this verification follows (fallback.go).
+	Fallback   []Method         `json:"fallback,omitempty"`
+	NextID     string           `json:"next_id,omitempty"`
+	PreviousID string           `json:"previous_id,omitempty"`
+	Consent    *privacy.Consent `json:"-"`
 	// Sealed is the personal data, encrypted (privacy.Personal).
 	Sealed []byte `json:"sealed"`
 
@@ -134,6 +140,12 @@ type Verification struct {
 	CreatedAt    time.Time `json:"created_at"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	Events       []Event   `json:"events"`
+	// Fallback are the methods still to try if this one does not reach the
+	// user; NextID is the verification that took over (with the first of
+	// them), PreviousID the one this verification took over from.
+	Fallback   []Method `json:"fallback,omitempty"`
+	NextID     string   `json:"next_id,omitempty"`
+	PreviousID string   `json:"previous_id,omitempty"`
 }
 
 // view turns the stored record into what the API shows, as of now.
@@ -153,6 +165,9 @@ func (r *record) view(now time.Time) *Verification {
 		CreatedAt:    r.CreatedAt,
 		ExpiresAt:    r.ExpiresAt,
 		Events:       r.Events,
+		Fallback:     r.Fallback,
+		NextID:       r.NextID,
+		PreviousID:   r.PreviousID,
 	}
 	if v.Status == StatusExpired && r.Status != StatusExpired {
 		v.Reason = ReasonExpired

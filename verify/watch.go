@@ -11,7 +11,8 @@ import (
 // Watch streams the verification id as it changes: its current state
 // first, then every change of status or events, from whichever node makes
 // it (the store's watch is cluster-wide). The channel closes after a final
-// status (expiry included, sent when expires_at passes), when the record
+// status (expiry included, sent when expires_at passes) and, in a chain of
+// fallbacks, once the record names its next verification, when the record
 // is removed, or when ctx ends. token, if not empty, must equal the
 // verification's watch token (a web page's credential); an empty token
 // means the caller is already authenticated.
@@ -35,7 +36,7 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 		defer cancel()
 		defer close(out)
 		last := r.view(s.now())
-		if !send(ctx, out, last) || last.Status.Final() {
+		if !send(ctx, out, last) || (last.Status.Final() && !r.fallbackDue()) {
 			return
 		}
 		expiry := time.NewTimer(time.Until(r.ExpiresAt))
@@ -60,11 +61,13 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 				// The personal data is sealed once, at creation.
 				nr.Number, nr.Reference, nr.Consent = r.Number, r.Reference, r.Consent
 				v := nr.view(s.now())
-				if v.Status == last.Status && slices.Equal(v.Events, last.Events) {
+				if v.Status == last.Status && slices.Equal(v.Events, last.Events) && v.NextID == last.NextID {
 					continue
 				}
 				last = v
-				if !send(ctx, out, v) || v.Status.Final() {
+				// A final link of a chain is followed until it names
+				// the next one (fallback.go).
+				if !send(ctx, out, v) || (v.Status.Final() && !nr.fallbackDue()) {
 					return
 				}
 			}

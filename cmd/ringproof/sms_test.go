@@ -103,3 +103,33 @@ func TestPhoneShowsTheTextedCode(t *testing.T) {
 		t.Fatalf("the code the phone showed did not verify: %v", c)
 	}
 }
+
+// TestFlashCallFallsBackToSMS is the RingCaptcha flow: a flash call the
+// user says never came (HANGUP) is followed by a text, on the same number.
+func TestFlashCallFallsBackToSMS(t *testing.T) {
+	port := sipptest.FreeUDPPort(t)
+	lines := runPhone(t, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--count", "2")
+	nextLine(t, lines, regexp.MustCompile(`^phone: listening on`))
+	srv := startServer(t, testConfig(t, fmt.Sprintf("127.0.0.1:%d", port)))
+	st, v := srv.call("POST", "/v1/verifications", `{"number":"`+testNumber+`","method":"flashcall","fallback":["sms","voice"]}`)
+	if st != 201 || !slices.Equal(v["fallback"].([]any), []any{"sms", "voice"}) {
+		t.Fatalf("create: %d %v", st, v)
+	}
+	id := v["id"].(string)
+	nextLine(t, lines, regexp.MustCompile(`^phone: cancelled: call from`))
+	srv.waitFor(id, "cancelled", status("cancelled"))
+	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"HANGUP"}`); c["status"] != "cancelled" {
+		t.Fatalf("HANGUP: %v", c)
+	}
+	first := srv.waitFor(id, "a next verification", func(v map[string]any) bool { return v["next_id"] != nil })
+	next := first["next_id"].(string)
+	m := nextLine(t, lines, regexp.MustCompile(`^phone: text from \+\d+ to (\+\d+): Your verification code is (\d{4})$`))
+	srv.noteCode(m[2])
+	_, nv := srv.call("GET", "/v1/verifications/"+next, "")
+	if nv["method"] != "sms" || nv["previous_id"] != id || m[1] != testNumber || !slices.Equal(nv["fallback"].([]any), []any{"voice"}) {
+		t.Fatalf("the next verification %v; the phone got a text for %s", nv, m[1])
+	}
+	if _, c := srv.call("POST", "/v1/verifications/"+next+"/check", `{"code":"`+m[2]+`"}`); c["status"] != "verified" {
+		t.Fatalf("the texted code did not verify: %v", c)
+	}
+}
