@@ -183,12 +183,12 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		addr: bound, userAgent: o.UserAgent, log: log,
 		udp: udp, tcp: tcp, tls: tlsLn, tlsAddr: tlsAP, fast: fast,
 	}
-	server.OnOptions(e.answerOptions)
-	server.OnInvite(e.dispatchInvite)
-	server.OnAck(e.answerAck)
-	server.OnBye(e.answerBye)
-	server.OnInfo(e.answerInfo)
-	server.OnMessage(e.dispatchMessage)
+	server.OnOptions(e.wellFormed(e.answerOptions))
+	server.OnInvite(e.wellFormed(e.dispatchInvite))
+	server.OnAck(e.wellFormed(e.answerAck))
+	server.OnBye(e.wellFormed(e.answerBye))
+	server.OnInfo(e.wellFormed(e.answerInfo))
+	server.OnMessage(e.wellFormed(e.dispatchMessage))
 
 	e.wg.Add(2)
 	go func() {

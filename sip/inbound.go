@@ -65,9 +65,10 @@ type InboundStats struct {
 	Forbidden uint64 // from an address no trunk allows: 403
 	Handled   uint64 // passed to the handler
 	Cancelled uint64 // the caller hung up before the final response
+	Malformed uint64 // requests of any method refused with 400 (wellformed.go)
 }
 
-type inboundCounters struct{ forbidden, handled, cancelled atomic.Uint64 }
+type inboundCounters struct{ forbidden, handled, cancelled, malformed atomic.Uint64 }
 
 // ServeInbound routes inbound INVITEs: a source outside every trunk's
 // prefixes gets 403 Forbidden; any other is rung (180) and ended with the
@@ -85,6 +86,7 @@ func (e *Endpoint) InboundStats() InboundStats {
 		Forbidden: e.counters.forbidden.Load(),
 		Handled:   e.counters.handled.Load(),
 		Cancelled: e.counters.cancelled.Load(),
+		Malformed: e.counters.malformed.Load(),
 	}
 }
 

@@ -26,7 +26,7 @@ func (sms) start(s *Service, r *record) error {
 	return s.goCall(id, func(ctx context.Context) {
 		ev := s.dialer.SendText(ctx, number, body)
 		s.recordEvent(id, ev)
-		s.stats.add(&s.stats.s.Calls, string(ev.Kind))
+		s.stats.add(&s.stats.s.Texts, string(ev.Kind))
 		// The body holds the code: it is never logged.
 		s.log.Info("text ended", "id", id, "event", ev.Kind, "sip_status", ev.Status, "reason", ev.Reason)
 	})

@@ -6,12 +6,14 @@ import (
 )
 
 // Stats counts what the service did since it started, for metrics. Keys
-// are methods, check outcomes, final call events and inbound outcomes.
+// are methods, check outcomes, final call events, inbound outcomes and the
+// final events of texts.
 type Stats struct {
 	Created map[string]uint64
 	Checks  map[string]uint64
 	Calls   map[string]uint64
 	Inbound map[string]uint64
+	Texts   map[string]uint64
 }
 
 // counters is the live form of Stats.
@@ -38,6 +40,7 @@ func (s *Service) Stats() Stats {
 		Checks:  maps.Clone(s.stats.s.Checks),
 		Calls:   maps.Clone(s.stats.s.Calls),
 		Inbound: maps.Clone(s.stats.s.Inbound),
+		Texts:   maps.Clone(s.stats.s.Texts),
 	}
 }
 
