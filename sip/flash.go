@@ -339,21 +339,14 @@ func (f *flash) stopRetransmit() {
 
 // newInvite builds the INVITE for c.
 func (e *Endpoint) newInvite(c Call) (*sip.Request, error) {
-	host, port, domain, err := c.Trunk.target()
-	if err != nil {
-		return nil, err
-	}
 	if !isE164(c.From) || !isE164(c.To) || (c.AssertedID != "" && !isE164(c.AssertedID)) {
 		return nil, fmt.Errorf("trunk %q: caller and callee must be E.164 numbers", c.Trunk.Name)
 	}
-	ruri := sip.Uri{Scheme: "sip", User: c.To, Host: domain, UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}
-	if domain == host {
-		ruri.Port = port
+	req, domain, err := c.Trunk.newRequest(sip.INVITE, c.To)
+	if err != nil {
+		return nil, err
 	}
-	req := sip.NewRequest(sip.INVITE, ruri)
-	transport := c.Trunk.transport()
-	req.SetTransport(transport)
-	req.SetDestination(fmt.Sprintf("%s:%d", host, port))
+	transport := req.Transport()
 
 	me := e.addr.Addr().String()
 	if e.addr.Addr().Is6() {
@@ -382,11 +375,7 @@ func (e *Endpoint) newInvite(c Call) (*sip.Request, error) {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}
 	req.SetBody(c.SDP)
-	e.sendFrom(req)
-	if err := sipgo.ClientRequestBuild(e.client, req); err != nil {
-		return nil, fmt.Errorf("trunk %q: build INVITE: %w", c.Trunk.Name, err)
-	}
-	if err := e.fixVia(req); err != nil {
+	if err := e.build(req); err != nil {
 		return nil, fmt.Errorf("trunk %q: %w", c.Trunk.Name, err)
 	}
 	return req, nil

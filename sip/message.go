@@ -86,24 +86,16 @@ func (e *Endpoint) SendText(ctx context.Context, m Text, timeout time.Duration) 
 // phone's number at the trunk, From the sender at this endpoint, as in an
 // INVITE.
 func (e *Endpoint) newMessage(m Text) (*sip.Request, error) {
-	host, port, domain, err := m.Trunk.target()
-	if err != nil {
-		return nil, err
-	}
 	if !isE164(m.From) || !isE164(m.To) {
 		return nil, fmt.Errorf("trunk %q: sender and recipient must be E.164 numbers", m.Trunk.Name)
 	}
 	if m.Body == "" || len(m.Body) > maxTextBytes {
 		return nil, fmt.Errorf("trunk %q: a text must hold 1 to %d bytes", m.Trunk.Name, maxTextBytes)
 	}
-	ruri := sip.Uri{Scheme: "sip", User: m.To, Host: domain, UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}
-	if domain == host {
-		ruri.Port = port
+	req, domain, err := m.Trunk.newRequest(sip.MESSAGE, m.To)
+	if err != nil {
+		return nil, err
 	}
-	req := sip.NewRequest(sip.MESSAGE, ruri)
-	transport := m.Trunk.transport()
-	req.SetTransport(transport)
-	req.SetDestination(fmt.Sprintf("%s:%d", host, port))
 	from := &sip.FromHeader{
 		Address: sip.Uri{Scheme: "sip", User: m.From, Host: e.addr.Addr().String(), UriParams: sip.HeaderParams{{K: "user", V: "phone"}}},
 		Params:  sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}},
@@ -114,11 +106,7 @@ func (e *Endpoint) newMessage(m Text) (*sip.Request, error) {
 	req.AppendHeader(sip.NewHeader("User-Agent", e.userAgent))
 	req.AppendHeader(sip.NewHeader("Content-Type", "text/plain;charset=UTF-8"))
 	req.SetBody([]byte(m.Body))
-	e.sendFrom(req)
-	if err := sipgo.ClientRequestBuild(e.client, req); err != nil {
-		return nil, fmt.Errorf("trunk %q: build MESSAGE: %w", m.Trunk.Name, err)
-	}
-	if err := e.fixVia(req); err != nil {
+	if err := e.build(req); err != nil {
 		return nil, fmt.Errorf("trunk %q: %w", m.Trunk.Name, err)
 	}
 	return req, nil

@@ -41,6 +41,17 @@ func (e *Endpoint) addVia(r *sip.Request) error {
 	return e.fixVia(r)
 }
 
+// build completes a new out-of-dialog request for sending: pinned to the
+// listening socket over UDP, with sipgo's Via, Max-Forwards, Call-ID and
+// CSeq, and the Via corrected for TLS.
+func (e *Endpoint) build(req *sip.Request) error {
+	e.sendFrom(req)
+	if err := sipgo.ClientRequestBuild(e.client, req); err != nil {
+		return fmt.Errorf("build %s: %w", req.Method, err)
+	}
+	return e.fixVia(req)
+}
+
 // fixVia corrects the sent-by of r's top Via for TLS (see addVia).
 func (e *Endpoint) fixVia(r *sip.Request) error {
 	if !strings.EqualFold(r.Transport(), "tls") {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // Trunk is a carrier's SIP entry point as the sip package needs it.
@@ -37,6 +39,25 @@ func (t Trunk) target() (host string, port int, domain string, err error) {
 		domain = h
 	}
 	return h, port, domain, nil
+}
+
+// newRequest starts a request of method to the number to (E.164) at the
+// trunk: its Request-URI and To name the number at the trunk's domain
+// (with the address's port when the domain is its host), and it is sent
+// to the trunk's address over its transport. It also returns the domain.
+func (t Trunk) newRequest(method sip.RequestMethod, to string) (*sip.Request, string, error) {
+	host, port, domain, err := t.target()
+	if err != nil {
+		return nil, "", err
+	}
+	ruri := sip.Uri{Scheme: "sip", User: to, Host: domain, UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}
+	if domain == host {
+		ruri.Port = port
+	}
+	req := sip.NewRequest(method, ruri)
+	req.SetTransport(t.transport())
+	req.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
+	return req, domain, nil
 }
 
 // transport is the sipgo transport name for the trunk, UDP by default.
