@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,16 @@ func runPhone(t *testing.T, args ...string) <-chan string {
 	return lines
 }
 
+// phoneCarrier runs the test handset as the carrier for count calls or
+// texts and returns its output lines, once it listens, and its address.
+func phoneCarrier(t *testing.T, count int) (lines <-chan string, addr string) {
+	t.Helper()
+	addr = fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
+	lines = runPhone(t, "--listen", addr, "--count", strconv.Itoa(count))
+	nextLine(t, lines, regexp.MustCompile(`^phone: listening on`))
+	return lines, addr
+}
+
 // nextLine returns the next line matching re, failing after a deadline.
 func nextLine(t *testing.T, lines <-chan string, re *regexp.Regexp) []string {
 	t.Helper()
@@ -64,11 +75,8 @@ func nextLine(t *testing.T, lines <-chan string, re *regexp.Regexp) []string {
 }
 
 func TestPhoneTakesAFlashCall(t *testing.T) {
-	port := sipptest.FreeUDPPort(t)
-	lines := runPhone(t, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--count", "1")
-	nextLine(t, lines, regexp.MustCompile(`^phone: listening on`))
-
-	srv := startServer(t, testConfig(t, fmt.Sprintf("127.0.0.1:%d", port)))
+	lines, carrier := phoneCarrier(t, 1)
+	srv := startServer(t, testConfig(t, carrier))
 	id := srv.create(testNumber)
 	m := nextLine(t, lines, regexp.MustCompile(`^phone: ringing: call from (\+\d+) to (\+\d+) \(flash-call code (\d{4})\)`))
 	callerID, to, code := m[1], m[2], m[3]
@@ -106,10 +114,8 @@ func TestPhoneCallsInForAMissedCall(t *testing.T) {
 }
 
 func TestFlashCallEventStream(t *testing.T) {
-	port := sipptest.FreeUDPPort(t)
-	lines := runPhone(t, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--count", "1")
-	nextLine(t, lines, regexp.MustCompile(`^phone: listening on`))
-	c := testConfig(t, fmt.Sprintf("127.0.0.1:%d", port))
+	_, carrier := phoneCarrier(t, 1)
+	c := testConfig(t, carrier)
 	c.FlashCall.RingMS = 300 // ring long enough for the stream to see it
 	srv := startServer(t, c)
 	id := srv.create(testNumber)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"slices"
 	"testing"
@@ -88,10 +87,8 @@ func TestSMSRefusedByTheCarrierFails(t *testing.T) {
 }
 
 func TestPhoneShowsTheTextedCode(t *testing.T) {
-	port := sipptest.FreeUDPPort(t)
-	lines := runPhone(t, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--count", "1")
-	nextLine(t, lines, regexp.MustCompile(`^phone: listening on`))
-	srv := startServer(t, testConfig(t, fmt.Sprintf("127.0.0.1:%d", port)))
+	lines, carrier := phoneCarrier(t, 1)
+	srv := startServer(t, testConfig(t, carrier))
 	id := srv.createMethod("sms", testNumber)["id"].(string)
 	m := nextLine(t, lines, regexp.MustCompile(`^phone: text from (\+\d+) to (\+\d+): Your verification code is (\d{4})$`))
 	srv.noteCode(m[3])
@@ -107,10 +104,8 @@ func TestPhoneShowsTheTextedCode(t *testing.T) {
 // TestFlashCallFallsBackToSMS is the RingCaptcha flow: a flash call the
 // user says never came (HANGUP) is followed by a text, on the same number.
 func TestFlashCallFallsBackToSMS(t *testing.T) {
-	port := sipptest.FreeUDPPort(t)
-	lines := runPhone(t, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--count", "2")
-	nextLine(t, lines, regexp.MustCompile(`^phone: listening on`))
-	srv := startServer(t, testConfig(t, fmt.Sprintf("127.0.0.1:%d", port)))
+	lines, carrier := phoneCarrier(t, 2)
+	srv := startServer(t, testConfig(t, carrier))
 	st, v := srv.call("POST", "/v1/verifications", `{"number":"`+testNumber+`","method":"flashcall","fallback":["sms","voice"]}`)
 	if st != 201 || !slices.Equal(v["fallback"].([]any), []any{"sms", "voice"}) {
 		t.Fatalf("create: %d %v", st, v)
