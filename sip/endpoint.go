@@ -23,6 +23,17 @@ import (
 // at zero. The kernel caps it at net.core.rmem_max.
 const DefaultUDPReadBuffer = 4 << 20
 
+// DefaultStreamIdleTimeout is how long a TCP or TLS connection may stay
+// silent before the endpoint closes it, when Options leave it at zero.
+// Carriers keep idle connections open with CRLF or OPTIONS pings far more
+// often; a peer that connects and sends nothing no longer holds a
+// connection for ever.
+const DefaultStreamIdleTimeout = 5 * time.Minute
+
+// streamWriteTimeout bounds a write on a TCP or TLS connection whose peer
+// stopped reading.
+const streamWriteTimeout = 10 * time.Second
+
 // Options configure an Endpoint.
 type Options struct {
 	// Listen is the IP:port for both UDP and TCP. Port 0 picks a free port
@@ -49,6 +60,10 @@ type Options struct {
 	// system's) and a client certificate for carriers that ask for one.
 	// The carrier's certificate must hold the host of the trunk's address.
 	TLSClient *tls.Config
+	// StreamIdleTimeout closes a TCP or TLS connection (either side's) that
+	// has carried nothing for this long, TLS handshake included. 0 means
+	// DefaultStreamIdleTimeout.
+	StreamIdleTimeout time.Duration
 	// UserAgent is sent in the User-Agent header.
 	UserAgent string
 	// Logger receives diagnostics; nil means slog.Default().
@@ -100,6 +115,9 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "ringproof"
+	}
+	if o.StreamIdleTimeout <= 0 {
+		o.StreamIdleTimeout = DefaultStreamIdleTimeout
 	}
 	log := o.Logger
 	if log == nil {
@@ -154,7 +172,14 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 				e.ackStray(r)
 			}
 		})),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(fast.filter))}
+		// One call: each replaces the options before it. The read filter
+		// comes first, so that the stream transports below take it too.
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerReadFilter(fast.filter),
+			sip.WithTransportLayerTransports(sip.TransportsConfig{
+				TCP: &sip.TransportTCP{ReadTimeout: o.StreamIdleTimeout, WriteTimeout: streamWriteTimeout},
+				TLS: &sip.TransportTLS{TransportTCP: &sip.TransportTCP{ReadTimeout: o.StreamIdleTimeout, WriteTimeout: streamWriteTimeout}},
+			}))}
 	if o.TLSClient != nil {
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(o.TLSClient))
 	}

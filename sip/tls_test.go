@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -169,5 +171,28 @@ func TestInviteOverTLSNamesTheTLSListener(t *testing.T) {
 				t.Errorf("BYE Via %s, want %s port %d", bv.Value(), tt.via, tt.port)
 			}
 		})
+	}
+}
+
+// TestSilentStreamsAreClosed connects over TCP and TLS and sends nothing:
+// the endpoint closes both once the idle timeout passes (for TLS, a
+// handshake never begun).
+func TestSilentStreamsAreClosed(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	e := newTestEndpointWith(t, Options{
+		TLSListen: "127.0.0.1:0", TLSServer: &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "127.0.0.1")}},
+		StreamIdleTimeout: 200 * time.Millisecond,
+	})
+	for _, addr := range []string{e.Addr().String(), e.TLSAddr().String()} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		start := time.Now()
+		if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("%s: a silent connection read %v after %v, want EOF (closed by the endpoint)", addr, err, time.Since(start))
+		}
 	}
 }
