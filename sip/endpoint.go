@@ -385,7 +385,13 @@ func (e *Endpoint) ackStray(r *sip.Response) {
 // SetLibraryLogger routes the log lines sipgo writes outside any endpoint
 // (its transaction and transport layers) to l. sipgo keeps that logger
 // process-wide, so call this once, at start-up, with the redacting logger.
-func SetLibraryLogger(l *slog.Logger) { sip.SetDefaultLogger(l) }
+//
+// sipgo reports a stream connection closed for its silence (see
+// Options.StreamIdleTimeout) as an error; those lines are logged at debug
+// level instead, since closing it was the point.
+func SetLibraryLogger(l *slog.Logger) {
+	sip.SetDefaultLogger(slog.New(idleCloses{l.Handler()}))
+}
 
 // sendFrom pins a request sent over UDP to the listening socket.
 func (e *Endpoint) sendFrom(req *sip.Request) {
