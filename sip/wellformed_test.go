@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // TestRequestsWithoutMandatoryHeadersGet400 sends requests that each lack
@@ -98,4 +100,26 @@ func TestRequestsWithoutMandatoryHeadersGet400(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a well-formed INVITE did not reach the handler")
 	}
+}
+
+// FuzzMissingHeader checks that any request sipgo parses can be judged
+// without a panic, and that a request judged whole has what the handlers
+// read.
+func FuzzMissingHeader(f *testing.F) {
+	f.Add("INVITE sip:1@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+	f.Add("BYE sip:1@127.0.0.1 SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n")
+	f.Add("MESSAGE sip:1@x SIP/2.0\r\nCall-ID:\r\nTo: <sip:b@x>\r\nFrom: x\r\n\r\n")
+	f.Fuzz(func(t *testing.T, raw string) {
+		msg, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			return
+		}
+		req, ok := msg.(*sip.Request)
+		if !ok {
+			return
+		}
+		if missingHeader(req) == "" && (req.Via() == nil || req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil) {
+			t.Fatalf("judged whole without a mandatory header: %q", raw)
+		}
+	})
 }
