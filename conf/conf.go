@@ -27,7 +27,9 @@ type SMS struct {
 	// the first number of callers.
 	From string `yaml:"from"`
 	// Text is the message; {code} stands for the code and must appear
-	// exactly once. At most 160 characters, so that it fits in one SMS.
+	// exactly once. It must fit in one SMS with a 6-digit code: 160
+	// characters of the GSM 7-bit alphabet, or 70 when any character is
+	// outside it (UCS-2).
 	// Default "Your verification code is {code}".
 	Text string `yaml:"text"`
 	// TimeoutS bounds the wait for the carrier's answer to a MESSAGE.

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // FieldError is one problem with one configuration key. Key is the key's
@@ -498,13 +497,17 @@ func (c *Config) validateSMS(v *validator) {
 			v.add("sms.from", "%v", err)
 		}
 	}
-	switch n := strings.Count(m.Text, "{code}"); {
-	case n != 1:
+	// As sent with the longest code, 6 digits.
+	used, limit := smsLength(strings.Replace(m.Text, "{code}", "000000", 1))
+	switch {
+	case strings.Count(m.Text, "{code}") != 1:
 		v.add("sms.text", "%q must hold {code} exactly once", m.Text)
-	case utf8.RuneCountInString(m.Text) > 160:
-		v.add("sms.text", "is %d characters; at most 160 fit in one SMS", utf8.RuneCountInString(m.Text))
 	case hasControl(m.Text):
 		v.add("sms.text", "%q contains a control character", m.Text)
+	case used > limit && limit == 160:
+		v.add("sms.text", "takes %d of the 160 characters of one SMS (GSM 7-bit; ^{}\\[~]|€ count twice)", used)
+	case used > limit:
+		v.add("sms.text", "takes %d of the 70 characters of one SMS: a character outside the GSM 7-bit alphabet makes it UCS-2", used)
 	}
 	v.between("sms.timeout_s", int64(m.TimeoutS), 1, 32)
 }

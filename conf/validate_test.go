@@ -220,7 +220,9 @@ func TestValidateRejects(t *testing.T) {
 		{"sms from not E.164", func(c *Config) { c.SMS.From = "Ringproof" }, "sms.from", "is not an E.164 number"},
 		{"sms text without code", func(c *Config) { c.SMS.Text = "Your code" }, "sms.text", "must hold {code} exactly once"},
 		{"sms text with two codes", func(c *Config) { c.SMS.Text = "{code} {code}" }, "sms.text", "must hold {code} exactly once"},
-		{"sms text too long", func(c *Config) { c.SMS.Text = strings.Repeat("é", 155) + "{code}" }, "sms.text", "is 161 characters"},
+		{"sms text too long", func(c *Config) { c.SMS.Text = strings.Repeat("é", 155) + "{code}" }, "sms.text", "takes 161 of the 160 characters"},
+		{"sms text extension characters count twice", func(c *Config) { c.SMS.Text = strings.Repeat("€", 78) + "{code}" }, "sms.text", "takes 162 of the 160"},
+		{"sms text in UCS-2", func(c *Config) { c.SMS.Text = "Ваш код {code}. " + strings.Repeat("я", 56) }, "sms.text", "takes 72 of the 70 characters of one SMS: a character outside the GSM"},
 		{"sms text control", func(c *Config) { c.SMS.Text = "code:\x00{code}" }, "sms.text", "control character"},
 		{"sms timeout zero", func(c *Config) { c.SMS.TimeoutS = 0 }, "sms.timeout_s", "0 is out of range 1..32"},
 		{"sms timeout high", func(c *Config) { c.SMS.TimeoutS = 33 }, "sms.timeout_s", "33 is out of range 1..32"},
@@ -260,6 +262,9 @@ func TestValidateAccepts(t *testing.T) {
 	}{
 		{"ipv6 listens", func(c *Config) { c.HTTP.Listen, c.SIP.Listen = "[::1]:8080", "[2001:db8::1]:5060" }},
 		{"http on all interfaces", func(c *Config) { c.HTTP.Listen = "0.0.0.0:8080" }},
+		{"sms text of exactly one GSM message", func(c *Config) { c.SMS.Text = strings.Repeat("a", 154) + "{code}" }},
+		{"sms text of exactly one UCS-2 message", func(c *Config) { c.SMS.Text = "Ваш код {code}. " + strings.Repeat("я", 54) }},
+		{"sms from", func(c *Config) { c.SMS.From = "+15005550006" }},
 		{"external store", func(c *Config) {
 			c.Store.Endpoints = []string{"https://etcd1.example.com:2379", "10.0.0.2:2379", "etcd3:2379"}
 			c.Store.DataDir = ""
