@@ -82,6 +82,11 @@ type SIP struct {
 	// TLSCAFile is a PEM bundle of the CAs that sign carriers'
 	// certificates; empty means the system's roots.
 	TLSCAFile string `yaml:"tls_ca_file"`
+	// TLSVerifyClients has the TLS listener require a client certificate
+	// signed by a CA of TLSCAFile (mutual TLS), for carriers that present
+	// one. Default false: any client, the trunks' inbound_cidrs still
+	// deciding who may call.
+	TLSVerifyClients bool `yaml:"tls_verify_clients"`
 }
 
 // Media configures the RTP audio of answered calls.

@@ -11,7 +11,8 @@ import (
 // TLSCertFile to carriers that connect to sip.tls_listen; client verifies
 // the carriers ringproof connects to against TLSCAFile (the system's roots
 // when it is empty) and presents the same certificate when asked for one.
-// Both are nil when TLSListen is empty. A file that does not load gives a
+// With TLSVerifyClients, server requires a client certificate signed by a
+// CA of TLSCAFile. Both are nil when TLSListen is empty. A file that does not load gives a
 // *FieldError naming its key.
 func (s SIP) TLSConfigs() (server, client *tls.Config, err error) {
 	if s.TLSListen == "" {
@@ -33,6 +34,9 @@ func (s SIP) TLSConfigs() (server, client *tls.Config, err error) {
 		}
 	}
 	server = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if s.TLSVerifyClients {
+		server.ClientAuth, server.ClientCAs = tls.RequireAndVerifyClientCert, roots
+	}
 	client = &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12}
 	return server, client, nil
 }

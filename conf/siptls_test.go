@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"crypto/tls"
 	"strings"
 	"testing"
 
@@ -41,6 +42,9 @@ func TestValidateSIPTLS(t *testing.T) {
 		{"cert that is not PEM", withTLS(func(s *SIP) { s.TLSCertFile = "siptls_test.go" }), "sip.tls_cert_file", "failed to find any PEM data", false},
 		{"CA that is not PEM", withTLS(func(s *SIP) { s.TLSCAFile = "siptls_test.go" }), "sip.tls_ca_file", "holds no PEM certificate", false},
 		{"CA a directory", withTLS(func(s *SIP) { s.TLSCAFile = "." }), "sip.tls_ca_file", "is a directory", false},
+		{"verify clients", withTLS(func(s *SIP) { s.TLSVerifyClients = true }), "", "", true},
+		{"verify clients without a CA", withTLS(func(s *SIP) { s.TLSVerifyClients, s.TLSCAFile = true, "" }), "sip.tls_verify_clients", "needs sip.tls_ca_file", true},
+		{"verify clients without a listener", func(c *Config) { c.SIP.TLSVerifyClients = true }, "sip.tls_verify_clients", "is set but sip.tls_listen is empty", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +68,11 @@ func TestValidateSIPTLS(t *testing.T) {
 			if tt.loadsTLS != (err == nil && server != nil) {
 				t.Fatalf("TLSConfigs() error %v; want configs: %v", err, tt.loadsTLS)
 			}
-			if tt.loadsTLS && (len(server.Certificates) != 1 || len(client.Certificates) != 1 || (client.RootCAs == nil) != (c.SIP.TLSCAFile == "")) {
+			wantAuth := tls.NoClientCert
+			if c.SIP.TLSVerifyClients {
+				wantAuth = tls.RequireAndVerifyClientCert
+			}
+			if tt.loadsTLS && (len(server.Certificates) != 1 || len(client.Certificates) != 1 || (client.RootCAs == nil) != (c.SIP.TLSCAFile == "") || server.ClientAuth != wantAuth) {
 				t.Fatalf("TLSConfigs(): server %d certificates, client %d, client roots %v", len(server.Certificates), len(client.Certificates), client.RootCAs)
 			}
 		})

@@ -182,7 +182,13 @@ func (c *Config) validateSIPTLS(v *validator) {
 				v.add(set.key, "is set but sip.tls_listen is empty")
 			}
 		}
+		if s.TLSVerifyClients {
+			v.add("sip.tls_verify_clients", "is set but sip.tls_listen is empty")
+		}
 		return
+	}
+	if s.TLSVerifyClients && s.TLSCAFile == "" {
+		v.add("sip.tls_verify_clients", "needs sip.tls_ca_file: the CAs that sign the carriers' client certificates")
 	}
 	if p := checkListen(s.TLSListen, true); p != "" {
 		v.add("sip.tls_listen", "%s", p)

@@ -111,3 +111,33 @@ func TestPhoneTLSFlagsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestMutualTLSRefusesCarriersWithoutATrustedCertificate(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	serverFiles, phoneFiles := newTLSFiles(t, ca), newTLSFiles(t, ca)
+	c := withSIPTLS(t, inboundConfig(t), serverFiles)
+	c.SIP.TLSVerifyClients = true
+	srv := startServer(t, c)
+	tlsAddr := srv.sip.TLSAddr().String()
+	call := func(f tlsFiles, dial, timeout string) (int, string) {
+		var out bytes.Buffer
+		code := run(context.Background(), []string{"phone", "call", "--from", testNumber, "--to", dial, "--server", tlsAddr, "--transport", "tls",
+			"--tls-listen", "127.0.0.1:0", "--tls-cert", f.cert, "--tls-key", f.key, "--tls-ca", f.ca, "--timeout", timeout}, &out, io.Discard)
+		return code, out.String()
+	}
+	id, dial := srv.createInbound(testNumber)
+	// Its certificate is signed by a CA the server does not trust, though
+	// it trusts the server's. Over TLS 1.3 the client learns of the
+	// refusal only when it reads, so its INVITE just goes unanswered.
+	other := newTLSFiles(t, tlstest.NewCA(t))
+	if code, out := call(tlsFiles{ca: serverFiles.ca, cert: other.cert, key: other.key}, dial, "2s"); code != 1 || strings.Contains(out, "ringing") {
+		t.Fatalf("a carrier with an untrusted client certificate: exit %d\n%s", code, out)
+	}
+	if _, v := srv.call("GET", "/v1/verifications/"+id, ""); v["status"] != "pending" {
+		t.Fatalf("after a refused connection: %v", v)
+	}
+	if code, out := call(phoneFiles, dial, "10s"); code != 0 || !strings.Contains(out, "rejected: 603") {
+		t.Fatalf("a carrier with a trusted client certificate: exit %d\n%s", code, out)
+	}
+	srv.waitFor(id, "verified", status("verified"))
+}
