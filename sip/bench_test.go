@@ -255,3 +255,41 @@ func waitResponses(b *testing.B, e *Endpoint, class int, n int64) {
 		}
 	}
 }
+
+// BenchmarkSendText sends texts (SIP MESSAGE) to SIPp taking them with
+// 202, one at a time and from 32 senders: the carrier-facing cost and rate
+// of the sms method.
+func BenchmarkSendText(b *testing.B) {
+	for _, parallel := range []bool{false, true} {
+		name := "serial"
+		if parallel {
+			name = "parallel"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := benchEndpoint(b, false)
+			carrier := sipptest.Start(context.Background(), b, sipptest.Options{
+				Scenario: "uas_message.xml", NoMessageTrace: true,
+				Timeout: 5 * time.Minute, ExtraArgs: []string{"-max_socket", "10000", "-buff_size", "4194304"},
+			})
+			m := Text{Trunk: Trunk{Name: "bench", Address: carrier.Addr}, From: "+442079460000", To: "+447911123456", Body: "Your verification code is 4821"}
+			send := func() {
+				if ev := e.SendText(context.Background(), m, 10*time.Second); ev.Kind != EventSent {
+					b.Errorf("text ended %s %d %s, want sent", ev.Kind, ev.Status, ev.Reason)
+				}
+			}
+			b.ReportAllocs()
+			if parallel {
+				b.SetParallelism(16) // 32 senders on 2 CPUs
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						send()
+					}
+				})
+				return
+			}
+			for b.Loop() {
+				send()
+			}
+		})
+	}
+}
