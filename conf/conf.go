@@ -16,6 +16,7 @@ type Config struct {
 	Inbound      Inbound      `yaml:"inbound"`
 	FlashCall    FlashCall    `yaml:"flashcall"`
 	SMS          SMS          `yaml:"sms"`
+	Masking      Masking      `yaml:"masking"`
 	Verification Verification `yaml:"verification"`
 	Log          Log          `yaml:"log"`
 }
@@ -35,6 +36,21 @@ type SMS struct {
 	// TimeoutS bounds the wait for the carrier's answer to a MESSAGE.
 	// Default 10; 1 to 32.
 	TimeoutS int `yaml:"timeout_s"`
+}
+
+// Masking configures number masking: two parties reach each other
+// through a proxy number from a pool, which each sees as the other's
+// caller ID.
+type Masking struct {
+	// Numbers is the pool of proxy numbers (E.164 ranges) the trunks
+	// deliver to ringproof. Default empty: masking is off.
+	Numbers []string `yaml:"numbers"`
+	// MaxTTLS is the longest a masking session may last, in seconds.
+	// Default 86400 (a day); 60 to 2592000.
+	MaxTTLS int `yaml:"max_ttl_s"`
+	// AnswerTimeoutS is how long the called party may ring. Default 60;
+	// 5 to 180.
+	AnswerTimeoutS int `yaml:"answer_timeout_s"`
 }
 
 // HTTP configures the control port.

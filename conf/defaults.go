@@ -71,6 +71,11 @@ func Default() *Config {
 			Text:     "Your verification code is {code}",
 			TimeoutS: 10,
 		},
+		Masking: Masking{
+			Numbers:        []string{},
+			MaxTTLS:        86400,
+			AnswerTimeoutS: 60,
+		},
 		Verification: Verification{
 			ExpiryS:             300,
 			MaxAttempts:         3,

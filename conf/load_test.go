@@ -134,7 +134,7 @@ func TestParseRejects(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"unknown top-level key", "htttp:\n  listen: 127.0.0.1:8080\n",
-			[]string{"htttp: unknown key (line 1); known keys here: http, sip, media, store, privacy, trunks, callers, inbound, flashcall, sms, verification, log"}},
+			[]string{"htttp: unknown key (line 1); known keys here: http, sip, media, store, privacy, trunks, callers, inbound, flashcall, sms, masking, verification, log"}},
 		{"unknown nested key", "http:\n  listen: 127.0.0.1:8080\n  apikeys: [a]\n",
 			[]string{"http.apikeys: unknown key (line 3); known keys here: listen, api_keys, admin_keys, max_body_bytes"}},
 		{"unknown trunk key", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    passwd: x\n",

@@ -80,6 +80,7 @@ func (c *Config) Validate() error {
 	c.validateInbound(v)
 	c.validateFlashCall(v)
 	c.validateSMS(v)
+	c.validateMasking(v)
 	c.validateVerification(v)
 	c.validateLog(v)
 	return joinFieldErrors(v.problems)
@@ -453,6 +454,30 @@ func (c *Config) validateInbound(v *validator) {
 	v.between("inbound.final_status", int64(in.FinalStatus), 400, 699)
 	v.between("inbound.ring_ms", int64(in.RingMS), 0, 10000)
 	v.oneOf("inbound.unknown_caller", in.UnknownCaller, "reject", "announce")
+}
+
+func (c *Config) validateMasking(v *validator) {
+	m := &c.Masking
+	inbound := c.InboundRanges()
+	v.numberRanges("masking.numbers", m.Numbers, func(key, s string, r NumberRange) {
+		for i, in := range inbound {
+			if r.Start <= in.End && in.Start <= r.End && r.Digits == in.Digits {
+				v.add(key, "%q overlaps inbound.numbers[%d]: a system number cannot also be a proxy number", s, i)
+			}
+		}
+	})
+	v.between("masking.max_ttl_s", int64(m.MaxTTLS), 60, 2592000)
+	v.between("masking.answer_timeout_s", int64(m.AnswerTimeoutS), 5, 180)
+}
+
+// MaskingRanges returns masking.numbers parsed; nil if they do not parse
+// (Validate reports why).
+func (c *Config) MaskingRanges() []NumberRange {
+	rs, err := ParseRanges(c.Masking.Numbers)
+	if err != nil {
+		return nil
+	}
+	return rs
 }
 
 // numberRanges checks list, the value of the key path name, as a list of

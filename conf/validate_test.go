@@ -227,6 +227,11 @@ func TestValidateRejects(t *testing.T) {
 		{"sms timeout zero", func(c *Config) { c.SMS.TimeoutS = 0 }, "sms.timeout_s", "0 is out of range 1..32"},
 		{"sms timeout high", func(c *Config) { c.SMS.TimeoutS = 33 }, "sms.timeout_s", "33 is out of range 1..32"},
 
+		{"masking number bad", func(c *Config) { c.Masking.Numbers = []string{"+4420"} }, "masking.numbers[0]", "is not an E.164 number"},
+		{"masking overlaps inbound", func(c *Config) { c.Masking.Numbers = []string{"+441632960005-+441632960020"} }, "masking.numbers[0]", "overlaps inbound.numbers[0]"},
+		{"masking ttl low", func(c *Config) { c.Masking.MaxTTLS = 59 }, "masking.max_ttl_s", "59 is out of range 60..2592000"},
+		{"masking answer timeout high", func(c *Config) { c.Masking.AnswerTimeoutS = 181 }, "masking.answer_timeout_s", "181 is out of range 5..180"},
+
 		{"expiry low", func(c *Config) { c.Verification.ExpiryS = 29 }, "verification.expiry_s", "29 is out of range 30..86400"},
 		{"expiry high", func(c *Config) { c.Verification.ExpiryS = 86401 }, "verification.expiry_s", "86401 is out of range 30..86400"},
 		{"attempts zero", func(c *Config) { c.Verification.MaxAttempts = 0 }, "verification.max_attempts", "0 is out of range 1..10"},

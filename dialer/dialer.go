@@ -207,3 +207,20 @@ func (d *Dialer) ShareTrunks(n int) {
 		t.limit.Share(n)
 	}
 }
+
+// Bridge calls number from callerID over the next trunk in turn, within
+// that trunk's calls-per-second cap, offering offer (the SDP of the call
+// being bridged, so that the audio flows between the two carriers), and
+// waits for the answer within timeout. Answered, it returns the dialog,
+// whose RemoteSDP answers offer; otherwise nil and the final event.
+// Cancelling ctx before the answer hangs up.
+func (d *Dialer) Bridge(ctx context.Context, callerID, number string, offer []byte, timeout time.Duration) (*sip.Dialog, sip.Event) {
+	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
+	wait, cancel := context.WithTimeout(ctx, timeout)
+	err := t.limit.Wait(wait)
+	cancel()
+	if err != nil {
+		return nil, sip.Event{Kind: sip.EventFailed, Reason: fmt.Sprintf("trunk %q: over max_cps", t.Name), At: time.Now()}
+	}
+	return d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, sip.PlaceOptions{Timeout: timeout}, nil)
+}

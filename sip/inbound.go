@@ -53,6 +53,16 @@ type InboundDecision struct {
 	// Answer runs the answered call once the caller's ACK arrives; the
 	// call is hung up (BYE) when it returns, unless the caller already has.
 	Answer func(ctx context.Context, d *Dialog)
+	// Unanswered, if set with Answer, runs instead of Answer when the call
+	// is not answered after all: the caller cancelled, the 200 OK could
+	// not be sent, or no ACK came. It releases what the decision holds.
+	Unanswered func()
+}
+
+func (dec InboundDecision) unanswered() {
+	if dec.Unanswered != nil {
+		dec.Unanswered()
+	}
 }
 
 // InboundHandler decides the fate of an inbound call. It runs while the
@@ -129,6 +139,7 @@ func (e *Endpoint) inbound(trunks []InboundTrunk, h InboundHandler, req *sip.Req
 		// The caller hung up: the transaction layer answered the CANCEL
 		// with 200 and the INVITE with 487.
 		e.counters.cancelled.Add(1)
+		dec.unanswered()
 		return
 	}
 	if dec.Answer != nil && len(dec.AnswerSDP) > 0 {
@@ -150,6 +161,7 @@ func (e *Endpoint) answer(ctx context.Context, req *sip.Request, tx sip.ServerTr
 	d := e.newServerDialog(req, tag, dec.AnswerSDP)
 	if err := tx.Respond(ok); err != nil {
 		d.end(EndLocal)
+		dec.unanswered()
 		return
 	}
 	t := time.NewTimer(ackTimeout)
@@ -158,10 +170,12 @@ func (e *Endpoint) answer(ctx context.Context, req *sip.Request, tx sip.ServerTr
 	case <-tx.Acks():
 	case <-d.acked:
 	case <-d.Done():
+		dec.unanswered()
 		return
 	case <-t.C:
 		// No ACK: the caller is gone (RFC 3261 §13.3.1.4).
 		d.Hangup(context.Background())
+		dec.unanswered()
 		return
 	}
 	callCtx, cancel := context.WithCancel(context.Background())

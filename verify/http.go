@@ -166,7 +166,15 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 // that a plain curl -d works. On failure it writes a 4xx and returns
 // false.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	body := http.MaxBytesReader(w, r.Body, h.maxBody)
+	return DecodeBody(w, r, h.maxBody, v)
+}
+
+// DecodeBody reads a JSON object body of at most maxBody bytes into v, as
+// the verification API does (strictly: one object, known fields only).
+// On failure it writes a 4xx naming the field when it can, and returns
+// false.
+func DecodeBody(w http.ResponseWriter, r *http.Request, maxBody int64, v any) bool {
+	body := http.MaxBytesReader(w, r.Body, maxBody)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -114,7 +114,7 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 	if dialled == "" {
 		return "not_a_dial_number", nil
 	}
-	caller, err := normaliseCallerID(in.CallerID, region)
+	caller, err := NormaliseCallerID(in.CallerID, region)
 	if err != nil {
 		return "invalid_caller_id", nil
 	}
@@ -174,10 +174,10 @@ func (s *Service) answerInbound(ctx context.Context, in *sip.Inbound, r *record)
 	})
 }
 
-// normaliseCallerID reads a caller ID or dialled number as carriers send
+// NormaliseCallerID reads a caller ID or dialled number as carriers send
 // it: E.164 with '+', national (with the trunk's region), or international
 // digits without the '+'.
-func normaliseCallerID(raw, region string) (string, error) {
+func NormaliseCallerID(raw, region string) (string, error) {
 	raw = strings.TrimPrefix(strings.TrimSpace(raw), "tel:")
 	if raw == "" {
 		return "", errors.New("empty")

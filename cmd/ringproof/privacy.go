@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/masking"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/store"
 	"github.com/ringproof/ringproof/verify"
@@ -103,7 +104,7 @@ func openVault(cfg *conf.Config, st *store.Store, log *slog.Logger, create bool)
 		Index:     idx,
 		Keyring:   ring,
 		Retention: time.Duration(cfg.Privacy.RetentionDays) * 24 * time.Hour,
-		Places:    verify.NumberKeyPlaces(),
+		Places:    append(verify.NumberKeyPlaces(), masking.Places()...),
 		Log:       log,
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ringproof/ringproof/cluster"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
+	"github.com/ringproof/ringproof/masking"
 	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
@@ -87,6 +88,7 @@ type server struct {
 	vault *privacy.Vault
 	sip   *sip.Endpoint
 	svc   *verify.Service
+	mask  *masking.Service
 	nodes *cluster.Registry
 	lat   *latency           // HTTP and store latency histograms
 	bg    context.CancelFunc // ends the node's background loops
@@ -183,7 +185,19 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		Vault:               s.vault,
 		Retention:           s.vault.Retention(),
 	}, s.vault.Index().Of, log)
-	s.sip.ServeInbound(inbound, s.svc.HandleInbound)
+	s.mask = masking.New(s.store, s.vault, d, masking.Config{
+		Numbers:       cfg.MaskingRanges(),
+		MaxTTL:        time.Duration(cfg.Masking.MaxTTLS) * time.Second,
+		AnswerTimeout: time.Duration(cfg.Masking.AnswerTimeoutS) * time.Second,
+		TrunkRegions:  regions,
+	}, log.With("component", "masking"))
+	// A call to a proxy number is masking's; any other is a verification's.
+	s.sip.ServeInbound(inbound, func(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
+		if dec, ok := s.mask.Handle(ctx, in); ok {
+			return dec
+		}
+		return s.svc.HandleInbound(ctx, in)
+	})
 
 	// A node that died and came back before its registration expired was
 	// never seen to leave: close the calls its last run left open.
@@ -253,6 +267,7 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	if cfg.HTTP.Pprof {
 		mux.Handle("/debug/pprof/", verify.RequireKey(cfg.HTTP.AdminKeys, pprofHandler()))
 	}
+	mux.Handle("/v1/masking/", masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
 	mux.Handle("/v1/", verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		verify.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")

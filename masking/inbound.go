@@ -1,0 +1,99 @@
+package masking
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/ringproof/ringproof/privacy"
+	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/verify"
+)
+
+// Handle decides an inbound call to a proxy number and reports whether
+// the call was one (ok false: not a proxy number, the caller's to decide).
+// A caller with a session on the proxy is bridged to the other party, with
+// the proxy as caller ID: the caller hears ringing until the other party
+// answers, then the two talk, and either hanging up ends both legs. If the
+// other party does not answer, the caller gets their final response. A
+// caller with no session there is rejected with 404; nothing is stored
+// about it.
+func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundDecision, ok bool) {
+	region := s.cfg.TrunkRegions[in.Trunk]
+	proxy := in.Dialed // proxies need not be numbers libphonenumber knows
+	if !strings.HasPrefix(proxy, "+") {
+		if n, err := verify.NormaliseCallerID(proxy, region); err == nil {
+			proxy = n
+		}
+	}
+	if !s.Owns(proxy) {
+		return sip.InboundDecision{}, false
+	}
+	reject := sip.InboundDecision{Status: 404}
+	if in.Anonymous || in.CallerID == "" {
+		s.log.Info("masked call", "proxy", proxy, "outcome", "anonymous")
+		return reject, true
+	}
+	caller, err := verify.NormaliseCallerID(in.CallerID, region)
+	if err != nil {
+		s.log.Info("masked call", "proxy", proxy, "outcome", "invalid_caller_id")
+		return reject, true
+	}
+	peer, id, err := s.peer(ctx, s.vault.Index().Of(caller), proxy)
+	if err != nil {
+		s.log.Info("masked call", "proxy", proxy, "caller", privacy.Mask(caller), "outcome", "unknown_caller", "err", err)
+		return reject, true
+	}
+	leg, ev := s.bridge.Bridge(ctx, proxy, peer, in.Offer, s.cfg.AnswerTimeout)
+	if leg == nil {
+		status := ev.Status
+		if status < 400 || status > 699 {
+			status = 480 // no answer, or a failure of our own
+		}
+		s.log.Info("masked call", "session", id, "outcome", "not_answered", "event", ev.Kind, "sip_status", ev.Status)
+		return sip.InboundDecision{Status: status}, true
+	}
+	s.log.Info("masked call", "session", id, "outcome", "bridged")
+	hangup := func(d *sip.Dialog) {
+		ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
+		defer cancel()
+		_ = d.Hangup(ctx)
+	}
+	return sip.InboundDecision{
+		AnswerSDP: leg.RemoteSDP,
+		Answer: func(ctx context.Context, caller *sip.Dialog) {
+			select {
+			case <-caller.Done():
+			case <-leg.Done():
+			case <-ctx.Done():
+			}
+			hangup(leg)
+			hangup(caller)
+		},
+		Unanswered: func() { hangup(leg) },
+	}, true
+}
+
+// peer reads the route of number key nk through proxy and opens the other
+// party's number.
+func (s *Service) peer(ctx context.Context, nk, proxy string) (number, session string, err error) {
+	val, _, err := s.st.Get(ctx, routeKey(nk, proxy))
+	if err != nil {
+		return "", "", err
+	}
+	var r route
+	if err := json.Unmarshal(val, &r); err != nil {
+		return "", "", err
+	}
+	k, err := s.vault.Key(ctx, r.PeerKey, false)
+	if err != nil {
+		return "", "", err // erased: the route leads nowhere
+	}
+	n, err := k.Open(r.Peer, sealAAD(r.PeerKey, r.Session))
+	if err != nil {
+		return "", "", err
+	}
+	return string(n), r.Session, nil
+}
+

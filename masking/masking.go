@@ -1,0 +1,318 @@
+// Package masking lets two parties, say a rider and a driver, reach each
+// other through a proxy number from a pool without learning each other's
+// number. A session pairs the two numbers on a proxy; a call from one of
+// them to the proxy is bridged to the other with the proxy as caller ID.
+//
+// ringproof carries the signalling: the caller's SDP offer goes to the
+// called party and the answer comes back, so the audio flows between the
+// two carriers' media addresses, which hold no phone number.
+//
+// The store never holds a number in clear. A session is two routes, one
+// per party, found by the caller's number key (its keyed HMAC) and the
+// proxy; each holds the other party's number sealed with that party's data
+// key (privacy.Vault). A privacy erasure deletes the erased number's routes
+// (Places) and destroys its data key, which leaves the other party's route
+// to it unreadable.
+package masking
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/privacy"
+	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store"
+	"github.com/ringproof/ringproof/verify"
+)
+
+// Store is what masking needs of the store (store.Store).
+type Store interface {
+	Get(ctx context.Context, key string) ([]byte, int64, error)
+	Apply(ctx context.Context, t store.Txn) (store.TxnResult, error)
+	DeleteKeys(ctx context.Context, keys []string) (int64, error)
+}
+
+// Bridger places the leg to the called party (dialer.Dialer).
+type Bridger interface {
+	Bridge(ctx context.Context, callerID, number string, offer []byte, timeout time.Duration) (*sip.Dialog, sip.Event)
+}
+
+// Config is the part of the configuration masking uses.
+type Config struct {
+	// Numbers is the proxy pool; empty turns masking off.
+	Numbers []conf.NumberRange
+	// MaxTTL bounds a session's life.
+	MaxTTL time.Duration
+	// AnswerTimeout bounds the called party's ringing.
+	AnswerTimeout time.Duration
+	// TrunkRegions maps a trunk to the region its national caller IDs are
+	// read in.
+	TrunkRegions map[string]string
+}
+
+// Service creates and ends sessions and bridges their calls. It is safe
+// for concurrent use.
+type Service struct {
+	st     Store
+	vault  *privacy.Vault
+	bridge Bridger
+	cfg    Config
+	log    *slog.Logger
+}
+
+// New returns a masking service.
+func New(st Store, vault *privacy.Vault, b Bridger, cfg Config, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{st: st, vault: vault, bridge: b, cfg: cfg, log: log}
+}
+
+// Errors the service returns besides *verify.InputError.
+var (
+	ErrOff      = errors.New("masking: no proxy numbers configured (masking.numbers)")
+	ErrNoProxy  = errors.New("masking: every proxy number is in use by one of these numbers")
+	ErrNotFound = errors.New("masking: no such session")
+)
+
+// Session is a masking session as the API shows it: never the numbers.
+type Session struct {
+	ID        string    `json:"id"`
+	Proxy     string    `json:"proxy_number"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// stored is a session in the store: the proxy and the parties' number
+// keys.
+type stored struct {
+	Session
+	Keys [2]string `json:"number_keys"`
+}
+
+// route is what a caller's call to a proxy leads to.
+type route struct {
+	Session string `json:"session"`
+	// PeerKey is the other party's number key; Peer its number, sealed
+	// with its data key.
+	PeerKey string `json:"peer_key"`
+	Peer    []byte `json:"peer"`
+}
+
+// Store key prefixes.
+const (
+	// RoutePrefix + number key + "/" + proxy: that number's route through
+	// the proxy (a privacy.Place).
+	RoutePrefix   = "mask/route/"
+	sessionPrefix = "mask/session/"
+)
+
+// Places lists the keys masking names by number key, for privacy export
+// and erasure.
+func Places() []privacy.Place {
+	return []privacy.Place{{Kind: "masking_routes", Prefix: RoutePrefix}}
+}
+
+func routeKey(nk, proxy string) string { return RoutePrefix + nk + "/" + proxy }
+
+func sealAAD(nk, session string) []byte {
+	return []byte("ringproof masking\x00" + nk + "\x00" + session)
+}
+
+// Create pairs the numbers a and b (E.164, or national with region) on a
+// proxy number that neither uses in another session, for ttl.
+func (s *Service) Create(ctx context.Context, a, b, region string, ttl time.Duration) (*Session, error) {
+	if len(s.cfg.Numbers) == 0 {
+		return nil, ErrOff
+	}
+	na, err := verify.ParseNumber(a, region)
+	if err != nil {
+		return nil, renamed(err, "a")
+	}
+	nb, err := verify.ParseNumber(b, region)
+	if err != nil {
+		return nil, renamed(err, "b")
+	}
+	if na == nb {
+		return nil, &verify.InputError{Field: "b", Code: "invalid", Message: "a and b must be different numbers"}
+	}
+	if ttl <= 0 || ttl > s.cfg.MaxTTL {
+		return nil, &verify.InputError{Field: "ttl_s", Code: "out_of_range", Message: fmt.Sprintf("ttl_s must be between 1 and %d", int(s.cfg.MaxTTL/time.Second))}
+	}
+	idx := s.vault.Index()
+	ka, kb := idx.Of(na), idx.Of(nb)
+	now := time.Now().UTC()
+	sess := stored{Session: Session{ID: newID(), CreatedAt: now, ExpiresAt: now.Add(ttl)}, Keys: [2]string{ka, kb}}
+	for _, proxy := range s.candidates() {
+		sess.Proxy = proxy
+		ok, err := s.claim(ctx, &sess, na, nb, ttl)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.log.Info("masking session created", "id", sess.ID, "proxy", proxy, "a", privacy.Mask(na), "b", privacy.Mask(nb))
+			return &sess.Session, nil
+		}
+	}
+	return nil, ErrNoProxy
+}
+
+// claim writes sess's two routes through sess.Proxy, if neither party has
+// one there already: a's route (holding b sealed with b's data key) in one
+// transaction, then b's with the session record; if the second fails the
+// first is taken back.
+func (s *Service) claim(ctx context.Context, sess *stored, na, nb string, ttl time.Duration) (bool, error) {
+	ka, kb := sess.Keys[0], sess.Keys[1]
+	ra, rb := routeKey(ka, sess.Proxy), routeKey(kb, sess.Proxy)
+	keyTTL := max(s.vault.Retention(), ttl)
+	res, err := s.vault.Write(ctx, kb, keyTTL, func(k *privacy.Key) (store.Txn, error) {
+		val, err := json.Marshal(route{Session: sess.ID, PeerKey: kb, Peer: k.Seal([]byte(nb), sealAAD(kb, sess.ID))})
+		if err != nil {
+			return store.Txn{}, err
+		}
+		return store.Txn{If: []store.Cmp{store.IfAbsent(ra), store.IfAbsent(rb)}, Then: []store.Op{store.OpPut(ra, val, ttl)}}, nil
+	})
+	if err != nil || !res.OK {
+		return false, err
+	}
+	rec, err := json.Marshal(sess)
+	if err != nil {
+		return false, err
+	}
+	res, err = s.vault.Write(ctx, ka, keyTTL, func(k *privacy.Key) (store.Txn, error) {
+		val, err := json.Marshal(route{Session: sess.ID, PeerKey: ka, Peer: k.Seal([]byte(na), sealAAD(ka, sess.ID))})
+		if err != nil {
+			return store.Txn{}, err
+		}
+		return store.Txn{If: []store.Cmp{store.IfAbsent(rb)}, Then: []store.Op{store.OpPut(rb, val, ttl), store.OpPut(sessionPrefix+sess.ID, rec, ttl)}}, nil
+	})
+	if err == nil && res.OK {
+		return true, nil
+	}
+	if _, derr := s.st.DeleteKeys(context.WithoutCancel(ctx), []string{ra}); derr != nil {
+		s.log.Warn("masking: a half-made session's route is left to expire", "id", sess.ID, "err", derr)
+	}
+	return false, err
+}
+
+// maxCandidates bounds the proxies one Create tries.
+const maxCandidates = 64
+
+// candidates returns proxy numbers to try, from a random place in the pool
+// onwards.
+func (s *Service) candidates() []string {
+	var total uint64
+	for _, r := range s.cfg.Numbers {
+		total += r.End - r.Start + 1
+	}
+	start, err := rand.Int(rand.Reader, new(big.Int).SetUint64(total))
+	if err != nil {
+		panic("masking: crypto/rand failed: " + err.Error())
+	}
+	var out []string
+	for i := uint64(0); i < min(total, maxCandidates); i++ {
+		n := (start.Uint64() + i) % total
+		for _, r := range s.cfg.Numbers {
+			if size := r.End - r.Start + 1; n < size {
+				out = append(out, r.Format(r.Start+n))
+				break
+			} else {
+				n -= size
+			}
+		}
+	}
+	return out
+}
+
+// Get returns session id.
+func (s *Service) Get(ctx context.Context, id string) (*Session, error) {
+	sess, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &sess.Session, nil
+}
+
+func (s *Service) load(ctx context.Context, id string) (*stored, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	val, _, err := s.st.Get(ctx, sessionPrefix+id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var sess stored
+	if err := json.Unmarshal(val, &sess); err != nil {
+		return nil, fmt.Errorf("masking: session %s: %w", id, err)
+	}
+	return &sess, nil
+}
+
+// End deletes session id and its routes, and returns the session as it
+// was: calls to its proxy no longer connect (calls in progress go on).
+func (s *Service) End(ctx context.Context, id string) (*Session, error) {
+	sess, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.st.DeleteKeys(ctx, []string{routeKey(sess.Keys[0], sess.Proxy), routeKey(sess.Keys[1], sess.Proxy), sessionPrefix + id}); err != nil {
+		return nil, err
+	}
+	s.log.Info("masking session ended", "id", id)
+	return &sess.Session, nil
+}
+
+// Owns reports whether dialled is a proxy number.
+func (s *Service) Owns(dialled string) bool {
+	n, err := conf.ParseRange(dialled)
+	if err != nil {
+		return false
+	}
+	for _, r := range s.cfg.Numbers {
+		if r.Digits == n.Digits && r.Contains(n.Start) {
+			return true
+		}
+	}
+	return false
+}
+
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("masking: crypto/rand failed: " + err.Error())
+	}
+	return "m" + hex.EncodeToString(b[:])
+}
+
+func validID(id string) bool {
+	if len(id) != 33 || id[0] != 'm' {
+		return false
+	}
+	_, err := hex.DecodeString(id[1:])
+	return err == nil
+}
+
+// renamed gives an input error about "number" the name of the field it
+// came from.
+func renamed(err error, field string) error {
+	var in *verify.InputError
+	if errors.As(err, &in) && in.Field == "number" {
+		c := *in
+		c.Field = field
+		c.Message = field + strings.TrimPrefix(in.Message, "number")
+		return &c
+	}
+	return err
+}
