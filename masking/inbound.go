@@ -96,4 +96,3 @@ func (s *Service) peer(ctx context.Context, nk, proxy string) (number, session s
 	}
 	return string(n), r.Session, nil
 }
-
