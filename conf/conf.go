@@ -51,6 +51,9 @@ type Masking struct {
 	// AnswerTimeoutS is how long the called party may ring. Default 60;
 	// 5 to 180.
 	AnswerTimeoutS int `yaml:"answer_timeout_s"`
+	// MaxCallS hangs up a bridged call after this long, in case neither
+	// side's BYE ever comes. Default 3600; 60 to 86400.
+	MaxCallS int `yaml:"max_call_s"`
 }
 
 // HTTP configures the control port.

@@ -75,6 +75,7 @@ func Default() *Config {
 			Numbers:        []string{},
 			MaxTTLS:        86400,
 			AnswerTimeoutS: 60,
+			MaxCallS:       3600,
 		},
 		Verification: Verification{
 			ExpiryS:             300,

@@ -63,10 +63,14 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 	return sip.InboundDecision{
 		AnswerSDP: leg.RemoteSDP,
 		Answer: func(ctx context.Context, caller *sip.Dialog) {
+			limit := time.NewTimer(s.cfg.MaxCall)
+			defer limit.Stop()
 			select {
 			case <-caller.Done():
 			case <-leg.Done():
 			case <-ctx.Done():
+			case <-limit.C:
+				s.log.Info("masked call hung up", "session", id, "reason", "max_call_s")
 			}
 			hangup(leg)
 			hangup(caller)

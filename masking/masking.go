@@ -54,6 +54,8 @@ type Config struct {
 	MaxTTL time.Duration
 	// AnswerTimeout bounds the called party's ringing.
 	AnswerTimeout time.Duration
+	// MaxCall bounds a bridged call.
+	MaxCall time.Duration
 	// TrunkRegions maps a trunk to the region its national caller IDs are
 	// read in.
 	TrunkRegions map[string]string
@@ -69,10 +71,17 @@ type Service struct {
 	log    *slog.Logger
 }
 
-// New returns a masking service.
+// New returns a masking service. A zero MaxCall means an hour, a zero
+// AnswerTimeout a minute.
 func New(st Store, vault *privacy.Vault, b Bridger, cfg Config, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.MaxCall <= 0 {
+		cfg.MaxCall = time.Hour
+	}
+	if cfg.AnswerTimeout <= 0 {
+		cfg.AnswerTimeout = time.Minute
 	}
 	return &Service{st: st, vault: vault, bridge: b, cfg: cfg, log: log}
 }

@@ -170,3 +170,23 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestMaskedCallCancelledByTheCallerCancelsTheOtherLeg(t *testing.T) {
+	driverCarrier := sipptest.Start(context.Background(), t, sipptest.Options{Scenario: "uas_ring_cancel.xml", Calls: 1})
+	c := testConfig(t, driverCarrier.Addr)
+	c.Masking.Numbers = []string{proxyPool}
+	srv := startServer(t, c)
+	_, sess := srv.call("POST", "/v1/masking/sessions", `{"a":"`+rider+`","b":"`+driver+`","ttl_s":600}`)
+	proxy := sess["proxy_number"].(string)
+	// The rider gives up while the driver's phone rings.
+	var out bytes.Buffer
+	run(context.Background(), []string{"phone", "call", "--from", rider, "--to", proxy, "--server", srv.SIPAddr().String(), "--timeout", "1s"}, &out, io.Discard)
+	if strings.Contains(out.String(), "answered") {
+		t.Fatalf("the rider's call:\n%s", out.String())
+	}
+	waitProc(t, driverCarrier)
+	records, err := driverCarrier.Log()
+	if err != nil || len(records) != 1 || !records[0].Cancelled || records[0].From != proxy {
+		t.Fatalf("the driver's carrier logged %+v (%v), want one call from the proxy, cancelled", records, err)
+	}
+}

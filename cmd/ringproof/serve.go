@@ -189,6 +189,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		Numbers:       cfg.MaskingRanges(),
 		MaxTTL:        time.Duration(cfg.Masking.MaxTTLS) * time.Second,
 		AnswerTimeout: time.Duration(cfg.Masking.AnswerTimeoutS) * time.Second,
+		MaxCall:       time.Duration(cfg.Masking.MaxCallS) * time.Second,
 		TrunkRegions:  regions,
 	}, log.With("component", "masking"))
 	// A call to a proxy number is masking's; any other is a verification's.
