@@ -26,22 +26,39 @@ const (
 // callProxy has the handset call proxy from number and returns what it
 // printed.
 func callProxy(t *testing.T, srv *testServer, from, proxy string) string {
+	return callProxyFor(t, srv, from, proxy, "10s")
+}
+
+// callProxyFor is callProxy with the handset giving up (CANCEL) after
+// timeout.
+func callProxyFor(t *testing.T, srv *testServer, from, proxy, timeout string) string {
 	t.Helper()
 	var out bytes.Buffer
-	run(context.Background(), []string{"phone", "call", "--from", from, "--to", proxy, "--server", srv.SIPAddr().String(), "--timeout", "10s"}, &out, io.Discard)
+	run(context.Background(), []string{"phone", "call", "--from", from, "--to", proxy, "--server", srv.SIPAddr().String(), "--timeout", timeout}, &out, io.Discard)
 	return out.String()
 }
 
-func TestMaskedCallIsBridgedWithTheProxyAsCallerID(t *testing.T) {
-	driverCarrier := sipptest.Start(context.Background(), t, sipptest.Options{Scenario: "uas_answer.xml", Calls: 2})
+// maskedPair runs a server whose trunk leads to SIPp playing the driver's
+// carrier with scenario for calls calls, and pairs the rider with the
+// driver; it returns the server, SIPp, and the session as created.
+func maskedPair(t *testing.T, scenario string, calls int) (*testServer, *sipptest.Proc, map[string]any) {
+	t.Helper()
+	driverCarrier := sipptest.Start(context.Background(), t, sipptest.Options{Scenario: scenario, Calls: calls})
 	c := testConfig(t, driverCarrier.Addr)
 	c.Masking.Numbers = []string{proxyPool}
 	srv := startServer(t, c)
-
 	st, sess := srv.call("POST", "/v1/masking/sessions", `{"a":"`+rider+`","b":"`+driver+`","ttl_s":600}`)
-	proxy, _ := sess["proxy_number"].(string)
-	if st != 201 || !strings.HasPrefix(proxy, "+44770090000") || strings.Contains(mustJSON(t, sess), "7911") {
+	if st != 201 {
 		t.Fatalf("create: %d %v", st, sess)
+	}
+	return srv, driverCarrier, sess
+}
+
+func TestMaskedCallIsBridgedWithTheProxyAsCallerID(t *testing.T) {
+	srv, driverCarrier, sess := maskedPair(t, "uas_answer.xml", 2)
+	proxy, _ := sess["proxy_number"].(string)
+	if !strings.HasPrefix(proxy, "+44770090000") || strings.Contains(mustJSON(t, sess), "7911") {
+		t.Fatalf("create: %v", sess)
 	}
 	if out := callProxy(t, srv, rider, proxy); !strings.Contains(out, "phone: answered (200), hung up") {
 		t.Fatalf("the rider's call:\n%s", out)
@@ -172,17 +189,11 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func TestMaskedCallCancelledByTheCallerCancelsTheOtherLeg(t *testing.T) {
-	driverCarrier := sipptest.Start(context.Background(), t, sipptest.Options{Scenario: "uas_ring_cancel.xml", Calls: 1})
-	c := testConfig(t, driverCarrier.Addr)
-	c.Masking.Numbers = []string{proxyPool}
-	srv := startServer(t, c)
-	_, sess := srv.call("POST", "/v1/masking/sessions", `{"a":"`+rider+`","b":"`+driver+`","ttl_s":600}`)
+	srv, driverCarrier, sess := maskedPair(t, "uas_ring_cancel.xml", 1)
 	proxy := sess["proxy_number"].(string)
 	// The rider gives up while the driver's phone rings.
-	var out bytes.Buffer
-	run(context.Background(), []string{"phone", "call", "--from", rider, "--to", proxy, "--server", srv.SIPAddr().String(), "--timeout", "1s"}, &out, io.Discard)
-	if strings.Contains(out.String(), "answered") {
-		t.Fatalf("the rider's call:\n%s", out.String())
+	if out := callProxyFor(t, srv, rider, proxy, "1s"); strings.Contains(out, "answered") {
+		t.Fatalf("the rider's call:\n%s", out)
 	}
 	waitProc(t, driverCarrier)
 	records, err := driverCarrier.Log()
