@@ -181,6 +181,19 @@ func (d *Dialer) SendText(ctx context.Context, number, body string) sip.Event {
 	return d.caller.SendText(ctx, sip.Text{Trunk: t.Trunk, From: d.textFrom, To: number, Body: body}, d.textTimeout)
 }
 
+// Relay passes a text on to number from callerID (a masking proxy) over
+// the next trunk in turn, within its calls-per-second cap.
+func (d *Dialer) Relay(ctx context.Context, callerID, number, body string) sip.Event {
+	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
+	wait, cancel := context.WithTimeout(ctx, d.textTimeout)
+	err := t.limit.Wait(wait)
+	cancel()
+	if err != nil {
+		return sip.Event{Kind: sip.EventFailed, Reason: fmt.Sprintf("trunk %q: over max_cps", t.Name), At: time.Now()}
+	}
+	return d.caller.SendText(ctx, sip.Text{Trunk: t.Trunk, From: callerID, To: number, Body: body}, d.textTimeout)
+}
+
 // mediaPort is the RTP port a flash call's offer names. A flash call is
 // never meant to be answered; if a 200 OK wins the race with the CANCEL the
 // call is torn down at once, so nothing listens there.

@@ -20,24 +20,13 @@ import (
 // caller with no session there is rejected with 404; nothing is stored
 // about it.
 func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundDecision, ok bool) {
-	region := s.cfg.TrunkRegions[in.Trunk]
-	proxy := in.Dialed // proxies need not be numbers libphonenumber knows
-	if !strings.HasPrefix(proxy, "+") {
-		if n, err := verify.NormaliseCallerID(proxy, region); err == nil {
-			proxy = n
-		}
-	}
-	if !s.Owns(proxy) {
+	proxy, caller, owns := s.parties(in)
+	if !owns {
 		return sip.InboundDecision{}, false
 	}
 	reject := sip.InboundDecision{Status: 404}
-	if in.Anonymous || in.CallerID == "" {
-		s.log.Info("masked call", "proxy", proxy, "outcome", "anonymous")
-		return reject, true
-	}
-	caller, err := verify.NormaliseCallerID(in.CallerID, region)
-	if err != nil {
-		s.log.Info("masked call", "proxy", proxy, "outcome", "invalid_caller_id")
+	if caller == "" {
+		s.log.Info("masked call", "proxy", proxy, "outcome", "no_caller_id")
 		return reject, true
 	}
 	peer, id, err := s.peer(ctx, s.vault.Index().Of(caller), proxy)
@@ -77,6 +66,56 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 		},
 		Unanswered: func() { hangup(leg) },
 	}, true
+}
+
+// HandleText passes on a text (SIP MESSAGE) that a party sent to a proxy
+// number, to the other party, from the proxy; it returns the status to
+// answer the sender with: 202 once the other side's carrier took it, 404
+// for a sender with no session there, or the carrier's refusal. The text is
+// never stored or logged.
+func (s *Service) HandleText(ctx context.Context, in *sip.Inbound, body []byte) int {
+	proxy, caller, owns := s.parties(in)
+	if !owns || caller == "" {
+		return 404
+	}
+	peer, id, err := s.peer(ctx, s.vault.Index().Of(caller), proxy)
+	if err != nil {
+		s.log.Info("masked text", "proxy", proxy, "caller", privacy.Mask(caller), "outcome", "unknown_caller")
+		return 404
+	}
+	ev := s.bridge.Relay(ctx, proxy, peer, string(body))
+	s.log.Info("masked text", "session", id, "event", ev.Kind, "sip_status", ev.Status)
+	switch {
+	case ev.Kind == sip.EventSent:
+		return 202
+	case ev.Status >= 400 && ev.Status <= 699:
+		return ev.Status
+	}
+	return 480
+}
+
+// parties reads the proxy number an inbound call or text was sent to and
+// its caller, in E.164. owns is false when the dialled number is no proxy;
+// caller is empty when the caller ID is withheld or unreadable.
+func (s *Service) parties(in *sip.Inbound) (proxy, caller string, owns bool) {
+	region := s.cfg.TrunkRegions[in.Trunk]
+	proxy = in.Dialed // proxies need not be numbers libphonenumber knows
+	if !strings.HasPrefix(proxy, "+") {
+		if n, err := verify.NormaliseCallerID(proxy, region); err == nil {
+			proxy = n
+		}
+	}
+	if !s.Owns(proxy) {
+		return proxy, "", false
+	}
+	if in.Anonymous || in.CallerID == "" {
+		return proxy, "", true
+	}
+	caller, err := verify.NormaliseCallerID(in.CallerID, region)
+	if err != nil {
+		return proxy, "", true
+	}
+	return proxy, caller, true
 }
 
 // peer reads the route of number key nk through proxy and opens the other

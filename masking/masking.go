@@ -41,9 +41,11 @@ type Store interface {
 	DeleteKeys(ctx context.Context, keys []string) (int64, error)
 }
 
-// Bridger places the leg to the called party (dialer.Dialer).
+// Bridger places the leg to the called party and passes texts on
+// (dialer.Dialer).
 type Bridger interface {
 	Bridge(ctx context.Context, callerID, number string, offer []byte, timeout time.Duration) (*sip.Dialog, sip.Event)
+	Relay(ctx context.Context, callerID, number, body string) sip.Event
 }
 
 // Config is the part of the configuration masking uses.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -88,6 +89,40 @@ func (e *Endpoint) ServeInbound(trunks []InboundTrunk, h InboundHandler) {
 	e.setInviteHandler(func(req *sip.Request, tx sip.ServerTransaction) {
 		e.inbound(trunks, h, req, tx)
 	})
+}
+
+// InboundTextHandler decides an inbound text (SIP MESSAGE): it returns the
+// final status to answer it with (202 when it was passed on).
+type InboundTextHandler func(ctx context.Context, in *Inbound, body []byte) int
+
+// ServeInboundTexts routes inbound MESSAGE requests as ServeInbound routes
+// INVITEs: a source outside every trunk's prefixes gets 403, a body that is
+// not text/plain 415, any other text h's status.
+func (e *Endpoint) ServeInboundTexts(trunks []InboundTrunk, h InboundTextHandler) {
+	var handler sipgo.RequestHandler = func(req *sip.Request, tx sip.ServerTransaction) {
+		src, _ := netip.ParseAddrPort(req.Source())
+		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		trunk := matchTrunk(trunks, src.Addr())
+		if trunk == nil {
+			e.counters.forbidden.Add(1)
+			e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
+			return
+		}
+		if ct := req.ContentType(); ct == nil || !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct.Value())), "text/plain") {
+			e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", nil))
+			return
+		}
+		in := parseInbound(req, trunk)
+		in.Source, in.Offer = src, nil
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		status := h(ctx, in, req.Body())
+		if status < 200 || status > 699 {
+			status = sip.StatusInternalServerError
+		}
+		e.respond(tx, sip.NewResponseFromRequest(req, status, reasonPhrase(status), nil))
+	}
+	e.onMessage.Store(&handler)
 }
 
 // InboundStats returns the inbound counters so far.
@@ -281,6 +316,10 @@ func privacyID(h sip.Header) bool {
 // sends.
 func reasonPhrase(code int) string {
 	switch code {
+	case 200:
+		return "OK"
+	case 202:
+		return "Accepted"
 	case 403:
 		return "Forbidden"
 	case 404:
@@ -297,6 +336,9 @@ func reasonPhrase(code int) string {
 		return "Busy Everywhere"
 	case 603:
 		return "Decline"
+	}
+	if code < 300 {
+		return "OK"
 	}
 	return "Call Rejected"
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,35 @@ func TestHandsetTakesTextsAndRingproofRefusesThem(t *testing.T) {
 	ev = e.SendText(context.Background(), Text{Trunk: Trunk{Name: "ringproof", Address: newTestEndpoint(t).Addr().String()}, From: testFrom, To: testTo, Body: "hi"}, 5*time.Second)
 	if ev.Kind != EventFailed || ev.Status != 405 {
 		t.Fatalf("to an endpoint without texts: %+v, want failed 405", ev)
+	}
+}
+
+func TestInboundTextsAreCheckedBeforeTheHandler(t *testing.T) {
+	e := newTestEndpoint(t)
+	got := make(chan string, 4)
+	e.ServeInboundTexts([]InboundTrunk{{Name: "t", Prefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}},
+		func(_ context.Context, in *Inbound, body []byte) int {
+			got <- in.CallerID + ":" + string(body)
+			return 202
+		})
+	sender := newTestEndpoint(t)
+	to := Trunk{Name: "ringproof", Address: e.Addr().String()}
+	if ev := sender.SendText(context.Background(), Text{Trunk: to, From: testFrom, To: testTo, Body: "hi 42"}, 5*time.Second); ev.Kind != EventSent || ev.Status != 202 {
+		t.Fatalf("a text from a trunk: %+v, want 202", ev)
+	}
+	if m := <-got; m != testFrom+":hi 42" {
+		t.Fatalf("the handler got %q", m)
+	}
+	// From an address no trunk allows: 403, and the handler never sees it.
+	other, err := Listen(context.Background(), Options{Listen: "127.0.0.2:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if ev := other.SendText(context.Background(), Text{Trunk: to, From: testFrom, To: testTo, Body: "hi"}, 5*time.Second); ev.Status != 403 {
+		t.Fatalf("a text from outside the trunks: %+v, want 403", ev)
+	}
+	if len(got) != 0 {
+		t.Fatalf("the handler saw %q", <-got)
 	}
 }

@@ -201,3 +201,31 @@ func TestMaskedCallCancelledByTheCallerCancelsTheOtherLeg(t *testing.T) {
 		t.Fatalf("the driver's carrier logged %+v (%v), want one call from the proxy, cancelled", records, err)
 	}
 }
+
+func TestMaskedTextIsPassedOnFromTheProxy(t *testing.T) {
+	srv, driverCarrier, sess := maskedPair(t, "uas_message.xml", 1)
+	proxy := sess["proxy_number"].(string)
+	riderCarrier, err := sip.Listen(context.Background(), sip.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer riderCarrier.Close()
+	text := func(from, body string) sip.Event {
+		return riderCarrier.SendText(context.Background(), sip.Text{Trunk: sip.Trunk{Name: "ringproof", Address: srv.SIPAddr().String()},
+			From: from, To: proxy, Body: body}, 10*time.Second)
+	}
+	if ev := text(rider, "At the corner by gate 4321"); ev.Kind != sip.EventSent || ev.Status != 202 {
+		t.Fatalf("the rider's text: %+v, want 202", ev)
+	}
+	waitProc(t, driverCarrier)
+	records, err := driverCarrier.Log()
+	if err != nil || len(records) != 1 {
+		t.Fatalf("the driver's carrier logged %d texts (%v)", len(records), err)
+	}
+	if r := records[0]; r.From != proxy || r.To != driver || r.Fields["code"] != "4321" {
+		t.Fatalf("the driver got a text from %s to %s holding %q; want from the proxy %s to %s holding the rider's words", r.From, r.To, r.Fields["code"], proxy, driver)
+	}
+	if ev := text("+447911123999", "hello 1111"); ev.Kind != sip.EventFailed || ev.Status != 404 {
+		t.Fatalf("a stranger's text: %+v, want 404", ev)
+	}
+}

@@ -199,6 +199,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		}
 		return s.svc.HandleInbound(ctx, in)
 	})
+	s.sip.ServeInboundTexts(inbound, s.mask.HandleText)
 
 	// A node that died and came back before its registration expired was
 	// never seen to leave: close the calls its last run left open.
