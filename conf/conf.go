@@ -54,6 +54,10 @@ type Masking struct {
 	// MaxCallS hangs up a bridged call after this long, in case neither
 	// side's BYE ever comes. Default 3600; 60 to 86400.
 	MaxCallS int `yaml:"max_call_s"`
+	// UnknownCaller is what a caller with no session on the proxy gets:
+	// "announce" (answered with "we cannot identify your call", the
+	// default) or "reject" (404, unanswered).
+	UnknownCaller string `yaml:"unknown_caller"`
 }
 
 // HTTP configures the control port.

@@ -76,6 +76,7 @@ func Default() *Config {
 			MaxTTLS:        86400,
 			AnswerTimeoutS: 60,
 			MaxCallS:       3600,
+			UnknownCaller:  "announce",
 		},
 		Verification: Verification{
 			ExpiryS:             300,

@@ -469,6 +469,7 @@ func (c *Config) validateMasking(v *validator) {
 	v.between("masking.max_ttl_s", int64(m.MaxTTLS), 60, 2592000)
 	v.between("masking.answer_timeout_s", int64(m.AnswerTimeoutS), 5, 180)
 	v.between("masking.max_call_s", int64(m.MaxCallS), 60, 86400)
+	v.oneOf("masking.unknown_caller", m.UnknownCaller, "announce", "reject")
 }
 
 // MaskingRanges returns masking.numbers parsed; nil if they do not parse

@@ -17,22 +17,27 @@ import (
 // the proxy as caller ID: the caller hears ringing until the other party
 // answers, then the two talk, and either hanging up ends both legs. If the
 // other party does not answer, the caller gets their final response. A
-// caller with no session there is rejected with 404; nothing is stored
-// about it.
+// caller with no session there gets Config.Stranger's decision (404 by
+// default); nothing is stored about it.
 func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundDecision, ok bool) {
 	proxy, caller, owns := s.parties(in)
 	if !owns {
 		return sip.InboundDecision{}, false
 	}
-	reject := sip.InboundDecision{Status: 404}
+	stranger := func() sip.InboundDecision {
+		if s.cfg.Stranger != nil {
+			return s.cfg.Stranger(ctx, in)
+		}
+		return sip.InboundDecision{Status: 404}
+	}
 	if caller == "" {
 		s.log.Info("masked call", "proxy", proxy, "outcome", "no_caller_id")
-		return reject, true
+		return stranger(), true
 	}
 	peer, id, err := s.peer(ctx, s.vault.Index().Of(caller), proxy)
 	if err != nil {
 		s.log.Info("masked call", "proxy", proxy, "caller", privacy.Mask(caller), "outcome", "unknown_caller", "err", err)
-		return reject, true
+		return stranger(), true
 	}
 	leg, ev := s.bridge.Bridge(ctx, proxy, peer, in.Offer, s.cfg.AnswerTimeout)
 	if leg == nil {

@@ -58,6 +58,9 @@ type Config struct {
 	AnswerTimeout time.Duration
 	// MaxCall bounds a bridged call.
 	MaxCall time.Duration
+	// Stranger, if set, decides a call from someone with no session on
+	// the proxy (an announcement); nil rejects it with 404.
+	Stranger func(ctx context.Context, in *sip.Inbound) sip.InboundDecision
 	// TrunkRegions maps a trunk to the region its national caller IDs are
 	// read in.
 	TrunkRegions map[string]string

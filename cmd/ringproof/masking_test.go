@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/sip/sipptest"
@@ -45,7 +47,7 @@ func maskedPair(t *testing.T, scenario string, calls int) (*testServer, *sipptes
 	t.Helper()
 	driverCarrier := sipptest.Start(context.Background(), t, sipptest.Options{Scenario: scenario, Calls: calls})
 	c := testConfig(t, driverCarrier.Addr)
-	c.Masking.Numbers = []string{proxyPool}
+	c.Masking.Numbers, c.Masking.UnknownCaller = []string{proxyPool}, "reject"
 	srv := startServer(t, c)
 	st, sess := srv.call("POST", "/v1/masking/sessions", `{"a":"`+rider+`","b":"`+driver+`","ttl_s":600}`)
 	if st != 201 {
@@ -116,7 +118,7 @@ func TestMaskedCallIsBridgedWithTheProxyAsCallerID(t *testing.T) {
 
 func TestMaskingSessionsAreExportedAndErased(t *testing.T) {
 	c := testConfig(t, "127.0.0.1:5070")
-	c.Masking.Numbers = []string{proxyPool}
+	c.Masking.Numbers, c.Masking.UnknownCaller = []string{proxyPool}, "reject"
 	srv := startServer(t, c)
 	st, sess := srv.call("POST", "/v1/masking/sessions", `{"a":"`+rider+`","b":"`+driver+`","ttl_s":600}`)
 	if st != 201 {
@@ -227,5 +229,34 @@ func TestMaskedTextIsPassedOnFromTheProxy(t *testing.T) {
 	}
 	if ev := text("+447911123999", "hello 1111"); ev.Kind != sip.EventFailed || ev.Status != 404 {
 		t.Fatalf("a stranger's text: %+v, want 404", ev)
+	}
+}
+
+func TestStrangerCallingAProxyHearsTheAnnouncement(t *testing.T) {
+	c := testConfig(t, "127.0.0.1:5070")
+	c.Masking.Numbers = []string{proxyPool} // unknown_caller: announce, the default
+	srv := startServer(t, c)
+	_, sess := srv.call("POST", "/v1/masking/sessions", `{"a":"`+rider+`","b":"`+driver+`","ttl_s":600}`)
+	peer := newRTPPeer(t)
+	stranger, err := sip.Listen(context.Background(), sip.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	offer := fmt.Sprintf("v=0\r\no=stranger 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", peer.port())
+	dlg, ev := stranger.Place(context.Background(), sip.Call{Trunk: sip.Trunk{Name: "ringproof", Address: srv.SIPAddr().String()},
+		From: "+447911123999", To: sess["proxy_number"].(string), SDP: []byte(offer)}, sip.PlaceOptions{Timeout: 10 * time.Second}, nil)
+	if dlg == nil {
+		t.Fatalf("the stranger's call was not answered: %+v", ev)
+	}
+	// ringproof speaks the announcement and hangs up.
+	select {
+	case <-dlg.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the announcement never ended")
+	}
+	audio := checkStream(t, peer.packets(), media.PCMU)
+	if want := spoken(t, media.PromptUnidentified); len(audio) < len(want) || !bytes.Equal(audio[:len(want)], want) {
+		t.Fatalf("the stranger heard %d bytes, not the announcement (%d bytes)", len(audio), len(want))
 	}
 }

@@ -190,6 +190,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		MaxTTL:        time.Duration(cfg.Masking.MaxTTLS) * time.Second,
 		AnswerTimeout: time.Duration(cfg.Masking.AnswerTimeoutS) * time.Second,
 		MaxCall:       time.Duration(cfg.Masking.MaxCallS) * time.Second,
+		Stranger:      stranger(cfg.Masking.UnknownCaller, d),
 		TrunkRegions:  regions,
 	}, log.With("component", "masking"))
 	// A call to a proxy number is masking's; any other is a verification's.
@@ -345,4 +346,18 @@ func (s *server) close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// stranger is how a call to a proxy number from someone with no session
+// there is met: with "announce", answered with "we cannot identify your
+// call"; nil (rejected with 404) otherwise.
+func stranger(policy string, d *dialer.Dialer) func(context.Context, *sip.Inbound) sip.InboundDecision {
+	if policy != "announce" {
+		return nil
+	}
+	return func(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
+		return d.Answer(ctx, in.Offer, "", func(ctx context.Context, conv *dialer.Conversation) {
+			_ = conv.Say(ctx, media.PromptUnidentified)
+		})
+	}
 }
