@@ -230,6 +230,8 @@ func TestValidateRejects(t *testing.T) {
 		{"masking number bad", func(c *Config) { c.Masking.Numbers = []string{"+4420"} }, "masking.numbers[0]", "is not an E.164 number"},
 		{"masking overlaps inbound", func(c *Config) { c.Masking.Numbers = []string{"+441632960005-+441632960020"} }, "masking.numbers[0]", "overlaps inbound.numbers[0]"},
 		{"masking ttl low", func(c *Config) { c.Masking.MaxTTLS = 59 }, "masking.max_ttl_s", "59 is out of range 60..2592000"},
+		{"masking unknown caller", func(c *Config) { c.Masking.UnknownCaller = "hangup" }, "masking.unknown_caller", `"hangup" is not one of announce, reject`},
+		{"masking max call low", func(c *Config) { c.Masking.MaxCallS = 59 }, "masking.max_call_s", "59 is out of range 60..86400"},
 		{"masking answer timeout high", func(c *Config) { c.Masking.AnswerTimeoutS = 181 }, "masking.answer_timeout_s", "181 is out of range 5..180"},
 
 		{"expiry low", func(c *Config) { c.Verification.ExpiryS = 29 }, "verification.expiry_s", "29 is out of range 30..86400"},
