@@ -3,11 +3,13 @@ package masking
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store"
 	"github.com/ringproof/ringproof/verify"
 )
 
@@ -36,7 +38,7 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 	}
 	peer, id, err := s.peer(ctx, s.vault.Index().Of(caller), proxy)
 	if err != nil {
-		s.log.Info("masked call", "proxy", proxy, "caller", privacy.Mask(caller), "outcome", "unknown_caller", "err", err)
+		s.log.Info("masked call", "proxy", proxy, "caller", privacy.Mask(caller), "outcome", outcome(err))
 		return stranger(), true
 	}
 	leg, ev := s.bridge.Bridge(ctx, proxy, peer, in.Offer, s.cfg.AnswerTimeout)
@@ -97,6 +99,17 @@ func (s *Service) HandleText(ctx context.Context, in *sip.Inbound, body []byte) 
 		return ev.Status
 	}
 	return 480
+}
+
+// outcome names why a route could not be followed, for the log.
+func outcome(err error) string {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "unknown_caller"
+	case errors.Is(err, privacy.ErrNoKey):
+		return "peer_erased"
+	}
+	return "error: " + err.Error()
 }
 
 // parties reads the proxy number an inbound call or text was sent to and

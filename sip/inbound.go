@@ -320,6 +320,8 @@ func reasonPhrase(code int) string {
 		return "OK"
 	case 202:
 		return "Accepted"
+	case 400:
+		return "Bad Request"
 	case 403:
 		return "Forbidden"
 	case 404:

@@ -356,6 +356,10 @@ func stranger(policy string, d *dialer.Dialer) func(context.Context, *sip.Inboun
 		return nil
 	}
 	return func(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
+		if len(in.Offer) == 0 {
+			// No SDP offer to answer (a delayed offer): nothing to play.
+			return sip.InboundDecision{Status: 404}
+		}
 		return d.Answer(ctx, in.Offer, "", func(ctx context.Context, conv *dialer.Conversation) {
 			_ = conv.Say(ctx, media.PromptUnidentified)
 		})
