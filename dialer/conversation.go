@@ -3,7 +3,6 @@ package dialer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -181,12 +180,9 @@ func (d *Dialer) Call(ctx context.Context, number, locale string, report func(si
 	if d.media == nil {
 		return nil, failed(report, "media is not configured")
 	}
-	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
-	wait, cancel := context.WithTimeout(ctx, d.flash.Timeout)
-	err := t.limit.Wait(wait)
-	cancel()
+	t, err := d.nextTrunk(ctx, d.flash.Timeout)
 	if err != nil {
-		return nil, failed(report, fmt.Sprintf("trunk %q: over max_cps", t.Name))
+		return nil, failed(report, err.Error())
 	}
 	s, err := media.Listen(ctx, d.media.IP, d.media.Ports)
 	if err != nil {

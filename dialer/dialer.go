@@ -141,12 +141,9 @@ func (d *Dialer) LeaseCallerID(ctx context.Context, numberKey string) (string, e
 // trunk's calls-per-second cap, and hangs up when it rings. It reports every
 // step of the call and returns the final one. Cancelling ctx hangs up.
 func (d *Dialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
-	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
-	wait, cancel := context.WithTimeout(ctx, d.flash.Timeout)
-	err := t.limit.Wait(wait)
-	cancel()
+	t, err := d.nextTrunk(ctx, d.flash.Timeout)
 	if err != nil {
-		ev := sip.Event{Kind: sip.EventFailed, Reason: fmt.Sprintf("trunk %q: over max_cps", t.Name), At: time.Now()}
+		ev := sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
 		if ctx.Err() != nil {
 			ev = sip.Event{Kind: sip.EventCancelled, Reason: "hangup before dialing", At: time.Now()}
 		}
@@ -171,12 +168,9 @@ func (d *Dialer) Flash(ctx context.Context, callerID, number string, report func
 // call), from the configured sender. It returns sip.EventSent when the
 // carrier took the message, else why not.
 func (d *Dialer) SendText(ctx context.Context, number, body string) sip.Event {
-	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
-	wait, cancel := context.WithTimeout(ctx, d.textTimeout)
-	err := t.limit.Wait(wait)
-	cancel()
+	t, err := d.nextTrunk(ctx, d.textTimeout)
 	if err != nil {
-		return sip.Event{Kind: sip.EventFailed, Reason: fmt.Sprintf("trunk %q: over max_cps", t.Name), At: time.Now()}
+		return sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
 	}
 	return d.caller.SendText(ctx, sip.Text{Trunk: t.Trunk, From: d.textFrom, To: number, Body: body}, d.textTimeout)
 }
@@ -184,14 +178,25 @@ func (d *Dialer) SendText(ctx context.Context, number, body string) sip.Event {
 // Relay passes a text on to number from callerID (a masking proxy) over
 // the next trunk in turn, within its calls-per-second cap.
 func (d *Dialer) Relay(ctx context.Context, callerID, number, body string) sip.Event {
-	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
-	wait, cancel := context.WithTimeout(ctx, d.textTimeout)
-	err := t.limit.Wait(wait)
-	cancel()
+	t, err := d.nextTrunk(ctx, d.textTimeout)
 	if err != nil {
-		return sip.Event{Kind: sip.EventFailed, Reason: fmt.Sprintf("trunk %q: over max_cps", t.Name), At: time.Now()}
+		return sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
 	}
 	return d.caller.SendText(ctx, sip.Text{Trunk: t.Trunk, From: callerID, To: number, Body: body}, d.textTimeout)
+}
+
+// nextTrunk takes the next trunk in turn and waits, up to wait, for its
+// calls-per-second cap to let one more call or text through; it fails with
+// a reason naming the trunk when the cap does not within wait (or ctx
+// ends).
+func (d *Dialer) nextTrunk(ctx context.Context, wait time.Duration) (trunk, error) {
+	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := t.limit.Wait(wctx); err != nil {
+		return t, fmt.Errorf("trunk %q: over max_cps", t.Name)
+	}
+	return t, nil
 }
 
 // mediaPort is the RTP port a flash call's offer names. A flash call is
@@ -228,12 +233,9 @@ func (d *Dialer) ShareTrunks(n int) {
 // whose RemoteSDP answers offer; otherwise nil and the final event.
 // Cancelling ctx before the answer hangs up.
 func (d *Dialer) Bridge(ctx context.Context, callerID, number string, offer []byte, timeout time.Duration) (*sip.Dialog, sip.Event) {
-	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
-	wait, cancel := context.WithTimeout(ctx, timeout)
-	err := t.limit.Wait(wait)
-	cancel()
+	t, err := d.nextTrunk(ctx, timeout)
 	if err != nil {
-		return nil, sip.Event{Kind: sip.EventFailed, Reason: fmt.Sprintf("trunk %q: over max_cps", t.Name), At: time.Now()}
+		return nil, sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
 	}
 	return d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, sip.PlaceOptions{Timeout: timeout}, nil)
 }

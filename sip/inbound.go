@@ -100,12 +100,8 @@ type InboundTextHandler func(ctx context.Context, in *Inbound, body []byte) int
 // not text/plain 415, any other text h's status.
 func (e *Endpoint) ServeInboundTexts(trunks []InboundTrunk, h InboundTextHandler) {
 	var handler sipgo.RequestHandler = func(req *sip.Request, tx sip.ServerTransaction) {
-		src, _ := netip.ParseAddrPort(req.Source())
-		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-		trunk := matchTrunk(trunks, src.Addr())
+		trunk, src := e.fromTrunk(trunks, req, tx)
 		if trunk == nil {
-			e.counters.forbidden.Add(1)
-			e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
 			return
 		}
 		if ct := req.ContentType(); ct == nil || !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct.Value())), "text/plain") {
@@ -135,15 +131,25 @@ func (e *Endpoint) InboundStats() InboundStats {
 	}
 }
 
-// inbound handles one INVITE and returns only once its final response is
-// sent (sipgo ends the transaction when the handler returns).
-func (e *Endpoint) inbound(trunks []InboundTrunk, h InboundHandler, req *sip.Request, tx sip.ServerTransaction) {
+// fromTrunk returns the trunk whose prefixes hold req's source, and the
+// source; for a source no trunk allows it answers 403, counts it, and
+// returns nil.
+func (e *Endpoint) fromTrunk(trunks []InboundTrunk, req *sip.Request, tx sip.ServerTransaction) (*InboundTrunk, netip.AddrPort) {
 	src, _ := netip.ParseAddrPort(req.Source())
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	trunk := matchTrunk(trunks, src.Addr())
 	if trunk == nil {
 		e.counters.forbidden.Add(1)
 		e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
+	}
+	return trunk, src
+}
+
+// inbound handles one INVITE and returns only once its final response is
+// sent (sipgo ends the transaction when the handler returns).
+func (e *Endpoint) inbound(trunks []InboundTrunk, h InboundHandler, req *sip.Request, tx sip.ServerTransaction) {
+	trunk, src := e.fromTrunk(trunks, req, tx)
+	if trunk == nil {
 		return
 	}
 	e.counters.handled.Add(1)
