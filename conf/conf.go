@@ -77,6 +77,23 @@ type HTTP struct {
 	// Pprof serves Go's runtime profiles (net/http/pprof) under
 	// /debug/pprof/ to holders of an admin key. Default false.
 	Pprof bool `yaml:"pprof"`
+	// PublishableKeys are keys that web pages may hold (the widget): each
+	// may only create verifications by its methods, from its origins, and
+	// act on its own (widget.go). Default empty.
+	PublishableKeys []PublishableKey `yaml:"publishable_keys"`
+	// CORSOrigins are further origins (exact scheme://host[:port]) whose
+	// pages may follow event streams by watch token; the origins of
+	// PublishableKeys are allowed already. Default empty.
+	CORSOrigins []string `yaml:"cors_origins"`
+	// ResultTokenKeyHex keys the HMAC of result tokens: hex, at least 32
+	// bytes. Empty: generated in store.data_dir/keys with the embedded
+	// store; with store.endpoints required when PublishableKeys are set,
+	// and without them result tokens are off. Env
+	// RINGPROOF_RESULT_TOKEN_KEY overrides it.
+	ResultTokenKeyHex string `yaml:"result_token_key"`
+	// Demo serves a demonstration page at /demo that uses the widget with
+	// the first publishable key. Default false.
+	Demo bool `yaml:"demo"`
 }
 
 // SIP configures the SIP user agent.

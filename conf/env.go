@@ -16,6 +16,8 @@ const (
 	EnvHMACKey = "RINGPROOF_PRIVACY_HMAC_KEY"
 	// EnvEncryptionKey replaces privacy.encryption_key.
 	EnvEncryptionKey = "RINGPROOF_PRIVACY_ENCRYPTION_KEY"
+	// EnvResultTokenKey replaces http.result_token_key.
+	EnvResultTokenKey = "RINGPROOF_RESULT_TOKEN_KEY"
 	// EnvOldEncryptionKeys replaces privacy.old_encryption_keys, split as
 	// EnvAPIKeys is.
 	EnvOldEncryptionKeys = "RINGPROOF_PRIVACY_OLD_ENCRYPTION_KEYS"
@@ -63,6 +65,9 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	}
 	if v := getenv(EnvEncryptionKey); v != "" {
 		c.Privacy.EncryptionKeyHex = v
+	}
+	if v := getenv(EnvResultTokenKey); v != "" {
+		c.HTTP.ResultTokenKeyHex = v
 	}
 	if v := getenv(EnvOldEncryptionKeys); v != "" {
 		c.Privacy.OldEncryptionKeysHex = splitList(v)

@@ -67,7 +67,7 @@ func TestExampleSetsEveryKey(t *testing.T) {
 	}
 	var missing []string
 	for _, path := range schemaKeys(reflect.TypeFor[Config](), "") {
-		if !written[path] {
+		if !written[path] && !documentedInList(doc.Content[0], path) {
 			missing = append(missing, path)
 		}
 	}
@@ -85,6 +85,23 @@ func TestExampleKeysHaveComments(t *testing.T) {
 			t.Errorf("%s (line %d) has no comment in %s", path, key.line, exampleFile)
 		}
 	}
+}
+
+// documentedInList reports whether path, a key of the elements of a list
+// ("http.publishable_keys[].origins"), is described in the comment above
+// that list as "origins:": a list empty by default has no element to
+// write its keys in.
+func documentedInList(doc *yaml.Node, path string) bool {
+	list, field, ok := strings.Cut(path, "[].")
+	if !ok || strings.Contains(field, ".") {
+		return false
+	}
+	for p, key := range exampleKeys(doc, "") {
+		if p == list {
+			return strings.Contains(key.comment, " "+field+":")
+		}
+	}
+	return false
 }
 
 func readExample(t *testing.T) *yaml.Node {

@@ -78,9 +78,16 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 			fillTrunkDefaults(&c.Trunks[i], present["trunks["+strconv.Itoa(i)+"].max_cps"])
 		}
 	}
+	for i := range c.HTTP.PublishableKeys {
+		fillPublishableDefaults(&c.HTTP.PublishableKeys[i], present["http.publishable_keys["+strconv.Itoa(i)+"].per_ip_per_minute"])
+	}
 	// An empty list set in the file means the same as none.
 	emptyToNil(&c.Store.Endpoints)
 	emptyToNil(&c.HTTP.AdminKeys)
+	emptyToNil(&c.HTTP.CORSOrigins)
+	if len(c.HTTP.PublishableKeys) == 0 {
+		c.HTTP.PublishableKeys = nil
+	}
 	emptyToNil(&c.Inbound.Numbers)
 	emptyToNil(&c.Privacy.OldEncryptionKeysHex)
 	for i := range c.Trunks {

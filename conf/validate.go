@@ -71,6 +71,7 @@ func joinFieldErrors(problems []*FieldError) error {
 func (c *Config) Validate() error {
 	v := &validator{}
 	c.validateHTTP(v)
+	c.validateWidget(v)
 	c.validateSIP(v)
 	c.validateMedia(v)
 	c.validateStore(v)

@@ -22,6 +22,7 @@ type Handler struct {
 	maxBody int64
 	log     *slog.Logger
 	mux     *http.ServeMux
+	pub     *publishable // keys for web pages (publishable.go); nil: none
 }
 
 // NewHandler returns the HTTP API for svc. maxBody caps request bodies.
@@ -48,6 +49,10 @@ func NewHandler(svc *Service, keys []string, maxBody int64, log *slog.Logger) *H
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/events") {
 		h.mux.ServeHTTP(w, r)
+		return
+	}
+	if k := h.publishableKey(r); k != nil {
+		h.servePublishable(w, r, k)
 		return
 	}
 	if !h.authorized(r) {

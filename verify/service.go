@@ -90,6 +90,9 @@ type Config struct {
 	// Retention is how long a verification's history (and its number's
 	// data key) is kept after its creation. Default 30 days.
 	Retention time.Duration
+	// ResultTokenKey signs result tokens (resulttoken.go); nil: none are
+	// made.
+	ResultTokenKey []byte
 }
 
 // Service creates, checks and hangs up verifications. It is safe for
@@ -372,7 +375,9 @@ func (s *Service) Get(ctx context.Context, id string) (*Verification, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.view(s.now()), nil
+	v := r.view(s.now())
+	v.ResultToken = s.resultToken(v)
+	return v, nil
 }
 
 // CheckResult is the answer to a check.
@@ -380,6 +385,9 @@ type CheckResult struct {
 	ID           string `json:"id"`
 	Status       Status `json:"status"`
 	AttemptsLeft int    `json:"attempts_left"`
+	// ResultToken is set when the verification is verified
+	// (resulttoken.go).
+	ResultToken string `json:"result_token,omitempty"`
 }
 
 // HangupCode is the code an application sends, in CheckMobi's manner, when
@@ -426,7 +434,7 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 		s.log.Info("verification failed: attempts exhausted", "id", id)
 	}
 	v := r.view(s.now())
-	return &CheckResult{ID: v.ID, Status: v.Status, AttemptsLeft: v.AttemptsLeft}, nil
+	return &CheckResult{ID: v.ID, Status: v.Status, AttemptsLeft: v.AttemptsLeft, ResultToken: s.resultToken(v)}, nil
 }
 
 // Hangup ends the verification's call if it is still in progress. It does

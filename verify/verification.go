@@ -111,6 +111,10 @@ type record struct {
 	Consent    *privacy.Consent `json:"-"`
 	// Sealed is the personal data, encrypted (privacy.Personal).
 	Sealed []byte `json:"sealed"`
+	// Creator names the publishable key that created the verification
+	// (publishable.go), never the key itself; empty when an API key did.
+	// Only that key may act on it; a fallback link inherits it.
+	Creator string `json:"creator,omitempty"`
 
 	// stored and rev are the record as last written by this node and its
 	// store revision: an update can start from them instead of a read.
@@ -146,6 +150,10 @@ type Verification struct {
 	Fallback   []Method `json:"fallback,omitempty"`
 	NextID     string   `json:"next_id,omitempty"`
 	PreviousID string   `json:"previous_id,omitempty"`
+	// ResultToken is a signed statement that the number is verified, for
+	// a web page to hand to its server (resulttoken.go); only when
+	// verified.
+	ResultToken string `json:"result_token,omitempty"`
 }
 
 // view turns the stored record into what the API shows, as of now.

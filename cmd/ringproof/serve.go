@@ -168,6 +168,10 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		inbound = append(inbound, sip.InboundTrunk{Name: t.Name, Prefixes: t.InboundPrefixes(), TrustPAI: t.TrustPAI})
 	}
 	nodeID := fmt.Sprintf("%s/%s", host, s.sip.Addr())
+	tokenKey, err := resultTokenKey(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	s.svc = verify.NewService(s.store, d, verify.Config{
 		CodeLength:          cfg.FlashCall.CodeLength,
 		MaxCodeLength:       6,
@@ -184,6 +188,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		SMSText:             cfg.SMS.Text,
 		Vault:               s.vault,
 		Retention:           s.vault.Retention(),
+		ResultTokenKey:      tokenKey,
 	}, s.vault.Index().Of, log)
 	s.mask = masking.New(s.store, s.vault, d, masking.Config{
 		Numbers:       cfg.MaskingRanges(),
@@ -271,7 +276,7 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 		mux.Handle("/debug/pprof/", verify.RequireKey(cfg.HTTP.AdminKeys, pprofHandler()))
 	}
 	mux.Handle("/v1/masking/", masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
-	mux.Handle("/v1/", verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
+	mux.Handle("/v1/", s.verificationAPI(cfg))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		verify.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
 	})

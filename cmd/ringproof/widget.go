@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/privacy"
+	"github.com/ringproof/ringproof/verify"
+)
+
+// Web pages: the verification API as pages on other origins use it
+// (publishable keys, CORS), and the result tokens they hand to their
+// servers.
+
+// resultTokenKeyFile is the key file in the embedded store's data dir used
+// when http.result_token_key is empty.
+const resultTokenKeyFile = "result_token.key"
+
+// resultTokenKey returns http.result_token_key or, when it is empty with
+// the embedded store, the key in data_dir/keys (made on first start). With
+// an external store and no key (conf.Validate allows that only without
+// publishable keys) it returns nil: no result tokens are made.
+func resultTokenKey(cfg *conf.Config, log *slog.Logger) ([]byte, error) {
+	key, err := cfg.HTTP.ResultTokenKey()
+	if err != nil || key != nil {
+		return key, err
+	}
+	if len(cfg.Store.Endpoints) > 0 {
+		return nil, nil
+	}
+	path := filepath.Join(cfg.Store.DataDir, "keys", resultTokenKeyFile)
+	key, made, err := privacy.LoadOrCreateKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("http.result_token_key: %w", err)
+	}
+	if made {
+		log.Info("http.result_token_key is not set: generated a key in "+path+"; give it to the servers that check result tokens", "setting", "http.result_token_key")
+	}
+	return key, nil
+}
+
+// verificationAPI is /v1/verifications (and /v1/widget) for applications
+// with an API key and for pages with a publishable key, behind CORS.
+func (s *server) verificationAPI(cfg *conf.Config) http.Handler {
+	api := verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log)
+	keys := publishableKeys(cfg.HTTP.PublishableKeys)
+	if len(keys) > 0 {
+		api.AllowPublishable(keys, verify.NewStoreIPLimiter(s.store, s.vault.Index().Of))
+	}
+	origins := append(verify.PublishableOrigins(keys), cfg.HTTP.CORSOrigins...)
+	return verify.CORS(origins, api)
+}
+
+// publishableKeys turns the configuration's publishable keys into verify's.
+func publishableKeys(in []conf.PublishableKey) []verify.PublishableKey {
+	var out []verify.PublishableKey
+	for _, k := range in {
+		ms := make([]verify.Method, len(k.Methods))
+		for i, m := range k.Methods {
+			ms[i] = verify.Method(m)
+		}
+		out = append(out, verify.PublishableKey{Key: k.Key, Origins: k.Origins, Methods: ms, PerIPPerMinute: k.PerIPPerMinute})
+	}
+	return out
+}
