@@ -29,8 +29,9 @@ type PublishableKey struct {
 	// the name of the service the key belongs to. Accepted and checked
 	// for form; it has no effect yet. Default empty.
 	Service string `yaml:"service"`
-	// PerIPPerMinute caps the requests one client IP makes with the key
-	// per minute, across the cluster. Default 20; 1 to 10000.
+	// PerIPPerMinute is each client IP's budget of requests with the key:
+	// this many at once, refilled at this many a minute, across the
+	// cluster. Default 20; 1 to 10000.
 	PerIPPerMinute int `yaml:"per_ip_per_minute"`
 }
 

@@ -40,23 +40,24 @@ type PublishableKey struct {
 	// Methods are the methods the key may create verifications and
 	// fallbacks with.
 	Methods []Method
-	// PerIPPerMinute caps the requests one client IP makes with the key.
-	PerIPPerMinute int
+	// PerIP holds each client IP to the key's rate, its subjects being
+	// what the Handler's subject function makes of client IPs; nil: no
+	// limit.
+	PerIP Limiter
 }
 
-// IPLimiter limits the requests of each client IP (iplimit.go).
-type IPLimiter interface {
-	// Allow counts one request from ip under scope against limit per
-	// minute and reports whether it is within the limit; when it is not,
-	// retry says when the next one may come.
-	Allow(ctx context.Context, scope, ip string, limit int) (ok bool, retry time.Duration, err error)
+// Limiter holds subjects to a rate across the cluster (limit.Limiter).
+type Limiter interface {
+	// Allow takes one event from subject's budget if it has one; refused,
+	// it returns false and how long until one would be granted.
+	Allow(ctx context.Context, subject string) (ok bool, retryAfter time.Duration, err error)
 }
 
 // publishable is what a Handler knows of publishable keys.
 type publishable struct {
-	keys  []pubKey
-	limit IPLimiter
-	mux   *http.ServeMux
+	keys    []pubKey
+	subject func(clientIP string) string
+	mux     *http.ServeMux
 }
 
 // pubKey is a publishable key and the name records know it by.
@@ -68,10 +69,12 @@ type pubKey struct {
 // pubKeyCtx is the context key of the publishable key a request bears.
 type pubKeyCtx struct{}
 
-// AllowPublishable lets pages use keys, each limited per client IP by
-// limit. It must be called before h serves requests.
-func (h *Handler) AllowPublishable(keys []PublishableKey, limit IPLimiter) {
-	p := &publishable{limit: limit, mux: http.NewServeMux()}
+// AllowPublishable lets pages use keys. Each key's PerIP limiter counts
+// requests under subject(ClientIP(r)): an opaque name of the client IP,
+// such as a keyed hash, for limiters keep subjects in the store. It must
+// be called before h serves requests.
+func (h *Handler) AllowPublishable(keys []PublishableKey, subject func(clientIP string) string) {
+	p := &publishable{subject: subject, mux: http.NewServeMux()}
 	for _, k := range keys {
 		p.keys = append(p.keys, pubKey{PublishableKey: k, id: creatorID(k.Key)})
 	}
@@ -101,8 +104,11 @@ func PublishableOrigins(keys []PublishableKey) []string {
 	return out
 }
 
-// creatorID is the name a record keeps of the publishable key that created
-// it: a digest, so that the store does not spread keys about.
+// PublishableKeyID is the name a record keeps of the publishable key that
+// created it (record.Creator), and limiters may use: a digest, so that the
+// store does not spread keys about.
+func PublishableKeyID(key string) string { return creatorID(key) }
+
 func creatorID(key string) string {
 	sum := sha256.Sum256([]byte("ringproof publishable key\x00" + key))
 	return "pk:" + hex.EncodeToString(sum[:8])
@@ -140,16 +146,18 @@ func (h *Handler) servePublishable(w http.ResponseWriter, r *http.Request, k *pu
 		w.Header().Set("Access-Control-Expose-Headers", "Location, Retry-After")
 		w.Header().Add("Vary", "Origin")
 	}
-	within, retry, err := h.pub.limit.Allow(r.Context(), k.id, ClientIP(r), k.PerIPPerMinute)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if !within {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		WriteError(w, http.StatusTooManyRequests, "rate_limited",
-			fmt.Sprintf("too many requests from this address with this key (%d a minute); try later", k.PerIPPerMinute), "")
-		return
+	if k.PerIP != nil {
+		within, retry, err := k.PerIP.Allow(r.Context(), h.pub.subject(ClientIP(r)))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if !within {
+			w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(retry.Seconds())), 1)))
+			WriteError(w, http.StatusTooManyRequests, "rate_limited",
+				"too many requests from this address with this key; try later", "")
+			return
+		}
 	}
 	h.pub.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pubKeyCtx{}, k)))
 }

@@ -1,58 +1,12 @@
 package verify
 
 import (
-	"context"
 	"net/http/httptest"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/ringproof/ringproof/conf"
-	"github.com/ringproof/ringproof/store/storetest"
 )
-
-func TestStoreIPLimiter(t *testing.T) {
-	st := storetest.New(t)
-	l := NewStoreIPLimiter(st, func(s string) string { return "h(" + s + ")" })
-	now := time.Date(2026, 11, 2, 10, 0, 15, 0, time.UTC)
-	l.now = func() time.Time { return now }
-	ctx := context.Background()
-	allow := func(scope, ip string) (bool, time.Duration) {
-		t.Helper()
-		ok, retry, err := l.Allow(ctx, scope, ip, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok, retry
-	}
-	for i := range 3 {
-		if ok, _ := allow("pk:a", "192.0.2.1"); !ok {
-			t.Fatalf("request %d refused", i+1)
-		}
-	}
-	if ok, retry := allow("pk:a", "192.0.2.1"); ok || retry != 45*time.Second {
-		t.Fatalf("fourth request: %v, retry %v; want refused, 45s", ok, retry)
-	}
-	if ok, _ := allow("pk:a", "192.0.2.2"); !ok {
-		t.Fatal("another IP was refused")
-	}
-	if ok, _ := allow("pk:b", "192.0.2.1"); !ok {
-		t.Fatal("another key was refused")
-	}
-	now = now.Add(45 * time.Second)
-	if ok, _ := allow("pk:a", "192.0.2.1"); !ok {
-		t.Fatal("refused in the next minute")
-	}
-	kvs, err := st.List(ctx, IPLimitPrefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range kvs {
-		if len(kv.Value) != 0 || !slices.Contains([]string{"pk:a", "pk:b"}, kv.Key[len(IPLimitPrefix):len(IPLimitPrefix)+4]) {
-			t.Fatalf("counter %q = %q", kv.Key, kv.Value)
-		}
-	}
-}
 
 func TestClientIP(t *testing.T) {
 	for remote, want := range map[string]string{

@@ -180,9 +180,9 @@ func TestPublishableKeyIsConfined(t *testing.T) {
 
 func TestPublishableKeyIsLimitedPerClientIP(t *testing.T) {
 	srv, _ := publishableServer(t)
-	// otherPubKey allows 4 requests a minute. A new minute may start
-	// between two requests, so a refusal comes within 9 (verify's
-	// TestStoreIPLimiter counts exactly, on a clock of its own).
+	// otherPubKey allows 4 requests a minute: a budget of 4 that refills
+	// one every 15 s (package limit), so the fifth within 15 s is refused;
+	// on a slow machine the budget may refill once or twice meanwhile.
 	var last pageReply
 	for range 9 {
 		if last = srv.page("GET", "/v1/widget", otherPubKey, appOrigin, ""); last.status != 200 {

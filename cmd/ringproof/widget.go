@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 
 	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/verify"
 )
@@ -46,23 +48,33 @@ func resultTokenKey(cfg *conf.Config, log *slog.Logger) ([]byte, error) {
 // with an API key and for pages with a publishable key, behind CORS.
 func (s *server) verificationAPI(cfg *conf.Config) http.Handler {
 	api := verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log)
-	keys := publishableKeys(cfg.HTTP.PublishableKeys)
+	keys := s.publishableKeys(cfg.HTTP.PublishableKeys)
 	if len(keys) > 0 {
-		api.AllowPublishable(keys, verify.NewStoreIPLimiter(s.store, s.vault.Index().Of))
+		index := s.vault.Index()
+		api.AllowPublishable(keys, func(ip string) string { return index.Of("client ip " + ip) })
 	}
 	origins := append(verify.PublishableOrigins(keys), cfg.HTTP.CORSOrigins...)
 	return verify.CORS(origins, api)
 }
 
-// publishableKeys turns the configuration's publishable keys into verify's.
-func publishableKeys(in []conf.PublishableKey) []verify.PublishableKey {
+// publishableLimitPrefix is where the per-client-IP budgets of publishable
+// keys live: + the key's id + "/" + a keyed hash of the IP.
+const publishableLimitPrefix = "limit/publishable/"
+
+// publishableKeys turns the configuration's publishable keys into verify's,
+// each with a limiter of its per_ip_per_minute.
+func (s *server) publishableKeys(in []conf.PublishableKey) []verify.PublishableKey {
 	var out []verify.PublishableKey
 	for _, k := range in {
 		ms := make([]verify.Method, len(k.Methods))
 		for i, m := range k.Methods {
 			ms[i] = verify.Method(m)
 		}
-		out = append(out, verify.PublishableKey{Key: k.Key, Origins: k.Origins, Methods: ms, PerIPPerMinute: k.PerIPPerMinute})
+		id := strings.TrimPrefix(verify.PublishableKeyID(k.Key), "pk:")
+		out = append(out, verify.PublishableKey{
+			Key: k.Key, Origins: k.Origins, Methods: ms,
+			PerIP: limit.New(s.store, publishableLimitPrefix+id+"/", limit.PerMinute(k.PerIPPerMinute)),
+		})
 	}
 	return out
 }
