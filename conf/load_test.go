@@ -134,14 +134,14 @@ func TestParseRejects(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"unknown top-level key", "htttp:\n  listen: 127.0.0.1:8080\n",
-			[]string{"htttp: unknown key (line 1); known keys here: http, sip, media, store, privacy, trunks, callers, inbound, flashcall, sms, masking, verification, log"}},
+			[]string{"htttp: unknown key; known keys here: http, sip, media, store, privacy, trunks, callers, inbound, flashcall, sms, masking, verification, log", "(line 1)"}},
 		{"unknown nested key", "http:\n  listen: 127.0.0.1:8080\n  apikeys: [a]\n",
-			[]string{"http.apikeys: unknown key (line 3); known keys here: listen, api_keys, admin_keys, max_body_bytes"}},
+			[]string{"http.apikeys: unknown key; known keys here: listen, api_keys, admin_keys, max_body_bytes", "(line 3)"}},
 		{"unknown trunk key", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    passwd: x\n",
-			[]string{"trunks[0].passwd: unknown key (line 4)"}},
+			[]string{"trunks[0].passwd: unknown key;", "(line 4)"}},
 		{"every unknown key at once", "foo: 1\nlog:\n  colour: true\n",
-			[]string{"foo: unknown key (line 1)", "log.colour: unknown key (line 3)"}},
-		{"key set twice", "log:\n  level: info\n  level: debug\n", []string{"log.level: set twice (lines 2 and 3)"}},
+			[]string{"foo: unknown key;", "(line 1)\nlog.colour: unknown key; known keys here: level, format (line 3)"}},
+		{"key set twice", "log:\n  level: info\n  level: debug\n", []string{"log.level: set twice, first on line 2 (line 3)"}},
 		// yaml.v3 reports the line of the construct it was in (the
 		// mapping that began on line 2), not always the offending one.
 		{"syntax error has a line", "http:\n  listen: 127.0.0.1:8080\n api_keys: [a]\n", []string{"yaml: line 2: did not find expected key"}},
@@ -173,7 +173,7 @@ func TestParseRejects(t *testing.T) {
 		{"string for a bool", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    trust_pai: \"yes\"\n",
 			[]string{`trunks[0].trust_pai: want true or false, got "yes" (line 4)`}},
 		{"unknown media key", "media:\n  rtp_port: 5004\n",
-			[]string{"media.rtp_port: unknown key (line 2); known keys here: rtp_ip, rtp_port_min, rtp_port_max"}},
+			[]string{"media.rtp_port: unknown key; known keys here: rtp_ip, rtp_port_min, rtp_port_max", "(line 2)"}},
 		{"external store without privacy keys", "store:\n  endpoints: [\"10.0.0.1:2379\"]\n",
 			[]string{"privacy.hmac_key: is required with an external etcd cluster", "privacy.encryption_key: is required with an external etcd cluster"}},
 		{"null callers", "callers:\n", []string{"callers: at least one number range is required"}},
@@ -391,8 +391,8 @@ func TestLoad(t *testing.T) {
 	}{
 		{"missing file", filepath.Join(dir, "nope.yaml"), []string{"nope.yaml", "no such file"}},
 		{"invalid file names the path, one problem a line", bad,
-			[]string{bad + ":\nlog.level: ", "\nlog.format: "}},
-		{"unknown key names the path", unknown, []string{unknown + ": logs: unknown key (line 1)"}},
+			[]string{bad + ":\nlog.format: \"xml\" is not one of text, json (line 2)\nlog.level: \"loud\" is not one of debug, info, warn, error (line 3)"}},
+		{"unknown key names the path", unknown, []string{unknown + ": logs: unknown key;", "(line 1)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -457,4 +457,28 @@ func FuzzLoadBytes(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestEveryProblemOfAFileAtOnce checks that a value of the wrong type does
+// not hide the file's other problems, and that each names its line, in
+// the order of the file.
+func TestEveryProblemOfAFileAtOnce(t *testing.T) {
+	yaml := "http:\n  listen: nohost\nflashcall:\n  timeout_s: \"thirty\"\n  code_length: 9\n" +
+		"trunks:\n  - name: a\n    address: 127.0.0.1\n    max_cps: many\n    username: bob\nlog:\n  levle: debug\n"
+	_, err := Parse([]byte(yaml), nil)
+	if err == nil {
+		t.Fatal("Parse = nil error")
+	}
+	want := []string{
+		`http.listen: "nohost" has no port (line 2)`,
+		`flashcall.timeout_s: want an integer, got "thirty" (line 4)`,
+		`flashcall.code_length: 9 is out of range 3..6 (line 5)`,
+		`trunks[0].password: is required when username is set (or set RINGPROOF_TRUNK_A_PASSWORD) (line 7)`,
+		`trunks[0].address: "127.0.0.1" has no port (line 8)`,
+		`trunks[0].max_cps: want an integer, got "many" (line 9)`,
+		`log.levle: unknown key; known keys here: level, format (line 12)`,
+	}
+	if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, want) {
+		t.Errorf("Parse error:\n%s\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
 }

@@ -12,18 +12,29 @@ import (
 // checkDocument walks a parsed YAML document against the Config type before
 // it is decoded, so that every unknown key, repeated key and value of the
 // wrong kind is reported at once, each as a *FieldError naming its key path
-// (trunks[0].max_cps) and line. It returns the set of key paths the document
-// sets, so that defaults can tell an absent key from an explicit zero.
-func checkDocument(doc *yaml.Node) (present map[string]bool, err error) {
-	w := &schemaWalker{present: map[string]bool{}, visiting: map[*yaml.Node]bool{}}
+// (trunks[0].max_cps) and line. It returns the line of every key path the
+// document sets (and of every list element, "callers[1]"), so that
+// defaults can tell an absent key from an explicit zero and later problems
+// can name their line.
+//
+// It takes what it reports out of doc: unknown and repeated keys are
+// removed and values of the wrong kind become null, so that the rest of
+// the document still decodes and can be validated. If a problem leaves
+// nothing sensible to decode (aliases that expand without end, a merge
+// that contains itself), fatal is true.
+func checkDocument(doc *yaml.Node) (lines map[string]int, problems []*FieldError, fatal error) {
+	w := &schemaWalker{lines: map[string]int{}, visiting: map[*yaml.Node]bool{}}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		top := doc.Content[0]
 		if !isNull(top) && resolve(top).Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("line %d: the document must be a mapping of keys, got %s", top.Line, describe(top))
+			return nil, nil, fmt.Errorf("line %d: the document must be a mapping of keys, got %s", top.Line, describe(top))
 		}
 		w.walk(top, reflect.TypeFor[Config](), "")
 	}
-	return w.present, joinFieldErrors(w.problems)
+	if w.fatal {
+		return w.lines, nil, joinFieldErrors(w.problems)
+	}
+	return w.lines, w.problems, nil
 }
 
 // maxWalkSteps bounds the nodes checkDocument visits. Aliases and merge
@@ -33,15 +44,23 @@ const maxWalkSteps = 100_000
 
 type schemaWalker struct {
 	problems []*FieldError
+	fatal    bool
 	steps    int
-	present  map[string]bool
+	lines    map[string]int
 	// visiting holds the mappings being walked, to refuse a merge key
 	// ("<<: *x") that refers to a mapping containing it.
 	visiting map[*yaml.Node]bool
 }
 
-func (w *schemaWalker) problem(key, format string, args ...any) {
-	w.problems = append(w.problems, &FieldError{Key: key, Problem: fmt.Sprintf(format, args...)})
+func (w *schemaWalker) problem(key string, line int, format string, args ...any) {
+	w.problems = append(w.problems, &FieldError{Key: key, Line: line, Problem: fmt.Sprintf(format, args...)})
+}
+
+// wrong reports that n, at key path and line, does not fit the schema, and
+// makes it null so that decoding leaves the default in its place.
+func (w *schemaWalker) wrong(n *yaml.Node, path string, line int, format string, args ...any) {
+	w.problem(path, line, format, args...)
+	*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "~", Line: n.Line, Column: n.Column}
 }
 
 // step counts a visit to n and reports whether the walk may go on; past
@@ -49,7 +68,8 @@ func (w *schemaWalker) problem(key, format string, args ...any) {
 func (w *schemaWalker) step(path string, n *yaml.Node) bool {
 	w.steps++
 	if w.steps == maxWalkSteps+1 {
-		w.problem(path, "the document expands through aliases to too many nodes (line %d)", n.Line)
+		w.problem(path, n.Line, "the document expands through aliases to too many nodes")
+		w.fatal = true
 	}
 	return w.steps <= maxWalkSteps
 }
@@ -69,32 +89,34 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			w.problem(path, "want a mapping of keys, got %s (line %d)", describe(n), line)
+			w.wrong(n, path, line, "want a mapping of keys, got %s", describe(n))
 			return
 		}
 		w.walkMapping(n, t, path)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			w.problem(path, "want a list, got %s (line %d)", describe(n), line)
+			w.wrong(n, path, line, "want a list, got %s", describe(n))
 			return
 		}
 		for i, item := range n.Content {
-			w.walk(item, t.Elem(), path+"["+strconv.Itoa(i)+"]")
+			ipath := path + "[" + strconv.Itoa(i) + "]"
+			w.lines[ipath] = item.Line
+			w.walk(item, t.Elem(), ipath)
 		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || n.Decode(new(string)) != nil {
-			w.problem(path, "want a string, got %s (line %d)", describe(n), line)
+			w.wrong(n, path, line, "want a string, got %s", describe(n))
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		// The decoder would truncate 1.5 into 1; refuse anything that is
 		// not written as an integer.
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(reflect.New(t).Interface()) != nil {
-			w.problem(path, "want an integer, got %s (line %d)", describe(n), line)
+			w.wrong(n, path, line, "want an integer, got %s", describe(n))
 		}
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-			w.problem(path, "want true or false, got %s (line %d)", describe(n), line)
+			w.wrong(n, path, line, "want true or false, got %s", describe(n))
 		}
 	default:
 		// A field of a new kind needs a case above; the example-file
@@ -111,7 +133,8 @@ func (w *schemaWalker) walkMapping(n *yaml.Node, t reflect.Type, path string) {
 		return
 	}
 	if w.visiting[n] {
-		w.problem(path, "merge key refers to a mapping that contains it (line %d)", n.Line)
+		w.problem(path, n.Line, "merge key refers to a mapping that contains it")
+		w.fatal = true
 		return
 	}
 	w.visiting[n] = true
@@ -119,30 +142,34 @@ func (w *schemaWalker) walkMapping(n *yaml.Node, t reflect.Type, path string) {
 
 	var merges []*yaml.Node
 	seen := map[string]int{} // key -> line
+	kept := n.Content[:0:0]  // the pairs left once problems are taken out
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if isMergeKey(k) {
 			merges = append(merges, v)
+			kept = append(kept, k, v)
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
-			w.problem(path, "a key is %s, want a name (line %d)", describe(k), k.Line)
+			w.problem(path, k.Line, "a key is %s, want a name", describe(k))
 			continue
 		}
 		key := joinKey(path, k.Value)
 		f, ok := fieldByTag(t, k.Value)
 		if !ok {
-			w.problem(key, "unknown key (line %d); known keys here: %s", k.Line, strings.Join(yamlKeys(t), ", "))
+			w.problem(key, k.Line, "unknown key; known keys here: %s", strings.Join(yamlKeys(t), ", "))
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			w.problem(key, "set twice (lines %d and %d)", first, k.Line)
+			w.problem(key, k.Line, "set twice, first on line %d", first)
 			continue
 		}
 		seen[k.Value] = k.Line
-		w.present[key] = true
+		w.lines[key] = k.Line
+		kept = append(kept, k, v)
 		w.walk(v, f.Type, key)
 	}
+	n.Content = kept
 	for _, m := range merges {
 		line := m.Line
 		var sources []*yaml.Node
@@ -155,7 +182,8 @@ func (w *schemaWalker) walkMapping(n *yaml.Node, t reflect.Type, path string) {
 			if r := resolve(s); r.Kind == yaml.MappingNode {
 				w.walkMapping(r, t, path)
 			} else {
-				w.problem(path, "merge key (<<) wants a mapping, got %s (line %d)", describe(r), line)
+				w.problem(path, line, "merge key (<<) wants a mapping, got %s", describe(r))
+				w.fatal = true
 			}
 		}
 	}

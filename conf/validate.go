@@ -16,17 +16,29 @@ import (
 
 // FieldError is one problem with one configuration key. Key is the key's
 // path as written in YAML ("trunks[0].address", "callers[1]"); Problem says
-// what is wrong, quoting the offending value unless it is a secret.
+// what is wrong, quoting the offending value unless it is a secret. Line
+// is the line of the file that sets the key, and Env the environment
+// variable that does, when either does (Load fills them in).
 type FieldError struct {
 	Key, Problem string
+	Line         int
+	Env          string
 }
 
-// Error returns "key: problem".
+// Error returns "key: problem", followed by " (line N)" or
+// " (from VARIABLE)" when the key's source is known.
 func (e *FieldError) Error() string {
-	if e.Key == "" {
-		return e.Problem
+	s := e.Problem
+	if e.Key != "" {
+		s = e.Key + ": " + s
 	}
-	return e.Key + ": " + e.Problem
+	switch {
+	case e.Env != "":
+		s += " (from " + e.Env + ")"
+	case e.Line > 0:
+		s += " (line " + strconv.Itoa(e.Line) + ")"
+	}
+	return s
 }
 
 // FieldErrors returns every *FieldError in err's tree (errors joined with

@@ -1,10 +1,11 @@
 // Command ringproof is a SIP-native softswitch that verifies that a person
 // holds a phone number.
 //
-//	ringproof serve [--config FILE]   run the server (embedded etcd by default)
-//	ringproof phone [call]            a test handset: take calls, or place one
-//	ringproof privacy <command>       export, erase, audit personal data
-//	ringproof version                 print the version
+//	ringproof serve [--config FILE]        run the server (embedded etcd by default)
+//	ringproof healthcheck [--config FILE]  exit 0 if the server is ready
+//	ringproof phone [call]                 a test handset: take calls, or place one
+//	ringproof privacy <command>            export, erase, audit personal data
+//	ringproof version                      print the version
 package main
 
 import (
@@ -16,10 +17,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-)
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+	"github.com/ringproof/ringproof/conf"
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -37,12 +37,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return cmdServe(ctx, args[1:], stderr)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, args[1:], stdout, stderr)
 	case "phone":
 		return cmdPhone(ctx, args[1:], stdout, stderr)
 	case "privacy":
 		return cmdPrivacy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "ringproof", version)
+		fmt.Fprintln(stdout, "ringproof", readBuild())
 		return 0
 	case "help", "-h", "--help":
 		usage(stdout)
@@ -60,6 +62,9 @@ func usage(w io.Writer) {
 commands:
   serve     run the server: HTTP API, SIP user agent, state store
             (embedded etcd unless store.endpoints is set)
+  healthcheck
+            ask the server that the same configuration describes whether
+            it is ready (GET /readyz); exit 0 if it is, 1 if not
   phone     a test handset: ring on every INVITE and print the caller ID
             ("phone call" places a call to a system number instead)
   privacy   export or erase what is held about a number, list the audit
@@ -68,6 +73,13 @@ commands:
 
 Run "ringproof <command> -h" for a command's flags.
 `)
+}
+
+// configFlag defines the --config flag of a command that reads the
+// configuration, defaulting to $RINGPROOF_CONFIG.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", os.Getenv(conf.EnvConfig),
+		"YAML configuration `file`; default $"+conf.EnvConfig+", else the built-in defaults (see examples/ringproof.yaml)")
 }
 
 // parseFlags parses a command's flags, printing errors to stderr. It returns

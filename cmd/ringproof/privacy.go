@@ -120,7 +120,7 @@ func cmdPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("privacy "+sub, flag.ContinueOnError)
-	path := fs.String("config", "", "YAML configuration `file` (default: built-in defaults)")
+	path := configFlag(fs)
 	var (
 		number, region, operator, out *string
 		dryRun                        *bool

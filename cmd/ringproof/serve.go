@@ -28,7 +28,12 @@ import (
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	path := fs.String("config", "", "YAML configuration `file` (default: built-in defaults, see examples/ringproof.yaml)")
+	path := configFlag(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: ringproof serve [--config FILE]\n\n")
+		fs.PrintDefaults()
+		printEnvVars(fs.Output())
+	}
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -51,7 +56,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	if a := srv.sip.TLSAddr(); a.IsValid() {
 		ready = append(ready, "sip_tls", a.String())
 	}
-	log.Info("ringproof ready", append(ready, "version", version)...)
+	log.Info("ringproof ready", append(ready, "version", readBuild().short())...)
 	<-ctx.Done()
 	log.Info("shutting down: hanging up calls in progress")
 	sctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
@@ -217,7 +222,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	bg, stop := context.WithCancel(context.Background())
 	s.bg = stop
 	s.nodes, err = cluster.Join(ctx, s.store.Client(), cfg.Store.Prefix, cluster.Node{
-		ID: nodeID, HTTP: cfg.HTTP.Listen, SIP: s.sip.Addr().String(), Version: version, Started: time.Now().UTC(),
+		ID: nodeID, HTTP: cfg.HTTP.Listen, SIP: s.sip.Addr().String(), Version: readBuild().short(), Started: time.Now().UTC(),
 	}, cluster.DefaultTTL, log)
 	if err != nil {
 		return nil, err
