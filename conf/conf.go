@@ -94,6 +94,16 @@ type HTTP struct {
 	// Demo serves a demonstration page at /demo that uses the widget with
 	// the first publishable key. Default false.
 	Demo bool `yaml:"demo"`
+	// MaxEventStreams caps the event streams (GET .../events) open at
+	// once on a node; beyond it a stream gets 503 with Retry-After.
+	// Default 0: sized to the machine (2,000 per CPU, at most a quarter
+	// of the process's open-file limit).
+	MaxEventStreams int `yaml:"max_event_streams"`
+	// MaxEventStreamsPerIP caps the event streams of one client IP
+	// address; beyond it a stream gets 429 with Retry-After. Behind a
+	// reverse proxy every stream comes from the proxy's address: raise it
+	// to max_event_streams there. Default 100; 0 means no cap.
+	MaxEventStreamsPerIP int `yaml:"max_event_streams_per_ip"`
 }
 
 // SIP configures the SIP user agent.

@@ -17,9 +17,10 @@ const (
 func Default() *Config {
 	return &Config{
 		HTTP: HTTP{
-			Listen:       "127.0.0.1:8080",
-			APIKeys:      []string{"dev-key-change-me"},
-			MaxBodyBytes: 65536,
+			Listen:               "127.0.0.1:8080",
+			APIKeys:              []string{"dev-key-change-me"},
+			MaxBodyBytes:         65536,
+			MaxEventStreamsPerIP: 100,
 		},
 		SIP: SIP{
 			Listen:        "127.0.0.1:5060",

@@ -159,6 +159,8 @@ func (c *Config) validateHTTP(v *validator) {
 		}
 	}
 	v.atLeast("http.max_body_bytes", c.HTTP.MaxBodyBytes, 1)
+	v.atLeast("http.max_event_streams", int64(c.HTTP.MaxEventStreams), 0)
+	v.atLeast("http.max_event_streams_per_ip", int64(c.HTTP.MaxEventStreamsPerIP), 0)
 }
 
 // bearerProblem returns what is wrong with a bearer token: empty, or holding

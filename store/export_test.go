@@ -17,3 +17,6 @@ func LeaseBuckets(s *Store) int { return s.leases.size() }
 
 // IsUnavailable exposes the classification behind ErrUnavailable.
 var IsUnavailable = isUnavailable
+
+// WatchesOpened returns how many etcd watches b has opened.
+func WatchesOpened(b *Broadcast) int64 { return b.opened.Load() }

@@ -48,10 +48,12 @@ type Store struct {
 	log        *slog.Logger
 	leases     *leaseCache
 	observer   Observer // or nil
+	broadcasts sync.Map // prefix -> *Broadcast
 
-	closed    *atomic.Bool // silences logging once Close starts
+	closed    *atomic.Bool    // silences logging once Close starts
+	bg        context.Context // ends when Close starts
 	stop      context.CancelFunc
-	done      <-chan struct{} // closed when Close starts
+	done      <-chan struct{} // bg.Done()
 	wg        sync.WaitGroup  // the embedded server's error reporter
 	closeOnce sync.Once
 	closeErr  error
@@ -86,6 +88,7 @@ func Open(ctx context.Context, c conf.Store, log *slog.Logger, opts ...Option) (
 		reqTimeout: seconds(c.RequestTimeoutS, defaultRequestTimeout),
 		log:        log,
 		closed:     closed,
+		bg:         bg,
 		stop:       stop,
 		done:       bg.Done(),
 	}

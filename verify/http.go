@@ -23,6 +23,7 @@ type Handler struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	pub     *publishable // keys for web pages (publishable.go); nil: none
+	streams streamCount  // open event streams (sse.go)
 }
 
 // NewHandler returns the HTTP API for svc. maxBody caps request bodies.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/ringproof/ringproof/privacy"
@@ -30,6 +32,18 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, "internal", "streaming unsupported", "")
 		return
 	}
+	ip := ClientIP(r)
+	switch h.streams.acquire(ip) {
+	case errTooManyStreams:
+		w.Header().Set("Retry-After", streamRetryAfter)
+		WriteError(w, http.StatusServiceUnavailable, "too_many_streams", "this node follows as many event streams as it may (http.max_event_streams); retry later", "")
+		return
+	case errTooManyStreamsFromIP:
+		w.Header().Set("Retry-After", streamRetryAfter)
+		WriteError(w, http.StatusTooManyRequests, "too_many_streams", "too many event streams from your address (http.max_event_streams_per_ip); close one or retry later", "")
+		return
+	}
+	defer h.streams.release(ip)
 	changes, err := h.svc.Watch(r.Context(), r.PathValue("id"), token)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) && token != "" {
@@ -73,5 +87,77 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "id: %d\nevent: verification\ndata: %s\n\n", n, data)
 			flusher.Flush()
 		}
+	}
+}
+
+// streamRetryAfter is the Retry-After, in seconds, of a refused stream.
+const streamRetryAfter = "5"
+
+var (
+	errTooManyStreams       = errors.New("too many event streams")
+	errTooManyStreamsFromIP = errors.New("too many event streams from one address")
+)
+
+// DefaultMaxEventStreams is the cap on a node's event streams when the
+// configuration leaves it to the machine: 2,000 per CPU, and no more than
+// a quarter of the process's open-file limit (each stream holds a
+// connection).
+func DefaultMaxEventStreams() int {
+	n := 2000 * runtime.NumCPU()
+	if files := openFileLimit(); files > 0 && files/4 < uint64(n) {
+		n = max(int(files/4), 1)
+	}
+	return n
+}
+
+// LimitEventStreams caps the event streams open at once on this node at
+// max, and those of one client IP address at perIP; 0 means no cap.
+// Beyond them a stream is refused with 503 and 429, both with
+// Retry-After. Call it before serving.
+func (h *Handler) LimitEventStreams(max, perIP int) {
+	h.streams.max, h.streams.perIP = max, perIP
+}
+
+// EventStreams returns how many event streams are open now.
+func (h *Handler) EventStreams() int {
+	h.streams.mu.Lock()
+	defer h.streams.mu.Unlock()
+	return h.streams.open
+}
+
+// streamCount counts open event streams, in all and per client address.
+type streamCount struct {
+	max, perIP int // 0: no cap
+
+	mu   sync.Mutex
+	open int
+	byIP map[string]int
+}
+
+// acquire counts a new stream from ip (ClientIP), or says which cap it would break.
+func (c *streamCount) acquire(ip string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.max > 0 && c.open >= c.max {
+		return errTooManyStreams
+	}
+	if c.perIP > 0 && c.byIP[ip] >= c.perIP {
+		return errTooManyStreamsFromIP
+	}
+	if c.byIP == nil {
+		c.byIP = map[string]int{}
+	}
+	c.open++
+	c.byIP[ip]++
+	return nil
+}
+
+// release uncounts a stream from ip that acquire counted.
+func (c *streamCount) release(ip string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.open--
+	if c.byIP[ip]--; c.byIP[ip] <= 0 {
+		delete(c.byIP, ip)
 	}
 }

@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/ringproof/ringproof/store"
 )
 
 // Watch streams the verification id as it changes: its current state
@@ -21,8 +25,14 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 		return nil, ErrNotFound
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	changes := s.store.Watch(ctx, recordKey(id))
-	r, err := s.load(ctx, id)
+	// One watch of the node's serves every stream (store.Broadcast): the
+	// number of web pages following verifications never reaches etcd.
+	changes, err := s.store.Broadcast(recordKey("")).Subscribe(ctx, recordKey(id))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("verify: watch %s: %w", id, err)
+	}
+	r, rev, err := s.loadAt(ctx, id)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -54,6 +64,9 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 				if !ok || ev.Deleted {
 					return
 				}
+				if ev.Rev <= rev {
+					continue // already in the state read
+				}
 				var nr record
 				if err := json.Unmarshal(ev.Value, &nr); err != nil {
 					return
@@ -74,6 +87,19 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 		}
 	}()
 	return out, nil
+}
+
+// loadAt is load, also returning the store revision of the record read.
+func (s *Service) loadAt(ctx context.Context, id string) (*record, int64, error) {
+	val, rev, err := s.store.Get(ctx, recordKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("verify: load %s: %w", id, err)
+	}
+	r, err := s.decode(ctx, val)
+	return r, rev, err
 }
 
 func send(ctx context.Context, out chan<- *Verification, v *Verification) bool {

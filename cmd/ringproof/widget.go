@@ -48,6 +48,11 @@ func resultTokenKey(cfg *conf.Config, log *slog.Logger) ([]byte, error) {
 // with an API key and for pages with a publishable key, behind CORS.
 func (s *server) verificationAPI(cfg *conf.Config) http.Handler {
 	api := verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log)
+	maxStreams := cfg.HTTP.MaxEventStreams
+	if maxStreams == 0 {
+		maxStreams = verify.DefaultMaxEventStreams()
+	}
+	api.LimitEventStreams(maxStreams, cfg.HTTP.MaxEventStreamsPerIP)
 	keys := s.publishableKeys(cfg.HTTP.PublishableKeys)
 	if len(keys) > 0 {
 		index := s.vault.Index()
