@@ -104,3 +104,15 @@ http:
 		t.Fatalf("env override: %v %q", err, c.HTTP.ResultTokenKeyHex)
 	}
 }
+
+// TestWalkthroughConfig keeps the README's walkthrough configuration
+// loadable, with the demo on.
+func TestWalkthroughConfig(t *testing.T) {
+	c, err := LoadWith("../examples/walkthrough.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.HTTP.Demo || len(c.HTTP.PublishableKeys) != 1 || !strings.Contains(strings.Join(c.HTTP.PublishableKeys[0].Origins, " "), "http://"+c.HTTP.Listen) {
+		t.Fatalf("walkthrough: demo %v, keys %+v, listen %s", c.HTTP.Demo, c.HTTP.PublishableKeys, c.HTTP.Listen)
+	}
+}

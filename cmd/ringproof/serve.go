@@ -104,6 +104,9 @@ type server struct {
 	ln        net.Listener
 	log       *slog.Logger
 	done      chan error
+
+	// tokenKey signs result tokens (widget.go); nil: none are made.
+	tokenKey []byte
 }
 
 // start opens the store, the SIP endpoint and the HTTP port, in that order,
@@ -173,7 +176,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		inbound = append(inbound, sip.InboundTrunk{Name: t.Name, Prefixes: t.InboundPrefixes(), TrustPAI: t.TrustPAI})
 	}
 	nodeID := fmt.Sprintf("%s/%s", host, s.sip.Addr())
-	tokenKey, err := resultTokenKey(cfg, log)
+	s.tokenKey, err = resultTokenKey(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +196,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		SMSText:             cfg.SMS.Text,
 		Vault:               s.vault,
 		Retention:           s.vault.Retention(),
-		ResultTokenKey:      tokenKey,
+		ResultTokenKey:      s.tokenKey,
 	}, s.vault.Index().Of, log)
 	s.mask = masking.New(s.store, s.vault, d, masking.Config{
 		Numbers:       cfg.MaskingRanges(),
@@ -282,6 +285,7 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	}
 	mux.Handle("/v1/masking/", masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
 	mux.Handle("/v1/", s.verificationAPI(cfg))
+	s.widgetRoutes(mux, cfg)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		verify.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/verify"
+	"github.com/ringproof/ringproof/widget"
 )
 
 // Web pages: the verification API as pages on other origins use it
@@ -82,4 +83,13 @@ func (s *server) publishableKeys(in []conf.PublishableKey) []verify.PublishableK
 		})
 	}
 	return out
+}
+
+// widgetRoutes serves the widget's script and, with http.demo, the demo
+// page using the first publishable key (conf.Validate requires one).
+func (s *server) widgetRoutes(mux *http.ServeMux, cfg *conf.Config) {
+	mux.Handle("GET "+widget.ScriptPath, widget.ScriptHandler())
+	if cfg.HTTP.Demo {
+		mux.Handle(widget.DemoPath, widget.Demo(cfg.HTTP.PublishableKeys[0].Key, s.tokenKey, s.log.With("component", "demo")))
+	}
 }
