@@ -33,8 +33,8 @@ export const css = `
 .ringproof *, .ringproof *::before, .ringproof *::after { box-sizing: border-box; }
 .ringproof [hidden] { display: none !important; }
 .ringproof .rp-stage { display: flex; flex-direction: column; gap: var(--rp-gap); }
-.ringproof .rp-row { display: flex; flex-wrap: wrap; gap: 0.5rem; }
-.ringproof .rp-row > .rp-field { flex: 1 1 9rem; min-width: 0; }
+.ringproof .rp-row { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 0.5rem 0.75rem; }
+.ringproof .rp-row > .rp-field { flex: 1 1 12rem; min-width: 0; }
 .ringproof .rp-field { display: flex; flex-direction: column; gap: 0.25rem; }
 .ringproof label, .ringproof legend { font-weight: 600; }
 .ringproof .rp-hint { color: var(--rp-muted); font-size: 0.9em; margin: 0; }
