@@ -11,6 +11,8 @@ type Config struct {
 	Media        Media        `yaml:"media"`
 	Store        Store        `yaml:"store"`
 	Privacy      Privacy      `yaml:"privacy"`
+	Routes       []Route      `yaml:"routes"`
+	DefaultRoute DefaultRoute `yaml:"default_route"`
 	Trunks       []Trunk      `yaml:"trunks"`
 	Callers      []string     `yaml:"callers"`
 	Inbound      Inbound      `yaml:"inbound"`
@@ -265,6 +267,19 @@ type Trunk struct {
 	// format caller IDs from this trunk may be in. Empty means caller IDs
 	// must be international. Load upper-cases it.
 	Region string `yaml:"region"`
+	// Weight is this trunk's share of the first attempts among the trunks
+	// that share one place in a route (see TrunkGroup). Default 1; 1 to
+	// 1000.
+	Weight int `yaml:"weight"`
+	// FailoverOn lists what moves a call that has not rung yet on to the
+	// route's next trunk: final statuses (400 to 699) and "timeout" (no
+	// response at all within ResponseTimeoutS). Default [408, 480, 500,
+	// 502, 503, 504, timeout]; empty: never.
+	FailoverOn []string `yaml:"failover_on"`
+	// ResponseTimeoutS is how long an INVITE or MESSAGE waits for any
+	// response (100 Trying included) before it counts as a timeout, when
+	// another trunk of the route is left to try. Default 5; 1 to 32.
+	ResponseTimeoutS int `yaml:"response_timeout_s"`
 }
 
 // FlashCall configures flash-call (reverse CLI) verification.

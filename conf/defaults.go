@@ -2,9 +2,18 @@ package conf
 
 // Defaults for trunk fields that a config file may leave out.
 const (
-	defaultTransport = "udp"
-	defaultMaxCPS    = 100
+	defaultTransport       = "udp"
+	defaultMaxCPS          = 100
+	defaultWeight          = 1
+	defaultResponseTimeout = 5
 )
+
+// defaultFailoverOn is what moves a call on to the next trunk unless a
+// trunk says otherwise: the statuses of a carrier that cannot take the call
+// now, and no response at all.
+func defaultFailoverOn() []string {
+	return []string{"408", "480", "500", "502", "503", "504", "timeout"}
+}
 
 // Default returns the built-in configuration, a new copy on every call:
 // what `ringproof serve` runs with when given no --config, and what every
@@ -48,11 +57,14 @@ func Default() *Config {
 			RetentionDays: 30,
 		},
 		Trunks: []Trunk{{
-			Name:      "carrier1",
-			Address:   "127.0.0.1:5070",
-			Transport: defaultTransport,
-			MaxCPS:    defaultMaxCPS,
-			Domain:    "127.0.0.1",
+			Name:             "carrier1",
+			Address:          "127.0.0.1:5070",
+			Transport:        defaultTransport,
+			MaxCPS:           defaultMaxCPS,
+			Domain:           "127.0.0.1",
+			Weight:           defaultWeight,
+			FailoverOn:       defaultFailoverOn(),
+			ResponseTimeoutS: defaultResponseTimeout,
 		}},
 		Callers: []string{"+442079460000-+442079469999"},
 		Inbound: Inbound{
@@ -92,17 +104,29 @@ func Default() *Config {
 }
 
 // fillTrunkDefaults gives t the defaults for fields a file left out:
-// transport udp when empty, max_cps 100 when the key was absent (an explicit
-// 0 is kept, for Validate to refuse), and domain the host of address when
-// empty and address has one. It also upper-cases region's ASCII letters.
-// inbound_cidrs stays empty: InboundPrefixes applies its default.
-func fillTrunkDefaults(t *Trunk, hasMaxCPS bool) {
+// transport udp when empty; max_cps 100, weight 1, response_timeout_s 5
+// and failover_on its default list when the key was absent (has reports
+// whether the file set the key, so that an explicit 0 or empty list is
+// kept); and domain the host of address when empty and address has one.
+// It also upper-cases region's ASCII letters. inbound_cidrs stays empty:
+// InboundPrefixes applies its default.
+func fillTrunkDefaults(t *Trunk, has func(key string) bool) {
 	if t.Transport == "" {
 		t.Transport = defaultTransport
 	}
-	if !hasMaxCPS {
+	if !has("max_cps") {
 		t.MaxCPS = defaultMaxCPS
 	}
+	if !has("weight") {
+		t.Weight = defaultWeight
+	}
+	if !has("response_timeout_s") {
+		t.ResponseTimeoutS = defaultResponseTimeout
+	}
+	if !has("failover_on") {
+		t.FailoverOn = defaultFailoverOn()
+	}
+
 	if t.Domain == "" {
 		if host, _, problem := splitHostPort(t.Address); problem == "" {
 			t.Domain = host

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"encoding"
 	"fmt"
 	"reflect"
 	"slices"
@@ -107,6 +108,10 @@ func EnvVars() []EnvVar {
 	return out
 }
 
+// textUnmarshalerType is the interface of values a variable sets from
+// their text form (TrunkGroup: "a|b").
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+
 // isSection reports whether t (or what it points to) is a struct, which a
 // variable sets field by field.
 func isSection(t reflect.Type) bool {
@@ -119,6 +124,9 @@ func isSection(t reflect.Type) bool {
 // envKind describes how a value of type t is written in a variable, or
 // returns "" if a variable cannot set it (a map).
 func envKind(t reflect.Type) string {
+	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return "string"
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return "string"
@@ -130,7 +138,7 @@ func envKind(t reflect.Type) string {
 	case reflect.Float32, reflect.Float64:
 		return "number"
 	case reflect.Slice:
-		if envKind(t.Elem()) != "" && t.Elem().Kind() != reflect.Slice {
+		if envKind(t.Elem()) != "" && (t.Elem().Kind() != reflect.Slice || reflect.PointerTo(t.Elem()).Implements(textUnmarshalerType)) {
 			return "comma-separated list"
 		}
 	}
@@ -334,6 +342,12 @@ func (a *envApplier) anySet(t reflect.Type, name string) bool {
 // with s if it does not fit v's type. It never quotes a string value: it
 // may be a secret.
 func setFromEnv(v reflect.Value, s string) (problem string) {
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		if err := u.UnmarshalText([]byte(s)); err != nil {
+			return err.Error()
+		}
+		return ""
+	}
 	switch v.Kind() {
 	case reflect.String:
 		v.SetString(s)

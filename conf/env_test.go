@@ -46,7 +46,8 @@ func TestEveryKeyFromTheEnvironment(t *testing.T) {
 		{"a trunk's key by index; its domain follows its address", "",
 			map[string]string{"RINGPROOF_TRUNKS_0_ADDRESS": "sip.carrier.example:5060", "RINGPROOF_TRUNKS_0_MAX_CPS": "7"},
 			func(t *testing.T, c *Config) {
-				want := []Trunk{{Name: "carrier1", Address: "sip.carrier.example:5060", Transport: "udp", MaxCPS: 7, Domain: "sip.carrier.example"}}
+				want := []Trunk{{Name: "carrier1", Address: "sip.carrier.example:5060", Transport: "udp", MaxCPS: 7, Domain: "sip.carrier.example",
+					Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5}}
 				if !reflect.DeepEqual(c.Trunks, want) {
 					t.Errorf("trunks = %+v\nwant %+v", c.Trunks, want)
 				}
@@ -61,9 +62,20 @@ func TestEveryKeyFromTheEnvironment(t *testing.T) {
 		{"the next index adds a trunk, with trunk defaults", "",
 			map[string]string{"RINGPROOF_TRUNKS_1_NAME": "backup", "RINGPROOF_TRUNKS_1_ADDRESS": "10.0.0.9:5080", "RINGPROOF_TRUNKS_1_INBOUND_CIDRS": "10.0.0.0/24"},
 			func(t *testing.T, c *Config) {
-				want := Trunk{Name: "backup", Address: "10.0.0.9:5080", Transport: "udp", MaxCPS: 100, Domain: "10.0.0.9", InboundCIDRs: []string{"10.0.0.0/24"}}
+				want := Trunk{Name: "backup", Address: "10.0.0.9:5080", Transport: "udp", MaxCPS: 100, Domain: "10.0.0.9", InboundCIDRs: []string{"10.0.0.0/24"},
+					Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5}
 				if len(c.Trunks) != 2 || !reflect.DeepEqual(c.Trunks[1], want) {
 					t.Errorf("trunks = %+v\nwant [carrier1 %+v]", c.Trunks, want)
+				}
+			}},
+		{"a route's trunks, a shared place written a|b", "",
+			map[string]string{"RINGPROOF_TRUNKS_1_NAME": "b", "RINGPROOF_TRUNKS_1_ADDRESS": "10.0.0.9:5080",
+				"RINGPROOF_ROUTES_0_PREFIX": "+1", "RINGPROOF_ROUTES_0_TRUNKS": "carrier1|b, b2", "RINGPROOF_TRUNKS_2_NAME": "b2",
+				"RINGPROOF_TRUNKS_2_ADDRESS": "10.0.0.10:5080", "RINGPROOF_DEFAULT_ROUTE_TRUNKS": "b"},
+			func(t *testing.T, c *Config) {
+				want := []Route{{Prefix: "+1", Trunks: []TrunkGroup{{"carrier1", "b"}, {"b2"}}}}
+				if !reflect.DeepEqual(c.Routes, want) || !reflect.DeepEqual(c.DefaultRoute.Trunks, []TrunkGroup{{"b"}}) {
+					t.Errorf("routes = %#v, default route %#v", c.Routes, c.DefaultRoute)
 				}
 			}},
 		{"the long and the old name agree", "", map[string]string{"RINGPROOF_HTTP_API_KEYS": "k1", "RINGPROOF_API_KEYS": "k1"},

@@ -110,7 +110,9 @@ func parse(data []byte, getenv func(string) string, environ []string) (*Config, 
 		if set[key+".address"] != "" && !given(key+".domain") {
 			t.Domain = ""
 		}
-		fillTrunkDefaults(t, given(key+".max_cps") || lines["trunks"] == 0 && set[key] == "")
+		// The default trunk (no trunks in the file or the environment)
+		// has its defaults already.
+		fillTrunkDefaults(t, func(k string) bool { return given(key+"."+k) || lines["trunks"] == 0 && set[key] == "" })
 	}
 	for i := range c.HTTP.PublishableKeys {
 		fillPublishableDefaults(&c.HTTP.PublishableKeys[i], given("http.publishable_keys["+strconv.Itoa(i)+"].per_ip_per_minute"))
@@ -126,6 +128,17 @@ func parse(data []byte, getenv func(string) string, environ []string) (*Config, 
 	emptyToNil(&c.Privacy.OldEncryptionKeysHex)
 	for i := range c.Trunks {
 		emptyToNil(&c.Trunks[i].InboundCIDRs)
+		emptyToNil(&c.Trunks[i].FailoverOn)
+	}
+	for i := range c.Routes {
+		emptyToNil(&c.Routes[i].Callers)
+	}
+	emptyToNil(&c.DefaultRoute.Callers)
+	if len(c.Routes) == 0 {
+		c.Routes = nil
+	}
+	if len(c.DefaultRoute.Trunks) == 0 {
+		c.DefaultRoute.Trunks = nil
 	}
 	problems = append(problems, validated(c, problems, lines, set)...)
 	if len(problems) > 0 {

@@ -60,8 +60,10 @@ func TestParseOverridesDefaults(t *testing.T) {
 			"trunks:\n  - name: a\n    address: sip.a.example:5060\n  - name: b\n    address: 10.0.0.9:5080\n    transport: tcp\n    max_cps: 7\n    domain: b.example\n",
 			func(t *testing.T, c *Config) {
 				want := []Trunk{
-					{Name: "a", Address: "sip.a.example:5060", Transport: "udp", MaxCPS: 100, Domain: "sip.a.example"},
-					{Name: "b", Address: "10.0.0.9:5080", Transport: "tcp", MaxCPS: 7, Domain: "b.example"},
+					{Name: "a", Address: "sip.a.example:5060", Transport: "udp", MaxCPS: 100, Domain: "sip.a.example",
+						Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5},
+					{Name: "b", Address: "10.0.0.9:5080", Transport: "tcp", MaxCPS: 7, Domain: "b.example",
+						Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5},
 				}
 				if !reflect.DeepEqual(c.Trunks, want) {
 					t.Errorf("trunks = %+v\nwant %+v", c.Trunks, want)
@@ -82,7 +84,8 @@ func TestParseOverridesDefaults(t *testing.T) {
 			"trunks:\n  - name: a\n    address: sip.a.example:5060\n    region: gb\n    trust_pai: true\n    inbound_cidrs: [203.0.113.0/24, \"2001:db8::1\"]\n",
 			func(t *testing.T, c *Config) {
 				want := []Trunk{{Name: "a", Address: "sip.a.example:5060", Transport: "udp", MaxCPS: 100, Domain: "sip.a.example",
-					InboundCIDRs: []string{"203.0.113.0/24", "2001:db8::1"}, TrustPAI: true, Region: "GB"}}
+					InboundCIDRs: []string{"203.0.113.0/24", "2001:db8::1"}, TrustPAI: true, Region: "GB",
+					Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5}}
 				if !reflect.DeepEqual(c.Trunks, want) {
 					t.Errorf("trunks = %+v\nwant %+v", c.Trunks, want)
 				}
@@ -134,7 +137,7 @@ func TestParseRejects(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"unknown top-level key", "htttp:\n  listen: 127.0.0.1:8080\n",
-			[]string{"htttp: unknown key; known keys here: http, sip, media, store, privacy, trunks, callers, inbound, flashcall, sms, masking, verification, log", "(line 1)"}},
+			[]string{"htttp: unknown key; known keys here: http, sip, media, store, privacy, routes, default_route, trunks, callers, inbound, flashcall, sms, masking, verification, log", "(line 1)"}},
 		{"unknown nested key", "http:\n  listen: 127.0.0.1:8080\n  apikeys: [a]\n",
 			[]string{"http.apikeys: unknown key; known keys here: listen, api_keys, admin_keys, max_body_bytes", "(line 3)"}},
 		{"unknown trunk key", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    passwd: x\n",

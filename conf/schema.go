@@ -37,6 +37,10 @@ func checkDocument(doc *yaml.Node) (lines map[string]int, problems []*FieldError
 	return w.lines, w.problems, nil
 }
 
+// scalarOrListType is the interface of list types that may be written as
+// a single scalar (TrunkGroup).
+var scalarOrListType = reflect.TypeFor[interface{ scalarOrList() }]()
+
 // maxWalkSteps bounds the nodes checkDocument visits. Aliases and merge
 // keys let a small document name a huge tree; a real configuration needs a
 // step per key and list element.
@@ -94,6 +98,10 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 		}
 		w.walkMapping(n, t, path)
 	case reflect.Slice:
+		if n.Kind == yaml.ScalarNode && t.Implements(scalarOrListType) {
+			w.walk(n, t.Elem(), path)
+			return
+		}
 		if n.Kind != yaml.SequenceNode {
 			w.wrong(n, path, line, "want a list, got %s", describe(n))
 			return

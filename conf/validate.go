@@ -89,6 +89,7 @@ func (c *Config) Validate() error {
 	c.validateStore(v)
 	c.validatePrivacy(v)
 	c.validateTrunks(v)
+	c.validateRoutes(v)
 	c.validateCallers(v)
 	c.validateInbound(v)
 	c.validateFlashCall(v)
@@ -442,6 +443,7 @@ func (c *Config) validateTrunks(v *validator) {
 		if !validRegion(t.Region) {
 			v.add(key+".region", "%q is not an ISO 3166-1 alpha-2 region such as GB (two letters), nor empty", t.Region)
 		}
+		v.validateTrunkRouting(key, t)
 	}
 }
 
@@ -452,15 +454,10 @@ func validRegion(r string) bool {
 }
 
 func (c *Config) validateCallers(v *validator) {
-	if len(c.Callers) == 0 {
-		v.add("callers", "at least one number range is required")
+	if len(c.Callers) == 0 && c.needsGlobalCallers() {
+		v.add("callers", "at least one number range is required (or give every route, default_route included, callers of its own)")
 	}
-	v.numberRanges("callers", c.Callers, func(key, s string, r NumberRange) {
-		if r.Digits <= c.FlashCall.CodeLength {
-			v.add(key, "%q has %d digits; a caller ID needs more than flashcall.code_length (%d)",
-				s, r.Digits, c.FlashCall.CodeLength)
-		}
-	})
+	c.validateCallerRanges(v, "callers", c.Callers)
 }
 
 func (c *Config) validateInbound(v *validator) {

@@ -41,6 +41,7 @@ type Conversation struct {
 	keys    chan media.Digit
 	done    chan struct{}
 	why     string
+	trunk   string // the trunk the call went through
 }
 
 // newConversation starts the audio of an answered dialog and merges its key
@@ -162,6 +163,9 @@ func (c *Conversation) Hangup() {
 	<-c.done
 }
 
+// Trunk names the trunk the call went through (empty for a call taken in).
+func (c *Conversation) Trunk() string { return c.trunk }
+
 // Done is closed when the call is over.
 func (c *Conversation) Done() <-chan struct{} { return c.done }
 
@@ -172,15 +176,17 @@ func (c *Conversation) Ended() string {
 	return c.why
 }
 
-// Call places an answered call to number (voice OTP, keypad OTP) from a pool
-// caller ID, over the next trunk within its cps cap. Answered, it returns
-// the conversation and an EventAnswered; otherwise nil and the final event.
+// Call places an answered call to number (voice OTP, keypad OTP) from a
+// caller ID of its route's pool, over the route's trunks within their cps
+// caps, moving on from a trunk as Flash does. Answered, it returns the
+// conversation and an EventAnswered; otherwise nil and the final event.
 // Cancelling ctx before the answer hangs up.
 func (d *Dialer) Call(ctx context.Context, number, locale string, report func(sip.Event)) (*Conversation, sip.Event) {
 	if d.media == nil {
 		return nil, failed(report, "media is not configured")
 	}
-	t, err := d.nextTrunk(ctx, d.flash.Timeout)
+	rt := d.routes.lookup(number)
+	from, err := rt.pool.Pick()
 	if err != nil {
 		return nil, failed(report, err.Error())
 	}
@@ -193,12 +199,12 @@ func (d *Dialer) Call(ctx context.Context, number, locale string, report func(si
 		s.Close()
 		return nil, failed(report, err.Error())
 	}
-	from, err := d.pool.Pick()
-	if err != nil {
-		s.Close()
-		return nil, failed(report, err.Error())
-	}
-	dlg, ev := d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: from, To: number, SDP: offer}, sip.PlaceOptions{Timeout: d.answerTimeout}, report)
+	var dlg *sip.Dialog
+	ev := d.over(ctx, rt, d.answerTimeout, report, func(ctx context.Context, t *trunk, timeout, noResponse time.Duration, report func(sip.Event)) sip.Event {
+		var ev sip.Event
+		dlg, ev = d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: from, To: number, SDP: offer}, sip.PlaceOptions{Timeout: timeout, NoResponse: noResponse}, report)
+		return ev
+	})
 	if dlg == nil {
 		s.Close()
 		return nil, ev
@@ -215,6 +221,7 @@ func (d *Dialer) Call(ctx context.Context, number, locale string, report func(si
 		hangupDialog(dlg)
 		return nil, failed(report, err.Error())
 	}
+	conv.trunk = ev.Trunk
 	return conv, ev
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/ringproof/ringproof/conf"
@@ -29,20 +28,14 @@ type Claimer interface {
 	Create(ctx context.Context, key string, val []byte, ttl time.Duration) error
 }
 
-// trunk is a configured trunk with its own calls-per-second cap.
-type trunk struct {
-	sip.Trunk
-	limit *Limiter
-}
-
-// Dialer places flash calls over the configured trunks, presenting caller
-// IDs from the pool. It is safe for concurrent use.
+// Dialer places calls and sends texts over the trunks of each
+// destination's route, presenting caller IDs from the route's pool. It is
+// safe for concurrent use.
 type Dialer struct {
 	caller   Caller
-	pool     *Pool
 	claims   Claimer
-	trunks   []trunk
-	next     atomic.Uint64
+	trunks   []*trunk // in configuration order
+	routes   *routes
 	flash    sip.FlashOptions
 	leaseTTL time.Duration
 	log      *slog.Logger
@@ -50,52 +43,76 @@ type Dialer struct {
 	media         *MediaConfig // nil: no answered calls
 	answerTimeout time.Duration
 
-	textFrom    string // sender of text messages, E.164
 	textTimeout time.Duration
+
+	stats dialStats
 }
 
-// New builds a dialer from the configuration: the caller-ID pool (whose
-// warnings are logged), one limiter per trunk, and the lease time of a
-// caller ID (the call's longest life plus the cooldown).
+// New builds a dialer from the configuration: the trunks, each with its
+// calls-per-second limiter; the routes with their caller-ID pools (whose
+// warnings are logged); and the lease time of a caller ID (the call's
+// longest life plus the cooldown).
 func New(c *conf.Config, caller Caller, claims Claimer, log *slog.Logger) (*Dialer, error) {
 	if log == nil {
 		log = slog.Default()
-	}
-	ranges, err := conf.ParseRanges(c.Callers)
-	if err != nil {
-		return nil, fmt.Errorf("dialer: callers: %w", err)
-	}
-	pool, err := NewPool(ranges, c.FlashCall.CodeLength)
-	if err != nil {
-		return nil, fmt.Errorf("dialer: callers: %w", err)
-	}
-	for _, w := range pool.Warnings() {
-		log.Warn("caller-ID pool makes codes guessable: " + w)
 	}
 	if len(c.Trunks) == 0 {
 		return nil, errors.New("dialer: no trunk configured")
 	}
 	d := &Dialer{
-		caller: caller, pool: pool, claims: claims, log: log,
+		caller: caller, claims: claims, log: log,
 		flash: sip.FlashOptions{
 			RingFor: time.Duration(c.FlashCall.RingMS) * time.Millisecond,
 			Timeout: time.Duration(c.FlashCall.TimeoutS) * time.Second,
 		},
+		textTimeout: time.Duration(c.SMS.TimeoutS) * time.Second,
 	}
-	d.textFrom, d.textTimeout = c.SMS.From, time.Duration(c.SMS.TimeoutS)*time.Second
-	if d.textFrom == "" {
-		d.textFrom = ranges[0].Format(ranges[0].Start)
-	}
-	// A call lives at most its timeout, the ring time and the wait for the
-	// final response to the CANCEL (64*T1).
+	// A call lives at most its timeout (every attempt included), the ring
+	// time and the wait for the final response to the CANCEL (64*T1).
 	d.leaseTTL = d.flash.Timeout + d.flash.RingFor + 32*time.Second + time.Duration(c.FlashCall.CooldownS)*time.Second
+	byName := map[string]*trunk{}
 	for _, t := range c.Trunks {
-		d.trunks = append(d.trunks, trunk{
-			Trunk: sip.Trunk{Name: t.Name, Address: t.Address, Transport: t.Transport,
-				Username: t.Username, Password: t.Password, Domain: t.Domain},
-			limit: NewLimiter(t.MaxCPS),
-		})
+		tr := newTrunk(t)
+		d.trunks = append(d.trunks, tr)
+		byName[t.Name] = tr
 	}
+	var global *Pool
+	var globalFrom string
+	pool := func(route string, callers []string) (*Pool, string, error) {
+		if len(callers) == 0 && global != nil {
+			return global, globalFrom, nil
+		}
+		name := "callers"
+		if len(callers) > 0 {
+			name = "route " + route + " callers"
+		} else {
+			callers = c.Callers
+		}
+		ranges, err := conf.ParseRanges(callers)
+		if err != nil {
+			return nil, "", fmt.Errorf("dialer: %s: %w", name, err)
+		}
+		p, err := NewPool(ranges, c.FlashCall.CodeLength)
+		if err != nil {
+			return nil, "", fmt.Errorf("dialer: %s: %w", name, err)
+		}
+		for _, w := range p.Warnings() {
+			log.Warn("caller-ID pool makes codes guessable: "+w, "pool", name)
+		}
+		from := c.SMS.From
+		if from == "" {
+			from = ranges[0].Format(ranges[0].Start)
+		}
+		if name == "callers" {
+			global, globalFrom = p, from
+		}
+		return p, from, nil
+	}
+	routes, err := buildRoutes(c, byName, pool)
+	if err != nil {
+		return nil, err
+	}
+	d.routes = routes
 	return d, nil
 }
 
@@ -105,8 +122,8 @@ func (d *Dialer) WithMedia(mc MediaConfig, answerTimeout time.Duration) {
 	d.answerTimeout = answerTimeout
 }
 
-// Pool is the caller-ID pool.
-func (d *Dialer) Pool() *Pool { return d.pool }
+// Pool is the caller-ID pool of the default route.
+func (d *Dialer) Pool() *Pool { return d.routes.def.pool }
 
 // CallerIDClaim is a caller ID drawn for a number and how to lease it: the
 // store key that holds it for the number, and for how long. Whoever stores
@@ -118,85 +135,69 @@ type CallerIDClaim struct {
 	TTL      time.Duration
 }
 
-// DrawCallerID draws a caller ID for numberKey at random from the pool,
-// without touching the store: the caller leases it (see CallerIDClaim) in
-// the same transaction as what it stores, which is what makes a flash
-// verification one store write.
-func (d *Dialer) DrawCallerID(numberKey string) (CallerIDClaim, error) {
-	id, err := d.pool.Pick()
+// DrawCallerID draws a caller ID for a flash call to number at random
+// from the pool of number's route, without touching the store: the caller
+// leases it under numberKey (see CallerIDClaim) in the same transaction as
+// what it stores, which is what makes a flash verification one store
+// write.
+func (d *Dialer) DrawCallerID(number, numberKey string) (CallerIDClaim, error) {
+	id, err := d.routes.lookup(number).pool.Pick()
 	if err != nil {
 		return CallerIDClaim{}, fmt.Errorf("dialer: caller ID: %w", err)
 	}
 	return CallerIDClaim{CallerID: id, Key: leaseKey(numberKey, id), TTL: d.leaseTTL}, nil
 }
 
-// LeaseCallerID draws a caller ID that no live verification of numberKey
-// holds and leases it in the store for the call's life plus the cooldown,
-// in a store write of its own (DrawCallerID leaves the write to the caller).
-func (d *Dialer) LeaseCallerID(ctx context.Context, numberKey string) (string, error) {
-	return d.pool.Lease(ctx, claimer{d.claims}, numberKey, d.leaseTTL)
+// LeaseCallerID draws a caller ID for a call to number, from its route's
+// pool, that no live verification of numberKey holds, and leases it in
+// the store for the call's life plus the cooldown, in a store write of its
+// own (DrawCallerID leaves the write to the caller).
+func (d *Dialer) LeaseCallerID(ctx context.Context, number, numberKey string) (string, error) {
+	return d.routes.lookup(number).pool.Lease(ctx, claimer{d.claims}, numberKey, d.leaseTTL)
 }
 
-// Flash calls number from callerID over the next trunk in turn, within that
-// trunk's calls-per-second cap, and hangs up when it rings. It reports every
-// step of the call and returns the final one. Cancelling ctx hangs up.
+// Flash calls number from callerID over its route's trunks, each within
+// its calls-per-second cap, and hangs up when it rings; a trunk that fails
+// before ringing in a way its failover_on names hands the call to the
+// next (EventFailover). It reports every step of the call and returns the
+// final one. Cancelling ctx hangs up.
 func (d *Dialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
-	t, err := d.nextTrunk(ctx, d.flash.Timeout)
-	if err != nil {
-		ev := sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
-		if ctx.Err() != nil {
-			ev = sip.Event{Kind: sip.EventCancelled, Reason: "hangup before dialing", At: time.Now()}
-		}
-		if report != nil {
-			report(ev)
-		}
-		return ev
-	}
 	offer, err := media.Offer(netip.AddrPortFrom(d.caller.Addr().Addr(), mediaPort), rand.Uint64()>>1)
 	if err != nil {
-		ev := sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
-		if report != nil {
-			report(ev)
-		}
-		return ev
+		return failed(report, err.Error())
 	}
-	return d.caller.Flash(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, d.flash, report)
+	return d.over(ctx, d.routes.lookup(number), d.flash.Timeout, report, func(ctx context.Context, t *trunk, timeout, noResponse time.Duration, report func(sip.Event)) sip.Event {
+		o := d.flash
+		o.Timeout, o.NoResponse = timeout, noResponse
+		return d.caller.Flash(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, o, report)
+	})
 }
 
-// SendText sends body to number as a text message over the next trunk in
-// turn, within that trunk's calls-per-second cap (a message counts as a
-// call), from the configured sender. It returns sip.EventSent when the
-// carrier took the message, else why not.
+// SendText sends body to number as a text message over its route's
+// trunks, within their calls-per-second caps (a message counts as a
+// call), from the configured sender (sms.from, else the first number of
+// the route's pool). It returns sip.EventSent when a carrier took the
+// message, else why not.
 func (d *Dialer) SendText(ctx context.Context, number, body string) sip.Event {
-	t, err := d.nextTrunk(ctx, d.textTimeout)
-	if err != nil {
-		return sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
-	}
-	return d.caller.SendText(ctx, sip.Text{Trunk: t.Trunk, From: d.textFrom, To: number, Body: body}, d.textTimeout)
+	rt := d.routes.lookup(number)
+	return d.text(ctx, rt, sip.Text{From: rt.textFrom, To: number, Body: body})
 }
 
 // Relay passes a text on to number from callerID (a masking proxy) over
-// the next trunk in turn, within its calls-per-second cap.
+// its route's trunks, within their calls-per-second caps.
 func (d *Dialer) Relay(ctx context.Context, callerID, number, body string) sip.Event {
-	t, err := d.nextTrunk(ctx, d.textTimeout)
-	if err != nil {
-		return sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
-	}
-	return d.caller.SendText(ctx, sip.Text{Trunk: t.Trunk, From: callerID, To: number, Body: body}, d.textTimeout)
+	return d.text(ctx, d.routes.lookup(number), sip.Text{From: callerID, To: number, Body: body})
 }
 
-// nextTrunk takes the next trunk in turn and waits, up to wait, for its
-// calls-per-second cap to let one more call or text through; it fails with
-// a reason naming the trunk when the cap does not within wait (or ctx
-// ends).
-func (d *Dialer) nextTrunk(ctx context.Context, wait time.Duration) (trunk, error) {
-	t := d.trunks[int(d.next.Add(1)-1)%len(d.trunks)]
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	if err := t.limit.Wait(wctx); err != nil {
-		return t, fmt.Errorf("trunk %q: over max_cps", t.Name)
-	}
-	return t, nil
+// text sends m over rt's trunks, moving on as a call does.
+func (d *Dialer) text(ctx context.Context, rt *route, m sip.Text) sip.Event {
+	return d.over(ctx, rt, d.textTimeout, nil, func(ctx context.Context, t *trunk, timeout, noResponse time.Duration, _ func(sip.Event)) sip.Event {
+		m.Trunk = t.Trunk
+		if noResponse > 0 {
+			timeout = min(timeout, noResponse)
+		}
+		return d.caller.SendText(ctx, m, timeout)
+	})
 }
 
 // mediaPort is the RTP port a flash call's offer names. A flash call is
@@ -226,16 +227,18 @@ func (d *Dialer) ShareTrunks(n int) {
 	}
 }
 
-// Bridge calls number from callerID over the next trunk in turn, within
-// that trunk's calls-per-second cap, offering offer (the SDP of the call
-// being bridged, so that the audio flows between the two carriers), and
-// waits for the answer within timeout. Answered, it returns the dialog,
-// whose RemoteSDP answers offer; otherwise nil and the final event.
-// Cancelling ctx before the answer hangs up.
+// Bridge calls number from callerID over its route's trunks, each within
+// its calls-per-second cap, offering offer (the SDP of the call being
+// bridged, so that the audio flows between the two carriers), and waits
+// for the answer within timeout. Answered, it returns the dialog, whose
+// RemoteSDP answers offer; otherwise nil and the final event. Cancelling
+// ctx before the answer hangs up.
 func (d *Dialer) Bridge(ctx context.Context, callerID, number string, offer []byte, timeout time.Duration) (*sip.Dialog, sip.Event) {
-	t, err := d.nextTrunk(ctx, timeout)
-	if err != nil {
-		return nil, sip.Event{Kind: sip.EventFailed, Reason: err.Error(), At: time.Now()}
-	}
-	return d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, sip.PlaceOptions{Timeout: timeout}, nil)
+	var dlg *sip.Dialog
+	ev := d.over(ctx, d.routes.lookup(number), timeout, nil, func(ctx context.Context, t *trunk, timeout, noResponse time.Duration, report func(sip.Event)) sip.Event {
+		var ev sip.Event
+		dlg, ev = d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, sip.PlaceOptions{Timeout: timeout, NoResponse: noResponse}, report)
+		return ev
+	})
+	return dlg, ev
 }

@@ -39,4 +39,11 @@ type Event struct {
 	Status int
 	Reason string
 	At     time.Time
+	// Trunk names the trunk the call or text went through; empty for an
+	// event of no trunk (one that failed before choosing any).
+	Trunk string
+	// Provisional is when the first provisional response to the INVITE
+	// (100 Trying included) arrived, on the steps that come after it; zero
+	// before, and when none came.
+	Provisional time.Time
 }

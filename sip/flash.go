@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -39,6 +38,10 @@ type FlashOptions struct {
 	// KeepRinging places an ordinary call instead: no CANCEL on ringing;
 	// it waits for the final response, and Timeout bounds the whole call.
 	KeepRinging bool
+	// NoResponse, if positive, abandons a call that has had no response
+	// at all (not even 100 Trying) by then: it ends with EventTimeout,
+	// reason "no response", so that the caller may try another trunk.
+	NoResponse time.Duration
 }
 
 // maxAuthTries bounds digest retries, so a carrier that keeps challenging
@@ -65,6 +68,8 @@ type PlaceOptions struct {
 	// Timeout bounds the wait for an answer (ringing included); then the
 	// call is cancelled. 0 means 30 s.
 	Timeout time.Duration
+	// NoResponse is as in FlashOptions.
+	NoResponse time.Duration
 }
 
 // Place calls c.To and waits for the answer. Answered, it returns the call's
@@ -73,7 +78,7 @@ type PlaceOptions struct {
 // Cancelling ctx before the answer hangs up (CANCEL); after the answer, end
 // the call with Dialog.Hangup.
 func (e *Endpoint) Place(ctx context.Context, c Call, o PlaceOptions, report func(Event)) (*Dialog, Event) {
-	ev, d := e.dial(ctx, c, FlashOptions{KeepRinging: true, Timeout: o.Timeout}, true, report)
+	ev, d := e.dial(ctx, c, FlashOptions{KeepRinging: true, Timeout: o.Timeout, NoResponse: o.NoResponse}, true, report)
 	return d, ev
 }
 
@@ -83,8 +88,9 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
+	var provisionalAt time.Time
 	emit := func(ev Event) Event {
-		ev.At = time.Now()
+		ev.At, ev.Trunk, ev.Provisional = time.Now(), c.Trunk.Name, provisionalAt
 		if report != nil {
 			report(ev)
 		}
@@ -116,6 +122,12 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 
 	timeout := time.NewTimer(o.Timeout)
 	defer timeout.Stop()
+	var noResponse <-chan time.Time
+	if o.NoResponse > 0 {
+		t := time.NewTimer(o.NoResponse)
+		defer t.Stop()
+		noResponse = t.C
+	}
 	var (
 		ringTimer   <-chan time.Time
 		cancelTimer <-chan time.Time
@@ -159,6 +171,10 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 	for {
 		select {
 		case res := <-tx.Responses():
+			noResponse = nil
+			if res.IsProvisional() && provisionalAt.IsZero() {
+				provisionalAt = time.Now()
+			}
 			fastRang()
 			switch {
 			case res.IsProvisional():
@@ -201,7 +217,9 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 				tx.Terminate()
 				e.fast.disarm(f.armed)
 				f.armed = nil
-				tx, err = e.client.TransactionDigestAuth(bg, invite, res, sipgo.DigestAuth{Username: c.Trunk.Username, Password: c.Trunk.Password})
+				if err = e.authorize(invite, res, c.Trunk.Username, c.Trunk.Password); err == nil {
+					tx, err = e.client.TransactionRequest(bg, invite, noBuild)
+				}
 				if fastPath && err == nil {
 					f.armed = e.fast.arm(invite) // a new branch and CSeq
 				}
@@ -237,6 +255,11 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 			f.retransmitCancel()
 		case <-f.answered():
 			f.stopRetransmit()
+		case <-noResponse:
+			noResponse = nil
+			if fastRang(); !provisional {
+				return emit(Event{Kind: EventTimeout, Reason: "no response"}), nil
+			}
 		case <-ringTimer:
 			ringTimer = nil
 			cancelNow("rang")

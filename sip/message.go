@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -35,7 +34,7 @@ const maxTextBytes = 900
 // may still be delivered).
 func (e *Endpoint) SendText(ctx context.Context, m Text, timeout time.Duration) Event {
 	done := func(ev Event) Event {
-		ev.At = time.Now()
+		ev.At, ev.Trunk = time.Now(), m.Trunk.Name
 		return ev
 	}
 	req, err := e.newMessage(m)
@@ -64,7 +63,9 @@ func (e *Endpoint) SendText(ctx context.Context, m Text, timeout time.Duration) 
 				m.Trunk.Password != "" && authTries < maxAuthTries:
 				authTries++
 				tx.Terminate()
-				tx, err = e.client.TransactionDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: m.Trunk.Username, Password: m.Trunk.Password})
+				if err = e.authorize(req, res, m.Trunk.Username, m.Trunk.Password); err == nil {
+					tx, err = e.client.TransactionRequest(ctx, req, noBuild)
+				}
 				if err != nil {
 					return done(Event{Kind: EventFailed, Status: res.StatusCode, Reason: fmt.Sprintf("trunk %q: digest auth: %v", m.Trunk.Name, err)})
 				}

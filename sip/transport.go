@@ -19,6 +19,9 @@ func (e *Endpoint) sentBy(transport string) (ap netip.AddrPort, ok bool) {
 	return e.addr, true
 }
 
+// publicAddr is the UDP and TCP address peers are told to send to.
+func (e *Endpoint) publicAddr() netip.AddrPort { return e.addr }
+
 // contact is the endpoint's Contact for a dialog carried over transport,
 // so that the peer sends the dialog's requests back the same way (RFC 3261
 // §8.1.1.8): UDP is the default, TCP and TLS are named in the URI.

@@ -44,13 +44,17 @@ func (t Trunk) target() (host string, port int, domain string, err error) {
 // newRequest starts a request of method to the number to (E.164) at the
 // trunk: its Request-URI and To name the number at the trunk's domain
 // (with the address's port when the domain is its host), and it is sent
-// to the trunk's address over its transport. It also returns the domain.
+// to the trunk's address over its transport. An empty to addresses the
+// trunk itself (OPTIONS, REGISTER). It also returns the domain.
 func (t Trunk) newRequest(method sip.RequestMethod, to string) (*sip.Request, string, error) {
 	host, port, domain, err := t.target()
 	if err != nil {
 		return nil, "", err
 	}
-	ruri := sip.Uri{Scheme: "sip", User: to, Host: domain, UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}
+	ruri := sip.Uri{Scheme: "sip", User: to, Host: domain}
+	if to != "" {
+		ruri.UriParams = sip.HeaderParams{{K: "user", V: "phone"}}
+	}
 	if domain == host {
 		ruri.Port = port
 	}

@@ -153,7 +153,7 @@ type benchDialer struct {
 	leased sync.Map // number key → caller ID
 }
 
-func (d *benchDialer) DrawCallerID(numberKey string) (dialer.CallerIDClaim, error) {
+func (d *benchDialer) DrawCallerID(_, numberKey string) (dialer.CallerIDClaim, error) {
 	id := fmt.Sprintf("+44207946%04d", d.n.Add(1)%10000)
 	d.leased.Store(numberKey, id)
 	return dialer.CallerIDClaim{CallerID: id, Key: dialer.LeasePrefix + numberKey + "/" + id, TTL: time.Minute}, nil

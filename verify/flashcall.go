@@ -25,7 +25,7 @@ func (flashCall) reservations(s *Service, r *record) func() (reservation, error)
 		if tries++; tries > callerIDTries {
 			return reservation{}, ErrNoCallerID
 		}
-		c, err := s.dialer.DrawCallerID(r.NumberKey)
+		c, err := s.dialer.DrawCallerID(r.Number, r.NumberKey)
 		if err != nil {
 			return reservation{}, fmt.Errorf("verify: %w", err)
 		}

@@ -35,7 +35,7 @@ type fakeDialer struct {
 
 // DrawCallerID always draws the same caller ID, under a lease key of its
 // own each time so that one number can have several verifications.
-func (d *fakeDialer) DrawCallerID(numberKey string) (dialer.CallerIDClaim, error) {
+func (d *fakeDialer) DrawCallerID(_, numberKey string) (dialer.CallerIDClaim, error) {
 	key := fmt.Sprintf("%s%s/%s/%d", dialer.LeasePrefix, numberKey, d.callerID, d.draws.Add(1))
 	return dialer.CallerIDClaim{CallerID: d.callerID, Key: key, TTL: time.Minute}, nil
 }

@@ -140,7 +140,7 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 		if r.Method != MethodInboundMissed || r.DialNumber != dialled || r.Number != caller || r.statusAt(now).Final() {
 			return nil
 		}
-		r.Events = append(r.Events, Event{Type: "inbound_call", Reason: "caller ID matched", At: now.UTC()})
+		r.Events = append(r.Events, Event{Type: "inbound_call", Reason: "caller ID matched", At: now.UTC(), Trunk: in.Trunk})
 		r.Status, r.Reason, r.UpdatedAt = StatusVerified, "", now.UTC()
 		matched = true
 		return nil
@@ -161,16 +161,16 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 // answerInbound answers the user's call for r: inbound_voice speaks the
 // code, keypad_in collects it.
 func (s *Service) answerInbound(ctx context.Context, in *sip.Inbound, r *record) sip.InboundDecision {
-	id, code, method := r.ID, r.Code, r.Method
+	id, code, method, trunk := r.ID, r.Code, r.Method, in.Trunk
 	return s.dialer.Answer(ctx, in.Offer, r.Locale, func(ctx context.Context, conv *dialer.Conversation) {
-		s.recordEvent(id, sip.Event{Kind: sip.EventAnswered, Reason: "inbound call", At: time.Now()})
+		s.recordEvent(id, sip.Event{Kind: sip.EventAnswered, Reason: "inbound call", At: time.Now(), Trunk: trunk})
 		switch method {
 		case MethodInboundVoice:
 			s.speakCode(ctx, id, conv, code)
 		case MethodKeypadIn:
 			s.collectCode(ctx, id, conv)
 		}
-		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: "call ended", At: time.Now()})
+		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: "call ended", At: time.Now(), Trunk: trunk})
 	})
 }
 

@@ -3,6 +3,7 @@ package verify
 import (
 	"time"
 
+	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/sip"
 )
 
@@ -10,7 +11,7 @@ import (
 // the event. A final status never changes: a call that ends after the code
 // was verified leaves the verification verified.
 func (r *record) applyCallEvent(ev sip.Event) {
-	r.Events = append(r.Events, Event{Type: string(ev.Kind), Status: ev.Status, Reason: ev.Reason, At: ev.At.UTC()})
+	r.Events = append(r.Events, Event{Type: string(ev.Kind), Status: ev.Status, Reason: ev.Reason, At: ev.At.UTC(), Trunk: ev.Trunk})
 	r.UpdatedAt = ev.At.UTC()
 	if r.statusAt(ev.At).Final() {
 		return
@@ -41,6 +42,9 @@ func (r *record) applyCallEvent(ev sip.Event) {
 		}
 	case sip.EventFailed:
 		r.Status, r.Reason = StatusFailed, ReasonCall
+		if dialer.IsNoRoute(ev) {
+			r.Reason = ReasonNoRoute
+		}
 	case sip.EventTimeout:
 		if r.HangupAsked {
 			r.Status, r.Reason = StatusCancelled, ReasonCancelled

@@ -33,9 +33,10 @@ type Store interface {
 
 // Dialer places flash calls (dialer.Dialer).
 type Dialer interface {
-	// DrawCallerID draws a pool caller ID for numberKey and says how to
-	// lease it; the verification's transaction writes the lease.
-	DrawCallerID(numberKey string) (dialer.CallerIDClaim, error)
+	// DrawCallerID draws a caller ID for a flash call to number from its
+	// route's pool and says how to lease it for numberKey; the
+	// verification's transaction writes the lease.
+	DrawCallerID(number, numberKey string) (dialer.CallerIDClaim, error)
 	// Flash calls number from callerID and hangs up when it rings,
 	// reporting each step; cancelling ctx hangs up.
 	Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event
@@ -333,7 +334,7 @@ func (s *Service) startAnsweredCall(rec *record, talk func(context.Context, conv
 		talk(ctx, conv)
 		conv.Hangup()
 		why := conv.Ended()
-		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: why, At: time.Now()})
+		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: why, At: time.Now(), Trunk: conv.Trunk()})
 		s.log.Info("call ended", "id", id, "event", sip.EventHungUp, "reason", why)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/sip"
 )
 
@@ -42,5 +43,8 @@ func (r *record) textEnded(ev sip.Event) {
 	switch ev.Kind {
 	case sip.EventFailed, sip.EventTimeout:
 		r.Status, r.Reason = StatusFailed, ReasonSMS
+		if dialer.IsNoRoute(ev) {
+			r.Reason = ReasonNoRoute
+		}
 	}
 }

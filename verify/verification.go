@@ -7,6 +7,7 @@ package verify
 import (
 	"time"
 
+	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/privacy"
 )
 
@@ -57,6 +58,9 @@ const (
 	ReasonExpired   = "expired"
 	ReasonCancelled = "hangup_requested"
 	ReasonSMS       = "sms_failed"
+	// ReasonNoRoute: no trunk of the number's route could take the call
+	// or text (every one down, unregistered or over its max_cps).
+	ReasonNoRoute = dialer.ReasonNoRoute
 )
 
 // Event is one step of a verification's call, as the API shows it.
@@ -69,6 +73,8 @@ type Event struct {
 	// Reason says why, in a few words; it never holds a number.
 	Reason string    `json:"reason,omitempty"`
 	At     time.Time `json:"at"`
+	// Trunk names the trunk the call (or text) went through.
+	Trunk string `json:"trunk,omitempty"`
 }
 
 // record is a verification as the store keeps it. The caller ID is the

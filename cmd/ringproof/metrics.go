@@ -64,5 +64,6 @@ func (s *server) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newMetrics(s), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(s.lat.collectors()...)
+	reg.MustRegister(s.trunk)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -95,7 +95,9 @@ type server struct {
 	svc   *verify.Service
 	mask  *masking.Service
 	nodes *cluster.Registry
-	lat   *latency           // HTTP and store latency histograms
+	lat   *latency // HTTP and store latency histograms
+	dial  *dialer.Dialer
+	trunk *trunkMetrics
 	bg    context.CancelFunc // ends the node's background loops
 
 	closeOnce sync.Once
@@ -112,7 +114,7 @@ type server struct {
 // start opens the store, the SIP endpoint and the HTTP port, in that order,
 // and undoes what it opened if a later step fails.
 func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, err error) {
-	s := &server{log: log, lat: newLatency(), done: make(chan error, 1)}
+	s := &server{log: log, lat: newLatency(), trunk: newTrunkMetrics(), done: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			s.Close(context.Background())
@@ -149,6 +151,8 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	if err != nil {
 		return nil, err
 	}
+	s.dial = d
+	s.trunk.watch(d)
 	prompts, err := media.LoadPrompts(cfg.Media.PromptsDir)
 	if err != nil {
 		return nil, err
