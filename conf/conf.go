@@ -139,6 +139,13 @@ type SIP struct {
 	// one. Default false: any client, the trunks' inbound_cidrs still
 	// deciding who may call.
 	TLSVerifyClients bool `yaml:"tls_verify_clients"`
+	// MaxTCPConnections caps the TCP and TLS connections peers have open
+	// to ringproof at once; one more is closed at once. Default 1024; 0
+	// means no cap.
+	MaxTCPConnections int `yaml:"max_tcp_connections"`
+	// MaxTCPConnectionsPerIP caps those of one source IP address. Default
+	// 64; 0 means no cap.
+	MaxTCPConnectionsPerIP int `yaml:"max_tcp_connections_per_ip"`
 }
 
 // Media configures the RTP audio of answered calls.

@@ -36,6 +36,10 @@ func Default() *Config {
 			UDPReadBuffer: 4 << 20,
 			UDPReader:     "thread",
 			UserAgent:     "ringproof",
+			// Far more than carriers open (one or a few each), far
+			// fewer than the open-file limit.
+			MaxTCPConnections:      1024,
+			MaxTCPConnectionsPerIP: 64,
 		},
 		Media: Media{
 			RTPPortMin:    16384,

@@ -180,6 +180,8 @@ func (c *Config) validateSIP(v *validator) {
 	v.check("sip.listen", checkListen(c.SIP.Listen, true))
 	v.atLeast("sip.udp_read_buffer", int64(c.SIP.UDPReadBuffer), 0)
 	v.oneOf("sip.udp_reader", c.SIP.UDPReader, "thread", "poller")
+	v.atLeast("sip.max_tcp_connections", int64(c.SIP.MaxTCPConnections), 0)
+	v.atLeast("sip.max_tcp_connections_per_ip", int64(c.SIP.MaxTCPConnectionsPerIP), 0)
 	if hasControl(c.SIP.UserAgent) {
 		v.add("sip.user_agent", "%q contains a control character", c.SIP.UserAgent)
 	}

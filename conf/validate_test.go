@@ -56,6 +56,8 @@ func TestValidateRejects(t *testing.T) {
 		{"api key empty", func(c *Config) { c.HTTP.APIKeys = []string{"good-key", ""} }, "http.api_keys[1]", "is empty"},
 		{"api key with space", func(c *Config) { c.HTTP.APIKeys = []string{"bad key"} }, "http.api_keys[0]", "contains a space or control character"},
 		{"max body zero", func(c *Config) { c.HTTP.MaxBodyBytes = 0 }, "http.max_body_bytes", "0 is below the minimum 1"},
+		{"tcp connections negative", func(c *Config) { c.SIP.MaxTCPConnections = -1 }, "sip.max_tcp_connections", "-1 is below the minimum 0"},
+		{"tcp connections per ip negative", func(c *Config) { c.SIP.MaxTCPConnectionsPerIP = -1 }, "sip.max_tcp_connections_per_ip", "-1 is below the minimum 0"},
 		{"event streams negative", func(c *Config) { c.HTTP.MaxEventStreams = -1 }, "http.max_event_streams", "-1 is below the minimum 0"},
 		{"event streams per ip negative", func(c *Config) { c.HTTP.MaxEventStreamsPerIP = -1 }, "http.max_event_streams_per_ip", "-1 is below the minimum 0"},
 		{"admin key empty", func(c *Config) { c.HTTP.AdminKeys = []string{"admin-1", ""} }, "http.admin_keys[1]", "is empty"},

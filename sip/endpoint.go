@@ -64,6 +64,15 @@ type Options struct {
 	// has carried nothing for this long, TLS handshake included. 0 means
 	// DefaultStreamIdleTimeout.
 	StreamIdleTimeout time.Duration
+	// AdmitStreams decides which sources may keep a TCP or TLS connection
+	// open (the trunks' inbound_cidrs); others are closed before any read.
+	// nil admits every source. See also Endpoint.AdmitStreams.
+	AdmitStreams Admit
+	// MaxTCPConnections caps the TCP and TLS connections accepted and
+	// open at once, and MaxTCPConnectionsPerIP those of one source IP;
+	// one more is closed at once. 0 means no cap.
+	MaxTCPConnections      int
+	MaxTCPConnectionsPerIP int
 	// UserAgent is sent in the User-Agent header.
 	UserAgent string
 	// Logger receives diagnostics; nil means slog.Default().
@@ -86,6 +95,12 @@ type Endpoint struct {
 	tcp     net.Listener
 	tls     net.Listener   // nil without Options.TLSListen
 	tlsAddr netip.AddrPort // where tls listens
+
+	// Accepting TCP and TLS connections (accept.go).
+	streamListeners []*streamListener
+	streams         *streamConns
+	admit           atomic.Pointer[Admit]
+	udpDown         atomic.Pointer[error] // why UDP serving stopped, or nil
 
 	counters inboundCounters
 	// onInvite handles inbound INVITEs once ServeInbound or ServeHandset
@@ -138,6 +153,13 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Accept loops that survive failures, and screen sources (accept.go).
+	var e *Endpoint
+	conns := &streamConns{max: o.MaxTCPConnections, perIP: o.MaxTCPConnectionsPerIP}
+	admission := func() Admit { return e.admission() }
+	tcpL := newStreamListener(tcp, "TCP", admission, conns, log)
+	tcp = tcpL
+	streamListeners := []*streamListener{tcpL}
 	var tlsLn net.Listener
 	if o.TLSListen != "" {
 		var lc net.ListenConfig
@@ -149,7 +171,9 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		}
 		tlsAP = raw.Addr().(*net.TCPAddr).AddrPort()
 		tlsAP = netip.AddrPortFrom(tlsAP.Addr().Unmap(), tlsAP.Port())
-		tlsLn = tls.NewListener(raw, o.TLSServer)
+		tlsL := newStreamListener(raw, "TLS", admission, conns, log)
+		streamListeners = append(streamListeners, tlsL)
+		tlsLn = tls.NewListener(tlsL, o.TLSServer)
 	}
 	closeListeners := func() {
 		udp.Close()
@@ -164,7 +188,6 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	bound := udp.LocalAddr().(*net.UDPAddr).AddrPort()
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
 
-	var e *Endpoint
 	fast := newFastCancels(udp)
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
@@ -207,7 +230,9 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		ua: ua, server: server, client: client,
 		addr: bound, userAgent: o.UserAgent, log: log,
 		udp: udp, tcp: tcp, tls: tlsLn, tlsAddr: tlsAP, fast: fast,
+		streamListeners: streamListeners, streams: conns,
 	}
+	e.AdmitStreams(o.AdmitStreams)
 	server.OnOptions(e.wellFormed(e.answerOptions))
 	server.OnInvite(e.wellFormed(e.dispatchInvite))
 	server.OnAck(e.wellFormed(e.answerAck))
@@ -219,23 +244,14 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	go func() {
 		defer e.wg.Done()
 		if err := server.ServeUDP(udp); err != nil && !errors.Is(err, net.ErrClosed) {
-			log.Debug("sip: UDP serve ended", "err", err)
+			e.udpDown.Store(&err)
+			log.Error("sip: UDP serving stopped", "err", err)
 		}
 	}()
-	go func() {
-		defer e.wg.Done()
-		if err := server.ServeTCP(tcp); err != nil && !errors.Is(err, net.ErrClosed) {
-			log.Debug("sip: TCP serve ended", "err", err)
-		}
-	}()
+	go e.serveStream(tcpL, server.ServeTCP)
 	if tlsLn != nil {
 		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			if err := server.ServeTLS(tlsLn); err != nil && !errors.Is(err, net.ErrClosed) {
-				log.Debug("sip: TLS serve ended", "err", err)
-			}
-		}()
+		go e.serveStream(streamListeners[1], func(net.Listener) error { return server.ServeTLS(tlsLn) })
 	}
 	// Requests leave from the listening socket only once the transport
 	// layer knows it; until then it would try to bind the port again.

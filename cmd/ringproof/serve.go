@@ -143,6 +143,11 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		TLSClient:     tlsClient,
 		UserAgent:     cfg.SIP.UserAgent,
 		Logger:        log.With("component", "sip"),
+		// TCP and TLS connections from outside every trunk's
+		// inbound_cidrs are closed before a byte is read.
+		AdmitStreams:           trunkSources(cfg),
+		MaxTCPConnections:      cfg.SIP.MaxTCPConnections,
+		MaxTCPConnectionsPerIP: cfg.SIP.MaxTCPConnectionsPerIP,
 	})
 	if err != nil {
 		return nil, err
@@ -278,6 +283,11 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 			verify.WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable", "")
 			return
 		}
+		if err := s.sip.Ready(); err != nil {
+			w.Header().Set("Retry-After", "2")
+			verify.WriteError(w, http.StatusServiceUnavailable, "sip_listener_down", err.Error(), "")
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ready"}`+"\n")
 	})
@@ -364,6 +374,16 @@ func (s *server) close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// trunkSources admits, on the SIP TCP and TLS listeners, the sources in
+// any trunk's inbound_cidrs.
+func trunkSources(cfg *conf.Config) sip.Admit {
+	var prefixes [][]netip.Prefix
+	for _, t := range cfg.Trunks {
+		prefixes = append(prefixes, t.InboundPrefixes())
+	}
+	return sip.AdmitPrefixes(prefixes...)
 }
 
 // stranger is how a call to a proxy number from someone with no session
