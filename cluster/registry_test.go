@@ -8,10 +8,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ringproof/ringproof/cluster/etcdtest"
+	"github.com/ringproof/ringproof/store/storetest"
 )
 
 func client(t *testing.T, endpoints []string) *clientv3.Client {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: storetest.ZapLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +37,7 @@ func waitCount(t *testing.T, counts <-chan int, n int) {
 }
 
 func TestNodesSeeEachOtherComeAndGo(t *testing.T) {
+	t.Parallel()
 	etcd := etcdtest.Start(t, 3)
 	ctx := context.Background()
 	a, err := Join(ctx, client(t, etcd.Endpoints()), "/t/", Node{ID: "a"}, 2*time.Second, nil)
@@ -71,6 +73,7 @@ func TestNodesSeeEachOtherComeAndGo(t *testing.T) {
 }
 
 func TestRegistrationSurvivesAMemberLoss(t *testing.T) {
+	t.Parallel()
 	etcd := etcdtest.Start(t, 3)
 	a, err := Join(context.Background(), client(t, etcd.Endpoints()), "/t/", Node{ID: "a"}, 2*time.Second, nil)
 	if err != nil {

@@ -223,7 +223,11 @@ func (e *Endpoint) answerInfo(req *sip.Request, tx sip.ServerTransaction) {
 		e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 		return
 	}
-	e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	// The key is delivered before the 200 goes out: a peer sends its next
+	// INFO once this one is answered, and that INFO's handler must not
+	// overtake this one's, or this key, its CSeq now below the last seen,
+	// would be dropped as out of order.
+	defer e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	if cseq := req.CSeq(); cseq != nil {
 		for {
 			last := d.lastInfo.Load()

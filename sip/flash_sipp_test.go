@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -258,12 +257,8 @@ func TestChallengeWithoutCredentialsFails(t *testing.T) {
 	if final.Kind != EventFailed || final.Status != 401 {
 		t.Fatalf("final %+v, want failed 401", final)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := carrier.Wait(ctx); !errors.Is(err, sipptest.ErrCallsFailed) {
-		// The carrier's scenario expects a second, authenticated INVITE.
-		t.Logf("carrier: %v", err)
-	}
+	// The carrier's scenario waits for a second, authenticated INVITE
+	// that never comes: the test's end stops it.
 }
 
 func TestInvalidCallIsRefusedBeforeSending(t *testing.T) {

@@ -101,7 +101,7 @@ func startTLSEtcd(t *testing.T, f tlsFiles) string {
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.ClientTLSInfo = transport.TLSInfo{CertFile: f.cert, KeyFile: f.key, TrustedCAFile: f.ca, ClientCertAuth: true}
-	cfg.LogLevel = "error"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(storetest.ZapLogger(t))
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/ringproof/ringproof/store/storetest"
 )
 
 // Cluster is an etcd cluster of in-process members.
@@ -89,8 +91,9 @@ func (c *Cluster) startMember(i int, state string) error {
 	cfg.InitialCluster = c.initial
 	cfg.ClusterState = state
 	cfg.InitialClusterToken = "ringproof-test"
-	cfg.LogLevel = "error"
-	cfg.LogOutputs = []string{"stderr"}
+	// Warnings and errors go to the test's output, shown if it fails:
+	// stopping members on purpose makes their peers complain.
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(storetest.ZapLogger(c.t))
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return fmt.Errorf("member %s: %w", m.name, err)

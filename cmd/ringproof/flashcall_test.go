@@ -25,6 +25,7 @@ func carrier(t *testing.T, scenario string, calls int) *sipptest.Proc {
 }
 
 func TestFlashCallVerifiesWithCallerIDDigits(t *testing.T) {
+	t.Parallel()
 	sipp := carrier(t, "uas_ring_cancel.xml", 3)
 	srv := startServer(t, testConfig(t, sipp.Addr))
 
@@ -107,6 +108,7 @@ func mustAtoi(t *testing.T, s string) int {
 }
 
 func TestAttemptsRunOut(t *testing.T) {
+	t.Parallel()
 	sipp := carrier(t, "uas_ring_cancel.xml", 1)
 	srv := startServer(t, testConfig(t, sipp.Addr))
 	id := srv.create(testNumber)
@@ -135,6 +137,7 @@ func TestAttemptsRunOut(t *testing.T) {
 }
 
 func TestHangupCancelsACallThatNeverRang(t *testing.T) {
+	t.Parallel()
 	sipp := carrier(t, "uas_silent.xml", 1)
 	srv := startServer(t, testConfig(t, sipp.Addr))
 	id := srv.create(testNumber)
@@ -154,6 +157,7 @@ func TestHangupCancelsACallThatNeverRang(t *testing.T) {
 }
 
 func TestHangupEndpoint(t *testing.T) {
+	t.Parallel()
 	sipp := carrier(t, "uas_silent.xml", 1)
 	srv := startServer(t, testConfig(t, sipp.Addr))
 	id := srv.create(testNumber)
@@ -168,6 +172,7 @@ func TestHangupEndpoint(t *testing.T) {
 }
 
 func TestBusyIsRecorded(t *testing.T) {
+	t.Parallel()
 	sipp := carrier(t, "uas_busy.xml", 1)
 	srv := startServer(t, testConfig(t, sipp.Addr))
 	id := srv.create(testNumber)
@@ -186,6 +191,7 @@ func TestBusyIsRecorded(t *testing.T) {
 }
 
 func TestNoRingTimesOutAndFails(t *testing.T) {
+	t.Parallel()
 	sipp := carrier(t, "uas_silent.xml", 1)
 	c := testConfig(t, sipp.Addr)
 	c.FlashCall.TimeoutS = 1
@@ -201,6 +207,7 @@ func TestNoRingTimesOutAndFails(t *testing.T) {
 }
 
 func TestPendingVerificationSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	sipp := carrier(t, "uas_ring_cancel.xml", 1)
 	c := testConfig(t, sipp.Addr)
 	srv := startServer(t, c)
@@ -228,6 +235,7 @@ func TestPendingVerificationSurvivesRestart(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	sipp := carrier(t, "uas_busy.xml", 1)
 	srv := startServer(t, testConfig(t, sipp.Addr))
 	id := srv.create(testNumber)

@@ -73,6 +73,7 @@ func local(t *testing.T, ip string) string {
 }
 
 func TestInboundMissedCallVerifiesOnlyTheRightCaller(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, inboundConfig(t))
 	numbers := []string{"+447911123401", "+447911123402", "+447911123403", "+447911123404", "+447911123405"}
 	ids, dials := map[string]string{}, map[string]string{}
@@ -122,6 +123,7 @@ func TestInboundMissedCallVerifiesOnlyTheRightCaller(t *testing.T) {
 }
 
 func TestInboundCallsThatMustNotVerify(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, inboundConfig(t))
 	const n = "+447911123456"
 	id, dial := srv.createInbound(n)
@@ -147,6 +149,7 @@ func TestInboundCallsThatMustNotVerify(t *testing.T) {
 }
 
 func TestInboundRemotePartyIDAndNationalCallerID(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, inboundConfig(t))
 	id1, dial1 := srv.createInbound("+447911123456")
 	id2, dial2 := srv.createInbound("+447911123457")
@@ -161,6 +164,7 @@ func TestInboundRemotePartyIDAndNationalCallerID(t *testing.T) {
 }
 
 func TestEventStreamSeesTheInboundCall(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, inboundConfig(t))
 	const n = "+447911123456"
 	id, dial := srv.createInbound(n)

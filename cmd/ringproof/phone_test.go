@@ -75,6 +75,7 @@ func nextLine(t *testing.T, lines <-chan string, re *regexp.Regexp) []string {
 }
 
 func TestPhoneTakesAFlashCall(t *testing.T) {
+	t.Parallel()
 	lines, carrier := phoneCarrier(t, 1)
 	srv := startServer(t, testConfig(t, carrier))
 	id := srv.create(testNumber)
@@ -91,6 +92,7 @@ func TestPhoneTakesAFlashCall(t *testing.T) {
 }
 
 func TestPhoneCallsInForAMissedCall(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, inboundConfig(t))
 	id, dial := srv.createInbound(testNumber)
 	var out bytes.Buffer
@@ -114,6 +116,7 @@ func TestPhoneCallsInForAMissedCall(t *testing.T) {
 }
 
 func TestFlashCallEventStream(t *testing.T) {
+	t.Parallel()
 	_, carrier := phoneCarrier(t, 1)
 	c := testConfig(t, carrier)
 	c.FlashCall.RingMS = 300 // ring long enough for the stream to see it

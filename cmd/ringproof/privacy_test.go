@@ -182,6 +182,7 @@ func checkDiskHoldsNoNumber(t *testing.T, dir string) {
 }
 
 func TestPrivacyExportAndErase(t *testing.T) {
+	t.Parallel()
 	sipp := carrier(t, "uas_ring_cancel.xml", 2)
 	c := privacyConfig(t, sipp.Addr)
 	cfgPath := writeConfig(t, c)
@@ -361,6 +362,7 @@ func TestPrivacyExportAndErase(t *testing.T) {
 }
 
 func TestEraseHangsUpARingingCallOnAnotherNode(t *testing.T) {
+	t.Parallel()
 	// Node A runs the embedded etcd; node B, the one calling, uses it as an
 	// external cluster, with the same privacy keys.
 	ca := privacyConfig(t, fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t)))
@@ -424,6 +426,7 @@ func randomHex(t *testing.T) string {
 }
 
 func TestPrivacyCommandsWithoutServer(t *testing.T) {
+	t.Parallel()
 	c := privacyConfig(t, "127.0.0.1:5070")
 	cfgPath := writeConfig(t, c)
 	srv := startServer(t, c)
@@ -477,6 +480,7 @@ func storetestOpen(t *testing.T, c *conf.Config) *store.Store {
 }
 
 func TestPrivacyCommandsFailClearly(t *testing.T) {
+	t.Parallel()
 	c := privacyConfig(t, "127.0.0.1:5070")
 	c.Store.DataDir = filepath.Join(t.TempDir(), "nothing-here")
 	noDir := writeConfig(t, c)
@@ -512,6 +516,7 @@ func TestPrivacyCommandsFailClearly(t *testing.T) {
 }
 
 func TestPrivacyAPIIsOffWithoutAdminKeysAndChecksConsent(t *testing.T) {
+	t.Parallel()
 	c := privacyConfig(t, "127.0.0.1:5070")
 	c.HTTP.AdminKeys = nil
 	srv := startServer(t, c)

@@ -86,6 +86,7 @@ func (r pageReply) errorCode() string {
 }
 
 func TestPublishableKeyVerifiesAFlashCall(t *testing.T) {
+	t.Parallel()
 	srv, lines := publishableServer(t)
 	r := srv.page("POST", "/v1/verifications", pubKey, appOrigin, `{"number":"`+testNumber+`","method":"flashcall"}`)
 	if r.status != http.StatusCreated || r.header.Get("Access-Control-Allow-Origin") != appOrigin {
@@ -126,6 +127,7 @@ func TestPublishableKeyVerifiesAFlashCall(t *testing.T) {
 }
 
 func TestPublishableKeyIsConfined(t *testing.T) {
+	t.Parallel()
 	srv, _ := publishableServer(t)
 	create := `{"number":"` + testNumber + `","method":"flashcall"}`
 	theirs := srv.create("+447911123457") // by the application's API key
@@ -179,6 +181,7 @@ func TestPublishableKeyIsConfined(t *testing.T) {
 }
 
 func TestPublishableKeyIsLimitedPerClientIP(t *testing.T) {
+	t.Parallel()
 	srv, _ := publishableServer(t)
 	// otherPubKey allows 4 requests a minute: a budget of 4 that refills
 	// one every 15 s (package limit), so the fifth within 15 s is refused;
@@ -200,6 +203,7 @@ func TestPublishableKeyIsLimitedPerClientIP(t *testing.T) {
 }
 
 func TestCORSPreflightAndEventStream(t *testing.T) {
+	t.Parallel()
 	srv, _ := publishableServer(t)
 	for _, tt := range []struct {
 		origin string
@@ -243,6 +247,7 @@ func TestCORSPreflightAndEventStream(t *testing.T) {
 }
 
 func TestPublishableKeyFallsBackToSMS(t *testing.T) {
+	t.Parallel()
 	srv, lines := publishableServer(t)
 	r := srv.page("POST", "/v1/verifications", pubKey, appOrigin, `{"number":"`+testNumber+`","method":"flashcall","fallback":["sms"]}`)
 	if r.status != http.StatusCreated {

@@ -144,6 +144,18 @@ func (p *rtpPeer) waitFirst() {
 	}
 }
 
+// waitPackets waits until at least n packets have arrived (a call's BYE
+// can overtake its last RTP packets, and a busy machine reads them late)
+// and returns them; after a deadline it returns what arrived.
+func (p *rtpPeer) waitPackets(n int) []rtpPacket {
+	poll(20*time.Second, func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.got) >= n
+	})
+	return p.packets()
+}
+
 // packets returns a copy of what arrived so far.
 func (p *rtpPeer) packets() []rtpPacket {
 	p.mu.Lock()

@@ -31,6 +31,7 @@ func hasEvent(kind string) func(map[string]any) bool {
 }
 
 func TestSMSCodeReachesTheCarrier(t *testing.T) {
+	t.Parallel()
 	sipp, received := textCarrier(t, "uas_message.xml")
 	srv := startServer(t, testConfig(t, sipp.Addr))
 	v := srv.createMethod("sms", testNumber)
@@ -64,6 +65,7 @@ func TestSMSCodeReachesTheCarrier(t *testing.T) {
 }
 
 func TestSMSRefusedByTheCarrierFails(t *testing.T) {
+	t.Parallel()
 	sipp, received := textCarrier(t, "uas_message_forbidden.xml")
 	c := testConfig(t, sipp.Addr)
 	c.SMS.From = "+15005550006"
@@ -87,6 +89,7 @@ func TestSMSRefusedByTheCarrierFails(t *testing.T) {
 }
 
 func TestPhoneShowsTheTextedCode(t *testing.T) {
+	t.Parallel()
 	lines, carrier := phoneCarrier(t, 1)
 	srv := startServer(t, testConfig(t, carrier))
 	id := srv.createMethod("sms", testNumber)["id"].(string)
@@ -104,6 +107,7 @@ func TestPhoneShowsTheTextedCode(t *testing.T) {
 // TestFlashCallFallsBackToSMS is the RingCaptcha flow: a flash call the
 // user says never came (HANGUP) is followed by a text, on the same number.
 func TestFlashCallFallsBackToSMS(t *testing.T) {
+	t.Parallel()
 	lines, carrier := phoneCarrier(t, 2)
 	srv := startServer(t, testConfig(t, carrier))
 	st, v := srv.call("POST", "/v1/verifications", `{"number":"`+testNumber+`","method":"flashcall","fallback":["sms","voice"]}`)

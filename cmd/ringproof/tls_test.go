@@ -35,6 +35,7 @@ func withSIPTLS(t *testing.T, c *conf.Config, f tlsFiles) *conf.Config {
 }
 
 func TestFlashCallOverATLSTrunk(t *testing.T) {
+	t.Parallel()
 	ca := tlstest.NewCA(t)
 	phoneFiles, serverFiles := newTLSFiles(t, ca), newTLSFiles(t, ca)
 	phoneTLS := fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
@@ -61,6 +62,7 @@ func TestFlashCallOverATLSTrunk(t *testing.T) {
 }
 
 func TestInboundMissedCallOverTLS(t *testing.T) {
+	t.Parallel()
 	ca := tlstest.NewCA(t)
 	serverFiles, phoneFiles := newTLSFiles(t, ca), newTLSFiles(t, ca)
 	srv := startServer(t, withSIPTLS(t, inboundConfig(t), serverFiles))
@@ -113,6 +115,7 @@ func TestPhoneTLSFlagsAreChecked(t *testing.T) {
 }
 
 func TestMutualTLSRefusesCarriersWithoutATrustedCertificate(t *testing.T) {
+	t.Parallel()
 	ca := tlstest.NewCA(t)
 	serverFiles, phoneFiles := newTLSFiles(t, ca), newTLSFiles(t, ca)
 	c := withSIPTLS(t, inboundConfig(t), serverFiles)

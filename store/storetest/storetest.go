@@ -5,10 +5,15 @@ package storetest
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/store"
@@ -31,9 +36,43 @@ func Config(t testing.TB) conf.Store {
 	}
 }
 
-// Logger returns a logger writing warnings and errors to t's output.
+// Logger returns a logger writing warnings and errors to t's output, which
+// go test shows only if the test fails (or with -v).
 func Logger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// ZapLogger returns a zap logger, for the etcd servers and clients a test
+// starts itself, that writes warnings and errors to t's output as Logger
+// does, and drops what they log after t has ended (an etcd goroutine that
+// outlives the test must not fail it).
+func ZapLogger(t testing.TB) *zap.Logger {
+	w := &testWriter{w: t.Output()}
+	t.Cleanup(w.close)
+	enc := zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.WarnLevel))
+}
+
+// testWriter writes to a test's output until it is closed.
+type testWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return len(p), nil
+	}
+	return w.w.Write(p)
+}
+
+func (w *testWriter) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
 }
 
 // New opens a store on Config(t), failing t if it cannot, and closes it
