@@ -64,8 +64,13 @@ const (
 const EnvConfig = "RINGPROOF_CONFIG"
 
 // EnvOther lists the RINGPROOF_ variables that are not configuration keys
-// but that ringproof reads, so that Load does not refuse them.
+// but that ringproof reads, so that Load does not refuse them. Load also
+// leaves alone every variable that starts with EnvTestPrefix.
 var EnvOther = []string{EnvConfig}
+
+// EnvTestPrefix starts the variables that tests read
+// (RINGPROOF_TEST_ARTIFACTS): never configuration.
+const EnvTestPrefix = "RINGPROOF_TEST_"
 
 // EnvVar is an environment variable that sets a configuration key.
 type EnvVar struct {
@@ -408,12 +413,12 @@ func splitList(v string) []string {
 
 // unusedEnv returns the RINGPROOF_ variables of environ (KEY=value
 // strings) that hold a value but set nothing: neither read by applyEnv
-// (used) nor in EnvOther.
+// (used) nor in EnvOther nor a test's.
 func unusedEnv(environ []string, used map[string]bool) []string {
 	var out []string
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, envPrefix) && value != "" && !used[name] && !slices.Contains(EnvOther, name) {
+		if strings.HasPrefix(name, envPrefix) && !strings.HasPrefix(name, EnvTestPrefix) && value != "" && !used[name] && !slices.Contains(EnvOther, name) {
 			out = append(out, name)
 		}
 	}

@@ -36,6 +36,7 @@ func eventTrunks(v map[string]any) []string {
 }
 
 func TestFlashCallFailsOverToTheNextCarrier(t *testing.T) {
+	t.Parallel()
 	for _, first := range []string{"uas_unavailable.xml", "uas_unresponsive.xml"} {
 		t.Run(first, func(t *testing.T) {
 			bad := carrier(t, first, 1)
@@ -89,6 +90,7 @@ func TestFlashCallFailsOverToTheNextCarrier(t *testing.T) {
 }
 
 func TestRoutesByPrefixWithTheirOwnCallerIDs(t *testing.T) {
+	t.Parallel()
 	us := carrier(t, "uas_ring_cancel.xml", 1)
 	uk := carrier(t, "uas_ring_cancel.xml", 1)
 	c := withTrunks(testConfig(t, us.Addr), []string{"us", "uk"}, us.Addr, uk.Addr)

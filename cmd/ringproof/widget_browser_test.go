@@ -256,6 +256,7 @@ func (tb *tab) verifiedToken(srv *testServer, number string) {
 }
 
 func TestWidgetInBrowser(t *testing.T) {
+	t.Parallel()
 	browser := startBrowser(t)
 	var base string
 	host := hostPage(t, &base)
