@@ -20,6 +20,8 @@ type Config struct {
 	SMS          SMS          `yaml:"sms"`
 	Masking      Masking      `yaml:"masking"`
 	Verification Verification `yaml:"verification"`
+	Fraud        Fraud        `yaml:"fraud"`
+	Limits       Limits       `yaml:"limits"`
 	Log          Log          `yaml:"log"`
 }
 
@@ -106,6 +108,11 @@ type HTTP struct {
 	// reverse proxy every stream comes from the proxy's address: raise it
 	// to max_event_streams there. Default 100; 0 means no cap.
 	MaxEventStreamsPerIP int `yaml:"max_event_streams_per_ip"`
+	// TrustedProxies are the addresses (CIDR prefixes or IPs) of reverse
+	// proxies in front of the API: only a request from one of them has
+	// its client address taken from X-Forwarded-For (the nearest address
+	// in it that is not a trusted proxy). Default empty: the peer address.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // SIP configures the SIP user agent.
@@ -287,6 +294,17 @@ type Trunk struct {
 	// response (100 Trying included) before it counts as a timeout, when
 	// another trunk of the route is left to try. Default 5; 1 to 32.
 	ResponseTimeoutS int `yaml:"response_timeout_s"`
+	// RequireVerstat lets an inbound call match a verification only when
+	// the carrier's STIR/SHAKEN verification says TN-Validation-Passed
+	// (verstat on P-Asserted-Identity or From); any other call is treated
+	// as an unknown caller. Default false.
+	RequireVerstat bool `yaml:"require_verstat"`
+	// MinAttestation is the weakest STIR/SHAKEN attestation (A, B or C,
+	// from P-Attestation-Indicator or the Identity header) an inbound call
+	// needs to match a verification; a weaker or missing one is treated
+	// as an unknown caller. Default empty: none needed. Load upper-cases
+	// it.
+	MinAttestation string `yaml:"min_attestation"`
 }
 
 // FlashCall configures flash-call (reverse CLI) verification.

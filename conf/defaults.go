@@ -30,6 +30,7 @@ func Default() *Config {
 			APIKeys:              []string{"dev-key-change-me"},
 			MaxBodyBytes:         65536,
 			MaxEventStreamsPerIP: 100,
+			TrustedProxies:       []string{},
 		},
 		SIP: SIP{
 			Listen:        "127.0.0.1:5060",
@@ -99,6 +100,18 @@ func Default() *Config {
 			ExpiryS:             300,
 			MaxAttempts:         3,
 			MaxPerNumberPerHour: 10,
+		},
+		Fraud: Fraud{
+			AllowedCountries:   []string{},
+			BlockedNumberTypes: []string{"premium_rate", "shared_cost", "personal_number", "uan", "pager", "voicemail", "unknown"},
+			SafeNumbers:        []string{},
+			PumpingGuard: PumpingGuard{
+				Enabled:            true,
+				PrefixDigits:       6,
+				WindowS:            3600,
+				MinAttempts:        20,
+				MaxUnverifiedRatio: 0.9,
+			},
 		},
 		Log: Log{
 			Level:  "info",

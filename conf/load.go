@@ -140,6 +140,7 @@ func parse(data []byte, getenv func(string) string, environ []string) (*Config, 
 	if len(c.DefaultRoute.Trunks) == 0 {
 		c.DefaultRoute.Trunks = nil
 	}
+	c.normaliseFraud()
 	problems = append(problems, validated(c, problems, lines, set)...)
 	if len(problems) > 0 {
 		slices.SortStableFunc(problems, func(a, b *FieldError) int {

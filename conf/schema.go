@@ -122,6 +122,11 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(reflect.New(t).Interface()) != nil {
 			w.wrong(n, path, line, "want an integer, got %s", describe(n))
 		}
+	case reflect.Float32, reflect.Float64:
+		// 0.9 and 1 are both numbers here.
+		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!float" && n.ShortTag() != "!!int") || n.Decode(reflect.New(t).Interface()) != nil {
+			w.wrong(n, path, line, "want a number, got %s", describe(n))
+		}
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
 			w.wrong(n, path, line, "want true or false, got %s", describe(n))

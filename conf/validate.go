@@ -96,6 +96,7 @@ func (c *Config) Validate() error {
 	c.validateSMS(v)
 	c.validateMasking(v)
 	c.validateVerification(v)
+	c.validateFraud(v)
 	c.validateLog(v)
 	return joinFieldErrors(v.problems)
 }
