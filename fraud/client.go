@@ -75,7 +75,9 @@ func (c *Clients) Of(r *http.Request) Client {
 // Middleware has every request to h carry its client (WithClient).
 func (c *Clients) Middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(WithClient(r.Context(), c.Of(r))))
+		inner := r.WithContext(WithClient(r.Context(), c.Of(r)))
+		h.ServeHTTP(w, inner)
+		r.Pattern = inner.Pattern // the route h matched, for whoever times requests
 	})
 }
 

@@ -64,8 +64,12 @@ func NewHandler(s *Service, keys []string, maxBody int64, log *slog.Logger) http
 
 // fail maps a service error onto an HTTP answer.
 func fail(w http.ResponseWriter, err error, log *slog.Logger) {
-	var in *verify.InputError
+	var (
+		in    *verify.InputError
+		party *partyError
+	)
 	switch {
+	case errors.As(err, &party) && verify.WriteRefusal(w, err, party.field):
 	case errors.As(err, &in):
 		verify.WriteError(w, http.StatusBadRequest, in.Code, in.Message, in.Field)
 	case errors.Is(err, ErrNotFound):

@@ -64,6 +64,18 @@ type Config struct {
 	// TrunkRegions maps a trunk to the region its national caller IDs are
 	// read in.
 	TrunkRegions map[string]string
+	// Destinations, if set, refuses parties in countries or of number
+	// types that may not be reached (fraud.Guard): both parties are
+	// called.
+	Destinations Destinations
+}
+
+// Destinations decides whether a number may be called at all
+// (fraud.Guard).
+type Destinations interface {
+	// CheckDestination returns nil, or an error refusing number (one
+	// that is verify.Refused).
+	CheckDestination(number string) error
 }
 
 // Service creates and ends sessions and bridges their calls. It is safe
@@ -162,6 +174,14 @@ func (s *Service) Create(ctx context.Context, a, b, region string, ttl time.Dura
 	if ttl <= 0 || ttl > s.cfg.MaxTTL {
 		return nil, &verify.InputError{Field: "ttl_s", Code: "out_of_range", Message: fmt.Sprintf("ttl_s must be between 1 and %d", int(s.cfg.MaxTTL/time.Second))}
 	}
+	if d := s.cfg.Destinations; d != nil {
+		if err := d.CheckDestination(na); err != nil {
+			return nil, &partyError{field: "a", err: err}
+		}
+		if err := d.CheckDestination(nb); err != nil {
+			return nil, &partyError{field: "b", err: err}
+		}
+	}
 	idx := s.vault.Index()
 	ka, kb := idx.Of(na), idx.Of(nb)
 	now := time.Now().UTC()
@@ -179,6 +199,15 @@ func (s *Service) Create(ctx context.Context, a, b, region string, ttl time.Dura
 	}
 	return nil, ErrNoProxy
 }
+
+// partyError is a refusal of one party, field naming it (a or b).
+type partyError struct {
+	field string
+	err   error
+}
+
+func (e *partyError) Error() string { return e.field + ": " + e.err.Error() }
+func (e *partyError) Unwrap() error { return e.err }
 
 // claim writes sess's two routes through sess.Proxy, if neither party has
 // one there already: a's route (holding b sealed with b's data key) in one

@@ -19,6 +19,11 @@ type InboundTrunk struct {
 	Prefixes []netip.Prefix
 	// TrustPAI takes the caller ID from P-Asserted-Identity.
 	TrustPAI bool
+	// RequireVerstat and MinAttestation are the STIR/SHAKEN results a
+	// caller ID needs to prove a number (stir.go); see
+	// Inbound.Untrusted.
+	RequireVerstat bool
+	MinAttestation string
 }
 
 // Inbound is an INVITE that reached ringproof from a known trunk.
@@ -37,6 +42,14 @@ type Inbound struct {
 	// Anonymous is set when the caller asked for privacy (Privacy: id,
 	// RPID privacy=full, or an anonymous From); CallerID is then empty.
 	Anonymous bool
+	// Verstat is the carrier's STIR/SHAKEN verification of the caller ID
+	// (VerstatPassed...), Attestation the originator's level (A, B, C);
+	// empty when the call carries none (stir.go).
+	Verstat, Attestation string
+	// Untrusted says why the trunk's require_verstat or min_attestation
+	// does not let this caller ID prove a number ("verstat",
+	// "attestation"); empty when it may.
+	Untrusted string
 	// Offer is the INVITE's SDP offer, for answering the call.
 	Offer []byte
 }
@@ -77,9 +90,16 @@ type InboundStats struct {
 	Handled   uint64 // passed to the handler
 	Cancelled uint64 // the caller hung up before the final response
 	Malformed uint64 // requests of any method refused with 400 (wellformed.go)
+	// Verstat and Attestation count inbound calls by their STIR/SHAKEN
+	// results (stir.go): verstat passed, failed, no_validation, other,
+	// none; attestation A, B, C, none.
+	Verstat, Attestation map[string]uint64
 }
 
-type inboundCounters struct{ forbidden, handled, cancelled, malformed atomic.Uint64 }
+type inboundCounters struct {
+	forbidden, handled, cancelled, malformed atomic.Uint64
+	stir                                     stirCounters
+}
 
 // ServeInbound routes inbound INVITEs: a source outside every trunk's
 // prefixes gets 403 Forbidden; any other is rung (180) and ended with the
@@ -124,10 +144,12 @@ func (e *Endpoint) ServeInboundTexts(trunks []InboundTrunk, h InboundTextHandler
 // InboundStats returns the inbound counters so far.
 func (e *Endpoint) InboundStats() InboundStats {
 	return InboundStats{
-		Forbidden: e.counters.forbidden.Load(),
-		Handled:   e.counters.handled.Load(),
-		Cancelled: e.counters.cancelled.Load(),
-		Malformed: e.counters.malformed.Load(),
+		Forbidden:   e.counters.forbidden.Load(),
+		Handled:     e.counters.handled.Load(),
+		Cancelled:   e.counters.cancelled.Load(),
+		Malformed:   e.counters.malformed.Load(),
+		Verstat:     e.counters.stir.verstats(),
+		Attestation: e.counters.stir.attestations(),
 	}
 }
 
@@ -155,6 +177,7 @@ func (e *Endpoint) inbound(trunks []InboundTrunk, h InboundHandler, req *sip.Req
 	e.counters.handled.Add(1)
 	in := parseInbound(req, trunk)
 	in.Source = src
+	e.counters.stir.count(in)
 
 	ringing := sip.NewResponseFromRequest(req, sip.StatusRinging, "Ringing", nil)
 	tag, _ := ringing.To().Params.Get("tag")
@@ -267,9 +290,11 @@ func parseInbound(req *sip.Request, trunk *InboundTrunk) *Inbound {
 		for _, h := range req.GetHeaders("P-Asserted-Identity") {
 			for _, v := range splitAddressList(h.Value()) {
 				var u sip.Uri
-				if _, err := sip.ParseAddressValue(strings.TrimSpace(v), &u, nil); err == nil && u.User != "" {
-					in.CallerID, in.CallerIDSource = u.User, "pai"
-					break
+				if _, err := sip.ParseAddressValue(strings.TrimSpace(v), &u, nil); err == nil {
+					if number, verstat := callerURI(&u); number != "" {
+						in.CallerID, in.CallerIDSource, in.Verstat = number, "pai", verstat
+						break
+					}
 				}
 			}
 			if in.CallerID != "" {
@@ -282,7 +307,8 @@ func parseInbound(req *sip.Request, trunk *InboundTrunk) *Inbound {
 			var u sip.Uri
 			params := sip.NewParams()
 			if _, err := sip.ParseAddressValue(strings.TrimSpace(h.Value()), &u, &params); err == nil && u.User != "" {
-				in.CallerID, in.CallerIDSource = u.User, "rpid"
+				in.CallerID, _ = callerURI(&u)
+				in.CallerIDSource = "rpid"
 				if p, _ := params.Get("privacy"); strings.EqualFold(p, "full") || strings.EqualFold(p, "uri") {
 					in.Anonymous = true
 				}
@@ -291,7 +317,8 @@ func parseInbound(req *sip.Request, trunk *InboundTrunk) *Inbound {
 	}
 	if in.CallerID == "" {
 		if f := req.From(); f != nil {
-			in.CallerID, in.CallerIDSource = f.Address.User, "from"
+			in.CallerID, in.Verstat = callerURI(&f.Address)
+			in.CallerIDSource = "from"
 			if strings.EqualFold(f.Address.User, "anonymous") || strings.EqualFold(f.Address.Host, "anonymous.invalid") {
 				in.Anonymous = true
 			}
@@ -300,6 +327,11 @@ func parseInbound(req *sip.Request, trunk *InboundTrunk) *Inbound {
 	if in.Anonymous {
 		in.CallerID = ""
 	}
+	if in.Verstat == "" && in.CallerID != "" {
+		in.Verstat = verstatOf(req, in.CallerID)
+	}
+	in.Attestation = attestation(req)
+	in.Untrusted = callerTrust(trunk, in)
 	return in
 }
 

@@ -138,10 +138,19 @@ const eventFallbackFailed sip.EventKind = "fallback_failed"
 // fallbackProblem says why a fallback was not started, in words that hold
 // no number.
 func fallbackProblem(err error) string {
-	var in *InputError
+	var (
+		in *InputError
+		rf Refused
+	)
 	switch {
 	case errors.As(err, &in):
 		return in.Code
+	case errors.As(err, &rf):
+		_, code, reason, _ := rf.Refusal()
+		if reason == code {
+			return code
+		}
+		return code + ":" + reason // destination_blocked:country
 	case errors.Is(err, ErrRateLimited):
 		return "rate_limited"
 	}

@@ -245,6 +245,7 @@ func writeDecodeError(w http.ResponseWriter, err error) {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var in *InputError
 	switch {
+	case WriteRefusal(w, err, ""):
 	case errors.As(err, &in):
 		WriteError(w, http.StatusBadRequest, in.Code, in.Message, in.Field)
 	case errors.Is(err, ErrNotFound):
@@ -278,7 +279,12 @@ type ErrorBody struct {
 // ErrorDetail says what went wrong: a stable code, a message for people,
 // and the request field at fault when there is one.
 type ErrorDetail struct {
-	Code    string `json:"code"`
+	Code string `json:"code"`
+	// Reason says why a request was refused to protect the owner
+	// (country, number_type, per_key, prefix_suspended...); Limit names
+	// the limit of a rate_limited refusal.
+	Reason  string `json:"reason,omitempty"`
+	Limit   string `json:"limit,omitempty"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
 }

@@ -109,6 +109,11 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 	if in.Anonymous || in.CallerID == "" {
 		return "anonymous", nil
 	}
+	if in.Untrusted != "" {
+		// The trunk's require_verstat or min_attestation: a caller ID
+		// that may be spoofed proves nothing.
+		return "untrusted_" + in.Untrusted, nil
+	}
 	region := s.cfg.TrunkRegions[in.Trunk]
 	dialled := s.dial.match(in.Dialed, region)
 	if dialled == "" {
@@ -140,7 +145,8 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 		if r.Method != MethodInboundMissed || r.DialNumber != dialled || r.Number != caller || r.statusAt(now).Final() {
 			return nil
 		}
-		r.Events = append(r.Events, Event{Type: "inbound_call", Reason: "caller ID matched", At: now.UTC(), Trunk: in.Trunk})
+		r.Events = append(r.Events, Event{Type: "inbound_call", Reason: "caller ID matched",
+			Verstat: in.Verstat, Attestation: in.Attestation, At: now.UTC(), Trunk: in.Trunk})
 		r.Status, r.Reason, r.UpdatedAt = StatusVerified, "", now.UTC()
 		matched = true
 		return nil

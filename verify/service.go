@@ -92,6 +92,9 @@ type Config struct {
 	// Retention is how long a verification's history (and its number's
 	// data key) is kept after its creation. Default 30 days.
 	Retention time.Duration
+	// Guard refuses creates and checks that would cost the owner for
+	// nothing (package fraud); nil: none.
+	Guard Guard
 	// ResultTokenKey signs result tokens (resulttoken.go); nil: none are
 	// made.
 	ResultTokenKey []byte
@@ -138,6 +141,9 @@ func NewService(st Store, d Dialer, cfg Config, index func(string) string, log *
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = 30 * 24 * time.Hour
+	}
+	if cfg.Guard == nil {
+		cfg.Guard = noGuard{}
 	}
 	vault := cfg.Vault
 	if vault == nil {
@@ -213,7 +219,13 @@ func (s *Service) create(ctx context.Context, rec *record) (*Verification, error
 	if err := m.prepare(ctx, s, rec); err != nil {
 		return nil, err
 	}
-	if err := s.save(ctx, rec, m); err != nil {
+	done, err := s.cfg.Guard.Admit(ctx, rec.Number)
+	if err != nil {
+		return nil, err
+	}
+	err = s.save(ctx, rec, m)
+	done(err == nil)
+	if err != nil {
 		return nil, err
 	}
 	s.stats.add(&s.stats.s.Created, string(rec.Method))
@@ -401,6 +413,9 @@ const HangupCode = "HANGUP"
 // the last attempt fails it. Final verifications are not changed. Code
 // HANGUP hangs up the call instead and uses no attempt.
 func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, error) {
+	if err := s.cfg.Guard.Check(ctx); err != nil {
+		return nil, err
+	}
 	if code == HangupCode {
 		v, err := s.Hangup(ctx, id)
 		if err != nil {
@@ -513,6 +528,8 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 		out    record
 		opened *record // the personal data, decrypted once: it never changes
 		due    bool    // the chain moves on after this update (fallback.go)
+		// verified: this update verified it (for the pumping guard)
+		verified bool
 	)
 	next, rev, err := s.store.UpdateWithFrom(ctx, recordKey(id), cur, rev, func(cur []byte) ([]byte, []store.Op, error) {
 		out = record{}
@@ -526,9 +543,11 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 			opened = &record{Sealed: out.Sealed, Number: out.Number, Reference: out.Reference, Consent: out.Consent}
 		}
 		out.Number, out.Reference, out.Consent = opened.Number, opened.Reference, opened.Consent
+		before := out.Status
 		if err := fn(&out); err != nil {
 			return nil, nil, err
 		}
+		verified = out.Status == StatusVerified && before != StatusVerified
 		due = out.fallbackDue()
 		next, err := json.Marshal(&out)
 		if err != nil {
@@ -552,6 +571,9 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 	}
 	out.stored, out.rev = next, rev
 	s.lastWrites.put(id, next, rev)
+	if verified {
+		s.cfg.Guard.Verified(out.Number, out.CreatedAt)
+	}
 	if due {
 		s.goFallback(&out)
 	}

@@ -65,5 +65,6 @@ func (s *server) metricsHandler() http.Handler {
 	reg.MustRegister(newMetrics(s), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(s.lat.collectors()...)
 	reg.MustRegister(s.trunk)
+	reg.MustRegister(newFraudMetrics(s.guard), newSTIRMetrics(s))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

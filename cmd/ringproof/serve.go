@@ -18,6 +18,7 @@ import (
 	"github.com/ringproof/ringproof/cluster"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
+	"github.com/ringproof/ringproof/fraud"
 	"github.com/ringproof/ringproof/masking"
 	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
@@ -99,6 +100,10 @@ type server struct {
 	dial  *dialer.Dialer
 	trunk *trunkMetrics
 	bg    context.CancelFunc // ends the node's background loops
+	guard *fraud.Guard
+	// clients tells who sent an API request (http.trusted_proxies).
+	clients   *fraud.Clients
+	guardDone chan struct{} // closed when the guard has stopped
 
 	closeOnce sync.Once
 	closeErr  error
@@ -182,13 +187,17 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	var inbound []sip.InboundTrunk
 	for _, t := range cfg.Trunks {
 		regions[t.Name] = t.Region
-		inbound = append(inbound, sip.InboundTrunk{Name: t.Name, Prefixes: t.InboundPrefixes(), TrustPAI: t.TrustPAI})
+		inbound = append(inbound, sip.InboundTrunk{Name: t.Name, Prefixes: t.InboundPrefixes(), TrustPAI: t.TrustPAI,
+			RequireVerstat: t.RequireVerstat, MinAttestation: t.MinAttestation})
 	}
 	nodeID := fmt.Sprintf("%s/%s", host, s.sip.Addr())
 	s.tokenKey, err = resultTokenKey(cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	bg, stop := context.WithCancel(context.Background())
+	s.bg = stop
+	s.startGuard(bg, cfg, nodeID, log)
 	s.svc = verify.NewService(s.store, d, verify.Config{
 		CodeLength:          cfg.FlashCall.CodeLength,
 		MaxCodeLength:       6,
@@ -206,6 +215,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		Vault:               s.vault,
 		Retention:           s.vault.Retention(),
 		ResultTokenKey:      s.tokenKey,
+		Guard:               s.guard,
 	}, s.vault.Index().Of, log)
 	s.mask = masking.New(s.store, s.vault, d, masking.Config{
 		Numbers:       cfg.MaskingRanges(),
@@ -214,6 +224,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		MaxCall:       time.Duration(cfg.Masking.MaxCallS) * time.Second,
 		Stranger:      stranger(cfg.Masking.UnknownCaller, d),
 		TrunkRegions:  regions,
+		Destinations:  s.guard,
 	}, log.With("component", "masking"))
 	// A call to a proxy number is masking's; any other is a verification's.
 	s.sip.ServeInbound(inbound, func(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
@@ -231,8 +242,6 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	// Join the cluster (a cluster of one with the embedded store): share
 	// each trunk's max_cps among the live nodes, take hang-ups meant for
 	// this node's calls, and close the calls of nodes that die.
-	bg, stop := context.WithCancel(context.Background())
-	s.bg = stop
 	s.nodes, err = cluster.Join(ctx, s.store.Client(), cfg.Store.Prefix, cluster.Node{
 		ID: nodeID, HTTP: cfg.HTTP.Listen, SIP: s.sip.Addr().String(), Version: readBuild().short(), Started: time.Now().UTC(),
 	}, cluster.DefaultTTL, log)
@@ -298,7 +307,8 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 		mux.Handle("/debug/pprof/", verify.RequireKey(cfg.HTTP.AdminKeys, pprofHandler()))
 	}
 	mux.Handle("/v1/masking/", masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
-	mux.Handle("/v1/", s.verificationAPI(cfg))
+	mux.Handle("/v1/fraud/", s.fraudAPI(cfg))
+	mux.Handle("/v1/", s.clients.Middleware(s.verificationAPI(cfg)))
 	s.widgetRoutes(mux, cfg)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		verify.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
@@ -357,6 +367,9 @@ func (s *server) close(ctx context.Context) error {
 	}
 	if s.bg != nil {
 		s.bg()
+	}
+	if s.guardDone != nil {
+		<-s.guardDone
 	}
 	if s.nodes != nil {
 		if err := s.nodes.Leave(ctx); err != nil {
