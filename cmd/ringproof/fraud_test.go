@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ringproof/ringproof/conf"
@@ -117,6 +116,7 @@ func fraudConfig(t *testing.T) *conf.Config {
 // TestFraudProtection runs every rule but the global limit, the fallback
 // chain and inbound calls against one running server.
 func TestFraudProtection(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, fraudConfig(t))
 
 	t.Run("destinations", func(t *testing.T) {
@@ -290,41 +290,33 @@ func TestFraudProtection(t *testing.T) {
 // TestGlobalLimit: creates past limits.global_per_second across the
 // cluster get 429 global with the seconds to wait.
 func TestGlobalLimit(t *testing.T) {
+	t.Parallel()
 	c := fraudConfig(t)
 	c.Limits = conf.Limits{GlobalPerSecond: 1}
 	srv := startServer(t, c)
-	var mu sync.Mutex
-	var replies []apiReply
-	var wg sync.WaitGroup
-	for i := range 4 {
-		wg.Go(func() {
-			r := srv.request("POST", "/v1/verifications", keyed[i], "", inboundBody(mobile(70+i, 1)))
-			mu.Lock()
-			replies = append(replies, r)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	created, limited := 0, 0
-	for _, r := range replies {
-		switch {
-		case r.status == 201:
-			created++
-		case r.status == 429 && r.errorField("limit") == "global":
-			limited++
-			retryAfter(t, r, 1, 1)
-		default:
-			t.Fatalf("create: %d %v", r.status, r.body)
+	// One a second: of creates sent one after another, the second is
+	// refused unless a whole second passed since the first.
+	for i := range 20 {
+		r := srv.request("POST", "/v1/verifications", apiKey, "", inboundBody(mobile(70+i, 1)))
+		if r.status == 201 {
+			continue
 		}
+		if r.status != 429 || r.errorField("code") != "rate_limited" || r.errorField("limit") != "global" {
+			t.Fatalf("create %d: %d %v", i+1, r.status, r.body)
+		}
+		if i == 0 {
+			t.Fatal("the first create was refused")
+		}
+		retryAfter(t, r, 1, 1)
+		return
 	}
-	if created == 0 || limited == 0 {
-		t.Fatalf("%d created, %d refused of 4 at once under 1 a second", created, limited)
-	}
+	t.Fatal("20 creates in a row, none refused under 1 a second")
 }
 
 // TestFallbackStopsAtABlockedLink: a chain whose next link's prefix was
 // suspended meanwhile ends with fallback_failed, and nothing is texted.
 func TestFallbackStopsAtABlockedLink(t *testing.T) {
+	t.Parallel()
 	lines, carrier := phoneCarrier(t, 1)
 	c := testConfig(t, carrier)
 	c.Fraud.PumpingGuard = conf.PumpingGuard{Enabled: true, PrefixDigits: 6, WindowS: 3600, MinAttempts: 1, MaxUnverifiedRatio: 0.5}
@@ -366,6 +358,7 @@ func passportOf(level string) string {
 // level let only such callers verify a number; the results are recorded
 // on the inbound_call event and counted.
 func TestInboundCallerIDSTIR(t *testing.T) {
+	t.Parallel()
 	c := testConfig(t, "127.0.0.1:5070")
 	c.Inbound.Numbers = []string{dialRange}
 	c.Trunks[0].InboundCIDRs = []string{"127.0.0.1/32"}
