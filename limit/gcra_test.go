@@ -13,59 +13,39 @@ func TestTake(t *testing.T) {
 		rate    Rate
 		tat     int64
 		n       int
+		upTo    bool // takeUpTo: as many of n as the budget holds
 		granted int
 		tatNext int64
 		wait    time.Duration
 	}{
-		{"no state is a full budget", PerMinute(3), 0, 1, 1, now + 20*s, 0},
-		{"a TAT in the past is a full budget", PerMinute(3), now - 500*s, 1, 1, now + 20*s, 0},
-		{"the whole burst at once", PerMinute(3), 0, 3, 3, now + 60*s, 0},
-		{"more than is left: none", PerMinute(3), now + 50*s, 2, 0, 0, 30 * time.Second},
-		{"second of two left", PerMinute(3), now + 20*s, 1, 1, now + 40*s, 0},
-		{"last one left", PerMinute(3), now + 40*s, 1, 1, now + 60*s, 0},
-		{"budget spent: wait one interval", PerMinute(3), now + 60*s, 1, 0, 0, 20 * time.Second},
-		{"budget nearly back", PerMinute(3), now + 41*s, 1, 0, 0, time.Second},
-		{"one an hour, just taken", PerHour(1), now + 3600*s, 1, 0, 0, time.Hour},
-		{"one an hour, half way", PerHour(1), now + 1800*s, 1, 0, 0, 30 * time.Minute},
-		{"one an hour, due now", PerHour(1), now, 1, 1, now + 3600*s, 0},
-		{"sub-second interval", PerSecond(1000), now + s - int64(time.Millisecond), 1, 1, now + s, 0},
-		{"sub-second interval spent", PerSecond(1000), now + s, 1, 0, 0, time.Millisecond},
+		{"no state is a full budget", PerMinute(3), 0, 1, false, 1, now + 20*s, 0},
+		{"a TAT in the past is a full budget", PerMinute(3), now - 500*s, 1, false, 1, now + 20*s, 0},
+		{"the whole burst at once", PerMinute(3), 0, 3, false, 3, now + 60*s, 0},
+		{"more than is left: none", PerMinute(3), now + 50*s, 2, false, 0, 0, 30 * time.Second},
+		{"second of two left", PerMinute(3), now + 20*s, 1, false, 1, now + 40*s, 0},
+		{"last one left", PerMinute(3), now + 40*s, 1, false, 1, now + 60*s, 0},
+		{"budget spent: wait one interval", PerMinute(3), now + 60*s, 1, false, 0, 0, 20 * time.Second},
+		{"budget nearly back", PerMinute(3), now + 41*s, 1, false, 0, 0, time.Second},
+		{"one an hour, just taken", PerHour(1), now + 3600*s, 1, false, 0, 0, time.Hour},
+		{"one an hour, half way", PerHour(1), now + 1800*s, 1, false, 0, 0, 30 * time.Minute},
+		{"one an hour, due now", PerHour(1), now, 1, false, 1, now + 3600*s, 0},
+		{"sub-second interval", PerSecond(1000), now + s - int64(time.Millisecond), 1, false, 1, now + s, 0},
+		{"sub-second interval spent", PerSecond(1000), now + s, 1, false, 0, 0, time.Millisecond},
+		{"batch: full budget, small batch", PerSecond(100), 0, 10, true, 10, now + s/10, 0},
+		{"batch: full budget, whole burst", PerSecond(100), 0, 100, true, 100, now + s, 0},
+		{"batch: what is left", PerSecond(100), now + 97*s/100, 10, true, 3, now + s, 0},
+		{"batch: nothing left", PerSecond(100), now + s, 10, true, 0, 0, 10 * time.Millisecond},
+		{"batch: nothing left, a part of an interval to go", PerSecond(100), now + s + 5*s/1000, 10, true, 0, 0, 15 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := tt.rate.take(tt.tat, now, tt.n)
-			if d.granted != tt.granted || d.tat != tt.tatNext || d.wait != tt.wait {
-				t.Errorf("take(%d) = granted %d, tat now%+v, wait %v; want granted %d, tat now%+v, wait %v",
-					tt.n, d.granted, time.Duration(d.tat-now), d.wait, tt.granted, time.Duration(tt.tatNext-now), tt.wait)
+			if tt.upTo {
+				d = tt.rate.takeUpTo(tt.tat, now, tt.n)
 			}
-		})
-	}
-}
-
-func TestTakeUpTo(t *testing.T) {
-	const s = int64(time.Second)
-	now := 1000 * s
-	tests := []struct {
-		name    string
-		rate    Rate
-		tat     int64
-		n       int
-		granted int
-		tatNext int64
-		wait    time.Duration
-	}{
-		{"full budget, small batch", PerSecond(100), 0, 10, 10, now + s/10, 0},
-		{"full budget, whole burst", PerSecond(100), 0, 100, 100, now + s, 0},
-		{"what is left", PerSecond(100), now + 97*s/100, 10, 3, now + s, 0},
-		{"nothing left", PerSecond(100), now + s, 10, 0, 0, 10 * time.Millisecond},
-		{"nothing left, a part of an interval to go", PerSecond(100), now + s + 5*s/1000, 10, 0, 0, 15 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := tt.rate.takeUpTo(tt.tat, now, tt.n)
 			if d.granted != tt.granted || d.tat != tt.tatNext || d.wait != tt.wait {
-				t.Errorf("takeUpTo(%d) = granted %d, tat now%+v, wait %v; want granted %d, tat now%+v, wait %v",
-					tt.n, d.granted, time.Duration(d.tat-now), d.wait, tt.granted, time.Duration(tt.tatNext-now), tt.wait)
+				t.Errorf("take %d (up to: %v) = granted %d, tat now%+v, wait %v; want granted %d, tat now%+v, wait %v",
+					tt.n, tt.upTo, d.granted, time.Duration(d.tat-now), d.wait, tt.granted, time.Duration(tt.tatNext-now), tt.wait)
 			}
 		})
 	}

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,15 +16,8 @@ import (
 // destinations, limits, the pumping guard, the fallback chain, masking,
 // and STIR/SHAKEN results on inbound calls.
 
-// apiReply is an API answer with its headers.
-type apiReply struct {
-	status int
-	header http.Header
-	body   map[string]any
-}
-
 // errorField returns error.<name> of an error answer.
-func (r apiReply) errorField(name string) string {
+func (r pageReply) errorField(name string) string {
 	e, _ := r.body["error"].(map[string]any)
 	s, _ := e[name].(string)
 	return s
@@ -35,31 +25,12 @@ func (r apiReply) errorField(name string) string {
 
 // request sends one API request with key and, unless empty, an
 // X-Forwarded-For header (the test server trusts loopback as a proxy).
-func (s *testServer) request(method, path, key, xff, body string) apiReply {
+func (s *testServer) request(method, path, key, xff, body string) pageReply {
 	s.t.Helper()
-	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
-	if err != nil {
-		s.t.Fatal(err)
+	if xff == "" {
+		return s.page(method, path, key, "", body)
 	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	if xff != "" {
-		req.Header.Set("X-Forwarded-For", xff)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	r := apiReply{status: res.StatusCode, header: res.Header}
-	if len(data) > 0 {
-		if err := json.Unmarshal(data, &r.body); err != nil {
-			s.t.Fatalf("%s %s: %d %q is not JSON", method, path, res.StatusCode, data)
-		}
-	}
-	return r
+	return s.page(method, path, key, "", body, "X-Forwarded-For", xff)
 }
 
 // inboundBody is a create of an inbound_missed verification of number:
@@ -74,7 +45,7 @@ func mobile(p, n int) string { return fmt.Sprintf("+4474%02d%06d", p, n) }
 
 // retryAfter returns r's Retry-After in seconds, failing t unless it is
 // within lo..hi.
-func retryAfter(t *testing.T, r apiReply, lo, hi int) {
+func retryAfter(t *testing.T, r pageReply, lo, hi int) {
 	t.Helper()
 	n, err := strconv.Atoi(r.header.Get("Retry-After"))
 	if err != nil || n < lo || n > hi {
