@@ -358,7 +358,16 @@ func (p *pumping) apply(key string, val []byte, rev int64, deleted bool) {
 	switch {
 	case strings.HasPrefix(key, countsPrefix):
 		prefix, node, ok := strings.Cut(strings.TrimPrefix(key, countsPrefix), "/")
-		if !ok || node == p.node {
+		if !ok {
+			return
+		}
+		if node == p.node {
+			// This node's own counts, written by an earlier run of it
+			// (a restart): take them up again.
+			var c counts
+			if !deleted && p.own[prefix] == nil && json.Unmarshal(val, &c) == nil {
+				p.own[prefix] = &c
+			}
 			return
 		}
 		if deleted {
@@ -470,6 +479,13 @@ func (p *pumping) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			// The last second's counts, for the other nodes and the
+			// next run of this one.
+			fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := p.flush(fctx); err != nil {
+				p.log.Warn("pumping guard: last counts not written", "err", err)
+			}
+			cancel()
 			return
 		case <-tick.C:
 			if err := p.flush(ctx); err != nil && ctx.Err() == nil {

@@ -157,3 +157,22 @@ func TestPumpingWindowSlides(t *testing.T) {
 		t.Fatalf("%d created in the window, want 1", c)
 	}
 }
+
+// TestPumpingRestart: a node that stops writes its last counts, and takes
+// them up again when it starts on the same node name.
+func TestPumpingRestart(t *testing.T) {
+	st := storetest.New(t)
+	p := newPumping(st, guardConf, nil, "node-a", storetest.Logger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.run(ctx) }()
+	for range 3 {
+		admitOK(t, p, "+447400123456")
+	}
+	cancel()
+	<-done
+	again := startPumping(t, st, "node-a")
+	waitUntil(t, "the counts of the last run", func() bool { c, _ := again.figures("447400"); return c == 3 })
+	admitOK(t, again, "+447400123456")
+	admitSuspended(t, again, "+447400123456")
+}
