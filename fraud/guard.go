@@ -133,7 +133,13 @@ func (g *Guard) Admit(ctx context.Context, number string) (done func(created boo
 			g.refused(r, number)
 			return r
 		}
-		taken = append(taken, func() { p.Return(subject) })
+		taken = append(taken, func() {
+			// Not used after all: given back, within a bounded wait
+			// even if the request's own context has ended.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = p.Return(rctx, subject) // at worst the event stays spent
+		})
 		return nil
 	}
 	if c, ok := ClientFrom(ctx); ok {

@@ -81,6 +81,17 @@ func (r Rate) takeUpTo(tat, now int64, n int) decision {
 	return decision{granted: int(k), tat: base + k*t}
 }
 
+// refund gives n events back to a subject whose TAT is tat: the TAT
+// moves n intervals back, no earlier than now (a budget is never more than
+// full). It returns the new TAT, or 0 when the budget is full.
+func (r Rate) refund(tat, now int64, n int) int64 {
+	next := tat - int64(n)*r.interval()
+	if next <= now {
+		return 0
+	}
+	return next
+}
+
 // RetryAfterSeconds is the value of an HTTP Retry-After header for a wait:
 // whole seconds, rounded up, so that a request made that many seconds later
 // is accepted (if nothing else took the budget meanwhile); at least 1.

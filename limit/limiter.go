@@ -120,6 +120,64 @@ func (l *Limiter) take(ctx context.Context, subject string, n int, upTo bool) (g
 	}
 }
 
+// Refund gives back one event taken from subject's budget (by Allow, or a
+// committed Reservation) and not used after all, such as a request
+// refused later for another reason. It costs one transaction, or none
+// when the budget is full already.
+func (l *Limiter) Refund(ctx context.Context, subject string) error {
+	if l.rate.Unlimited() {
+		return nil
+	}
+	release, err := l.turns.acquire(ctx, subject)
+	if err != nil {
+		return fmt.Errorf("limit: refund %q: %w", l.Key(subject), err)
+	}
+	defer release()
+	key := l.Key(subject)
+	old, _ := l.seen.get(subject)
+	if old == nil {
+		// Not seen here: read it rather than guess the budget full.
+		cur, _, err := l.st.GetSerializable(ctx, key)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("limit: refund %q: %w", key, err)
+		}
+		old = cur
+	}
+	for try := 1; ; try++ {
+		if old == nil {
+			return nil // no state: the budget is full
+		}
+		now := l.now()
+		tat := l.rate.refund(parseTAT(old), now.UnixNano(), 1)
+		var t store.Txn
+		t.If = []store.Cmp{store.IfValue(key, old)}
+		t.Read = []string{key}
+		var next []byte
+		if tat == 0 {
+			t.Then = []store.Op{store.OpDelete(key)}
+		} else {
+			next = strconv.AppendInt(nil, tat, 10)
+			t.Then = []store.Op{store.OpPut(key, next, time.Duration(tat-now.UnixNano()))}
+		}
+		res, err := l.st.Apply(ctx, t)
+		if err != nil {
+			return fmt.Errorf("limit: refund %q: %w", key, err)
+		}
+		if res.OK {
+			l.seen.put(subject, next, now)
+			return nil
+		}
+		old = nil
+		if kv, held := res.Read[key]; held {
+			old = kv.Value
+		}
+		l.seen.put(subject, old, now)
+		if try == maxTries {
+			return fmt.Errorf("limit: refund %q: %w (%d tries)", key, ErrConflict, try)
+		}
+	}
+}
+
 // Reserve decides whether one event may be taken from subject's budget now
 // and, if so, prepares the store writes that take it, for the caller to
 // commit in a transaction of its own: check OK, add the reservation to the

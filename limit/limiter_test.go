@@ -274,3 +274,46 @@ func TestAllowKeyOutlivesItsTAT(t *testing.T) {
 		}
 	}
 }
+
+// TestRefund: an event given back can be taken again, by this node or
+// another; refunding a full budget changes nothing.
+func TestRefund(t *testing.T) {
+	st := storetest.New(t)
+	c := newClock()
+	l := newLimiter(st, "limit/test/", limit.PerHour(1), c)
+	if err := l.Refund(t.Context(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := allow(t, l, "k"); !ok {
+		t.Fatal("refused")
+	}
+	if err := l.Refund(t.Context(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	// other has not seen the subject: its first take guesses it fresh.
+	other := newLimiter(st, "limit/test/", limit.PerHour(1), c)
+	if ok, _ := allow(t, other, "k"); !ok {
+		t.Fatal("the refunded event was not granted to another node")
+	}
+	if ok, _ := allow(t, l, "k"); ok {
+		t.Fatal("a second event of one an hour granted")
+	}
+	// A refund by l, whose view is the state it read when refused.
+	if err := l.Refund(t.Context(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	// other trusts the refusal it saw for a second, then reads again.
+	c.Add(2 * time.Second)
+	if ok, _ := allow(t, other, "k"); !ok {
+		t.Fatal("refund from a node with a stale view was lost")
+	}
+	// A node that never saw the subject reads it before refunding.
+	fresh := newLimiter(st, "limit/test/", limit.PerHour(1), c)
+	if err := fresh.Refund(t.Context(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(2 * time.Second)
+	if ok, _ := allow(t, other, "k"); !ok {
+		t.Fatal("refund from a node that never saw the subject was lost")
+	}
+}

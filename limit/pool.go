@@ -107,14 +107,18 @@ func (p *Pool) Allow(ctx context.Context, subject string) (ok bool, retryAfter t
 }
 
 // Return gives back an event Allow granted but the caller did not use (the
-// request it was for was refused for another reason), so that the next
-// Allow on this node may spend it within the hold time.
-func (p *Pool) Return(subject string) {
+// request it was for was refused for another reason): to this node's
+// batch while it is held, for the next Allow here to spend, else to the
+// store's budget (Limiter.Refund).
+func (p *Pool) Return(ctx context.Context, subject string) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if e := p.subjects[subject]; e != nil && p.l.now().Before(e.expires) {
 		e.tokens++
+		p.mu.Unlock()
+		return nil
 	}
+	p.mu.Unlock()
+	return p.l.Refund(ctx, subject)
 }
 
 // entry returns subject's batch, making it if needed. p.mu must be held.

@@ -80,11 +80,35 @@ func TestPoolBatchFollowsDemand(t *testing.T) {
 	if ok, _, _ := p.Allow(t.Context(), "all"); !ok {
 		t.Fatal("refused after one interval")
 	}
-	p.Return("all")
+	if err := p.Return(t.Context(), "all"); err != nil {
+		t.Fatal(err)
+	}
 	if ok, _, _ := p.Allow(t.Context(), "all"); !ok {
 		t.Fatal("a returned event was not handed out again")
 	}
 	if ok, _, _ := p.Allow(t.Context(), "all"); ok {
 		t.Fatal("a returned event was handed out twice")
+	}
+}
+
+// TestPoolReturnAfterHold: an event returned once its batch has expired
+// goes back to the store's budget.
+func TestPoolReturnAfterHold(t *testing.T) {
+	st := storetest.New(t)
+	c := newClock()
+	p := limit.NewPool(newLimiter(st, "limit/key/", limit.PerMinute(1), c), 100*time.Millisecond)
+	if ok, _, err := p.Allow(t.Context(), "k"); !ok || err != nil {
+		t.Fatalf("Allow = %v, %v", ok, err)
+	}
+	c.Add(time.Second) // the batch is gone; the budget is not back (60 s)
+	if ok, _, _ := p.Allow(t.Context(), "k"); ok {
+		t.Fatal("second event of one a minute granted")
+	}
+	if err := p.Return(t.Context(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	other := limit.New(st, "limit/key/", limit.PerMinute(1))
+	if ok, _, err := other.Allow(t.Context(), "k"); !ok || err != nil {
+		t.Fatalf("the returned event was not in the store: %v, %v", ok, err)
 	}
 }
