@@ -1,0 +1,111 @@
+package history_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ringproof/ringproof/history"
+	"github.com/ringproof/ringproof/history/pgtest"
+)
+
+// benchBackends runs fn against the embedded backend and, when PostgreSQL
+// is installed, a PostgreSQL database.
+func benchBackends(b *testing.B, fn func(b *testing.B, s history.Store)) {
+	b.Run("embedded", func(b *testing.B) {
+		s, err := history.OpenEmbedded(context.Background(), filepath.Join(b.TempDir(), history.EmbeddedFile))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		fn(b, s)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		pgOnce.Do(func() { pg, pgErr = pgtest.Start() })
+		if pgErr != nil {
+			b.Skipf("pgtest: %v", pgErr)
+		}
+		s, err := history.OpenPostgres(context.Background(), pg.Database(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		fn(b, s)
+	})
+}
+
+// body is a verification entry's size as the writer makes it (about 700
+// bytes of JSON with its sealed personal data).
+func body() []byte {
+	b := make([]byte, 700)
+	rand.Read(b)
+	return b
+}
+
+// BenchmarkWrite writes entries in batches of 256, as a node's writer does
+// under load, each with its number's data key; entries/s is the figure.
+func BenchmarkWrite(b *testing.B) {
+	benchBackends(b, func(b *testing.B, s history.Store) {
+		ctx, bd := context.Background(), body()
+		now := time.Now()
+		b.ResetTimer()
+		for i := 0; i < b.N; {
+			var batch history.Batch
+			for j := 0; j < 256 && i < b.N; j, i = j+1, i+1 {
+				nk := fmt.Sprintf("%032x", i)
+				batch.Entries = append(batch.Entries, history.Entry{ID: "v" + nk, NumberKey: nk, Kind: history.KindVerification,
+					CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour), Version: 1, Body: bd})
+				batch.DataKeys = append(batch.DataKeys, history.DataKey{NumberKey: nk, Wrapped: bd[:60], Since: now, ExpiresAt: now.Add(30 * 24 * time.Hour)})
+			}
+			if _, err := s.Write(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	})
+}
+
+// BenchmarkExpire measures retention on a store of RINGPROOF_EXPIRE_ROWS
+// entries (default 100,000; set 1000000 for the figure in
+// docs/performance.md): half of them expire, removed in bulk by range.
+func BenchmarkExpire(b *testing.B) {
+	rows := 100_000
+	if v, err := strconv.Atoi(os.Getenv("RINGPROOF_EXPIRE_ROWS")); err == nil && v > 0 {
+		rows = v
+	}
+	benchBackends(b, func(b *testing.B, s history.Store) {
+		ctx, bd := context.Background(), body()
+		for n := 0; n < b.N; n++ {
+			b.StopTimer()
+			start := time.Now()
+			for i := 0; i < rows; {
+				var batch history.Batch
+				for j := 0; j < 1000 && i < rows; j, i = j+1, i+1 {
+					nk := fmt.Sprintf("%d-%032x", n, i)
+					at := t0.Add(time.Duration(i) * time.Second)
+					batch.Entries = append(batch.Entries, history.Entry{ID: "v" + nk, NumberKey: nk, Kind: history.KindVerification,
+						CreatedAt: at, ExpiresAt: at, Version: 1, Body: bd})
+				}
+				if _, err := s.Write(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Logf("filled %d entries in %v", rows, time.Since(start))
+			b.StartTimer()
+			x, err := s.Expire(ctx, t0.Add(time.Duration(rows/2)*time.Second))
+			if err != nil || x.Entries != int64(rows/2) {
+				b.Fatalf("expire: %+v, %v", x, err)
+			}
+			b.StopTimer()
+			if _, err := s.Expire(ctx, t0.Add(time.Duration(rows)*time.Second)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(rows/2)*float64(b.N)/b.Elapsed().Seconds(), "expired/s")
+	})
+}

@@ -1,0 +1,160 @@
+// Package history keeps what must outlive a verification's short life in
+// the state store: each number's history of verifications and masking
+// routes, the per-number data keys that seal their personal data, the
+// marks of erasures, and the compliance audit trail. It is made for volume
+// and retention, where etcd is made for coordination.
+//
+// One interface, Store, has two backends that pass one test suite: an
+// embedded SQLite database in store.data_dir (pure Go, the default), and
+// PostgreSQL for clusters (history.postgres_url). Both hold the same
+// schema (schema.go).
+//
+// The store never sees a phone number: rows are found by the number's
+// index key (an HMAC), and their personal parts arrive sealed with the
+// number's data key (package privacy does the sealing).
+package history
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound means no row matched.
+var ErrNotFound = errors.New("history: not found")
+
+// Kinds of entries.
+const (
+	KindVerification = "verification"
+	KindMaskingRoute = "masking_route"
+)
+
+// Entry is one item of a number's history, as its writer made it.
+type Entry struct {
+	// ID names the entry: a verification id, or a masking route's.
+	ID string
+	// NumberKey is the index key of the number the entry is about.
+	NumberKey string
+	// Kind is KindVerification or KindMaskingRoute.
+	Kind string
+	// CreatedAt is when the entry's subject began.
+	CreatedAt time.Time
+	// ExpiresAt is when retention ends and Expire removes the entry.
+	ExpiresAt time.Time
+	// Version orders the writes of one entry: a write with a version not
+	// above the stored one changes nothing, so that a late or repeated
+	// write never undoes a newer one.
+	Version int64
+	// Body is the entry itself, opaque to the store (JSON, personal parts
+	// sealed).
+	Body []byte
+}
+
+// DataKey is a number's data key, wrapped by the deployment's encryption
+// key: destroying it (erasure, or the end of retention) makes everything
+// sealed with it unreadable.
+type DataKey struct {
+	NumberKey string
+	Wrapped   []byte
+	// ExpiresAt is when retention of the number's data ends: a write with
+	// a later time extends it, an earlier one never shortens it.
+	ExpiresAt time.Time
+	// Since is when the key was first used (the CreatedAt of the oldest
+	// entry it came with); an erasure of the number after Since refuses it.
+	Since time.Time
+}
+
+// Batch is what one Write stores, atomically.
+type Batch struct {
+	DataKeys []DataKey
+	Entries  []Entry
+}
+
+// Written says what a Write did.
+type Written struct {
+	// Entries and DataKeys count the rows inserted or changed.
+	Entries, DataKeys int
+	// Refused counts the items dropped because their number was erased
+	// after they were made.
+	Refused int
+}
+
+// Erasure marks that a number's data was erased at At: a later Write of
+// anything the number's data made before At is refused, so that a writer
+// that read it before the erasure cannot bring it back. The mark is kept a
+// day, under a one-way digest of the number key (not the key itself).
+type Erasure struct {
+	NumberKey string
+	At        time.Time
+	// DryRun counts what would go and changes nothing.
+	DryRun bool
+}
+
+// Erased is what an erasure removed (or, dry, would remove).
+type Erased struct {
+	// Entries are the entries removed, their bodies included, so that the
+	// caller can delete what they name elsewhere.
+	Entries []Entry
+	// DataKeys counts the data keys removed (0 or 1).
+	DataKeys int64
+}
+
+// AuditRecord is one entry of the compliance audit trail: opaque to the
+// store but for its id, time and subject.
+type AuditRecord struct {
+	ID string
+	At time.Time
+	// Subject is the audit subject of the number (never its index key),
+	// or "" for entries about no one number.
+	Subject string
+	Body    []byte
+}
+
+// Expired counts what one Expire removed.
+type Expired struct {
+	Entries, DataKeys, Erasures int64
+}
+
+// KindStats describes what is held of one kind.
+type KindStats struct {
+	Kind           string
+	Count          int64
+	Oldest, Newest time.Time // zero when Count is 0
+}
+
+// Store is the history store. Implementations are safe for concurrent use,
+// also by several processes (a server and the privacy commands) or nodes
+// sharing one database.
+type Store interface {
+	// Write stores b in one transaction: data keys are inserted, or
+	// extended to the later expiry; entries are inserted, or replaced by a
+	// higher version. Items of a number erased after they were made (an
+	// entry's CreatedAt, a key's Since, before the erasure's At) are
+	// refused.
+	Write(ctx context.Context, b Batch) (Written, error)
+	// Entries returns numberKey's entries, oldest first.
+	Entries(ctx context.Context, numberKey string) ([]Entry, error)
+	// DataKey returns numberKey's data key, or ErrNotFound.
+	DataKey(ctx context.Context, numberKey string) (DataKey, error)
+	// RangeDataKeys calls fn with every data key, in no set order, until
+	// fn returns an error (which it returns).
+	RangeDataKeys(ctx context.Context, fn func(DataKey) error) error
+	// SwapDataKey replaces numberKey's wrapped key old with new, keeping
+	// its expiry; false if it is no longer old.
+	SwapDataKey(ctx context.Context, numberKey string, old, new []byte) (bool, error)
+	// Erase removes numberKey's entries and data key and marks the
+	// erasure, in one transaction; dry, it only counts.
+	Erase(ctx context.Context, e Erasure) (Erased, error)
+	// Expire removes, in bulk, entries and data keys whose retention ended
+	// before now, and erasure marks older than a day.
+	Expire(ctx context.Context, now time.Time) (Expired, error)
+	// AppendAudit adds one audit record.
+	AppendAudit(ctx context.Context, r AuditRecord) error
+	// Audit returns the audit trail about subject, or all of it when
+	// subject is "", oldest first.
+	Audit(ctx context.Context, subject string) ([]AuditRecord, error)
+	// Stats describes what is held, by kind of entry.
+	Stats(ctx context.Context) ([]KindStats, error)
+	// Close releases the store.
+	Close() error
+}

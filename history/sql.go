@@ -1,0 +1,541 @@
+package history
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// dialect is what differs between the SQL backends.
+type dialect struct {
+	name string
+	// blob is the column type of byte strings.
+	blob string
+	// dollar numbers placeholders $1, $2… instead of ?.
+	dollar bool
+	// txOptions are the options of a transaction that writes: it must
+	// behave as if transactions ran one at a time (Write against Erase).
+	txOptions *sql.TxOptions
+	// retryable reports whether err is a serialization failure, after
+	// which the transaction may be run again.
+	retryable func(err error) bool
+}
+
+// sqlStore is Store on a database/sql database.
+type sqlStore struct {
+	db *sql.DB
+	d  dialect
+	// q holds every statement, rewritten for the dialect.
+	q queries
+}
+
+// queries are the statements the store runs, written with ? placeholders.
+type queries struct {
+	entries, dataKey, allDataKeys, swapDataKey,
+	eraseMark, eraseEntries, eraseDataKey, listErased, countDataKey,
+	expireEntries, expireDataKeys, expireErasures,
+	appendAudit, auditAll, auditOf, stats, getVersion, putVersion string
+}
+
+func newQueries(d dialect) queries {
+	q := queries{
+		entries:      `SELECT id, number_key, kind, created_at, expires_at, version, body FROM history_entries WHERE number_key = ? ORDER BY created_at, id`,
+		dataKey:      `SELECT number_key, wrapped, since, expires_at FROM history_data_keys WHERE number_key = ?`,
+		allDataKeys:  `SELECT number_key, wrapped, since, expires_at FROM history_data_keys`,
+		swapDataKey:  `UPDATE history_data_keys SET wrapped = ? WHERE number_key = ? AND wrapped = ?`,
+		eraseMark:    `INSERT INTO history_erasures (guard, at) VALUES (?, ?) ON CONFLICT (guard, at) DO NOTHING`,
+		eraseEntries: `DELETE FROM history_entries WHERE number_key = ?`,
+		eraseDataKey: `DELETE FROM history_data_keys WHERE number_key = ?`,
+		listErased:   `SELECT id, number_key, kind, created_at, expires_at, version, body FROM history_entries WHERE number_key = ? ORDER BY created_at, id`,
+		countDataKey: `SELECT COUNT(*) FROM history_data_keys WHERE number_key = ?`,
+		// Retention deletes by range of expiry, a slice at a time so that
+		// no one transaction holds the database for long.
+		expireEntries:  `DELETE FROM history_entries WHERE id IN (SELECT id FROM history_entries WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
+		expireDataKeys: `DELETE FROM history_data_keys WHERE number_key IN (SELECT number_key FROM history_data_keys WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
+		expireErasures: `DELETE FROM history_erasures WHERE at < ?`,
+		appendAudit:    `INSERT INTO history_audit (id, at, subject, body) VALUES (?, ?, ?, ?)`,
+		auditAll:       `SELECT id, at, subject, body FROM history_audit ORDER BY id`,
+		auditOf:        `SELECT id, at, subject, body FROM history_audit WHERE subject = ? ORDER BY id`,
+		stats:          `SELECT kind, COUNT(*), MIN(created_at), MAX(created_at) FROM history_entries GROUP BY kind`,
+		getVersion:     `SELECT value FROM history_meta WHERE name = 'schema_version'`,
+		putVersion:     `INSERT INTO history_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO NOTHING`,
+	}
+	if d.dollar {
+		for _, p := range []*string{&q.entries, &q.dataKey, &q.allDataKeys, &q.swapDataKey,
+			&q.eraseMark, &q.eraseEntries, &q.eraseDataKey, &q.listErased, &q.countDataKey,
+			&q.expireEntries, &q.expireDataKeys, &q.expireErasures,
+			&q.appendAudit, &q.auditAll, &q.auditOf, &q.stats, &q.getVersion, &q.putVersion} {
+			*p = dollars(*p)
+		}
+	}
+	return q
+}
+
+// expireSlice is how many rows one retention statement deletes.
+const expireSlice = 10000
+
+// erasureMemory is how long an erasure's mark refuses late writes: far
+// longer than any writer holds what it read.
+const erasureMemory = 24 * time.Hour
+
+// dollars rewrites ? placeholders as $1, $2…
+func dollars(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// open prepares db for use: the schema is created if absent, and a schema
+// newer than this code is refused.
+func open(ctx context.Context, db *sql.DB, d dialect) (*sqlStore, error) {
+	s := &sqlStore{db: db, d: d, q: newQueries(d)}
+	for _, stmt := range schema(d.blob) {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("history: %s: create schema: %w", d.name, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, s.q.putVersion, schemaVersion); err != nil {
+		return nil, fmt.Errorf("history: %s: schema version: %w", d.name, err)
+	}
+	var v int64
+	if err := db.QueryRowContext(ctx, s.q.getVersion).Scan(&v); err != nil {
+		return nil, fmt.Errorf("history: %s: schema version: %w", d.name, err)
+	}
+	if v > schemaVersion {
+		return nil, fmt.Errorf("history: %s: the database has schema version %d, newer than this ringproof's %d", d.name, v, schemaVersion)
+	}
+	return s, nil
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// guardOf is the digest an erasure mark is kept under: one-way, so that
+// the mark cannot be joined back to the number key it came from.
+func guardOf(numberKey string) string {
+	sum := sha256.Sum256([]byte("ringproof erasure\x00" + numberKey))
+	return hex.EncodeToString(sum[:16])
+}
+
+// inTx runs fn in a writing transaction, again while the database reports
+// a serialization failure (at most a few times).
+func (s *sqlStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for try := 0; try < 8; try++ {
+		var tx *sql.Tx
+		tx, err = s.db.BeginTx(ctx, s.d.txOptions)
+		if err != nil {
+			if s.d.retryable(err) {
+				continue
+			}
+			return err
+		}
+		if err = fn(tx); err == nil {
+			err = tx.Commit()
+		} else {
+			_ = tx.Rollback()
+		}
+		if err == nil || !s.d.retryable(err) {
+			return err
+		}
+		t := time.NewTimer(time.Duration(1+try*try) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return err
+}
+
+// writeChunk bounds the rows one INSERT statement carries.
+const writeChunk = 100
+
+func (s *sqlStore) Write(ctx context.Context, b Batch) (Written, error) {
+	b = b.deduped()
+	var w Written
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		w = Written{}
+		for rows := b.DataKeys; len(rows) > 0; {
+			chunk := rows[:min(len(rows), writeChunk)]
+			rows = rows[len(chunk):]
+			args := make([]any, 0, 5*len(chunk))
+			for _, k := range chunk {
+				args = append(args, k.NumberKey, k.Wrapped, ms(k.Since), ms(k.ExpiresAt), guardOf(k.NumberKey))
+			}
+			n, err := s.exec(ctx, tx, s.insertDataKeys(len(chunk)), args)
+			if err != nil {
+				return fmt.Errorf("data keys: %w", err)
+			}
+			w.DataKeys += int(n)
+		}
+		for rows := b.Entries; len(rows) > 0; {
+			chunk := rows[:min(len(rows), writeChunk)]
+			rows = rows[len(chunk):]
+			args := make([]any, 0, 8*len(chunk))
+			for _, e := range chunk {
+				args = append(args, e.ID, e.NumberKey, e.Kind, ms(e.CreatedAt), ms(e.ExpiresAt), e.Version, e.Body, guardOf(e.NumberKey))
+			}
+			n, err := s.exec(ctx, tx, s.insertEntries(len(chunk)), args)
+			if err != nil {
+				return fmt.Errorf("entries: %w", err)
+			}
+			w.Entries += int(n)
+		}
+		if w.Entries < len(b.Entries) {
+			n, err := s.refused(ctx, tx, b.Entries)
+			if err != nil {
+				return err
+			}
+			w.Refused = n
+		}
+		return nil
+	})
+	if err != nil {
+		return Written{}, fmt.Errorf("history: write: %w", err)
+	}
+	return w, nil
+}
+
+// deduped returns b with one entry per id (the highest version) and one
+// data key per number (the latest first use, with the latest expiry): one
+// statement may not write a row twice.
+func (b Batch) deduped() Batch {
+	var out Batch
+	ids := make(map[string]int, len(b.Entries))
+	for _, e := range b.Entries {
+		if i, ok := ids[e.ID]; ok {
+			if out.Entries[i].Version < e.Version {
+				out.Entries[i] = e
+			}
+			continue
+		}
+		ids[e.ID] = len(out.Entries)
+		out.Entries = append(out.Entries, e)
+	}
+	nks := make(map[string]int, len(b.DataKeys))
+	for _, k := range b.DataKeys {
+		i, ok := nks[k.NumberKey]
+		if !ok {
+			nks[k.NumberKey] = len(out.DataKeys)
+			out.DataKeys = append(out.DataKeys, k)
+			continue
+		}
+		cur := &out.DataKeys[i]
+		expires := cur.ExpiresAt
+		if k.Since.After(cur.Since) {
+			*cur = k
+		}
+		if expires.After(cur.ExpiresAt) {
+			cur.ExpiresAt = expires
+		}
+	}
+	return out
+}
+
+func (s *sqlStore) exec(ctx context.Context, tx *sql.Tx, q string, args []any) (int64, error) {
+	r, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+// values returns n rows of placeholders for a VALUES list, each cast to
+// the given types, so that both dialects know the type of every column.
+func (s *sqlStore) values(n int, types ...string) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j, t := range types {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			if t == "blob" {
+				t = s.d.blob
+			}
+			b.WriteString("CAST(? AS " + t + ")")
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// insertEntries is the statement that writes n entries: each unless its
+// number was erased after it was made, and over an older version of itself
+// only.
+func (s *sqlStore) insertEntries(n int) string {
+	q := `WITH v (id, number_key, kind, created_at, expires_at, version, body, guard) AS (VALUES ` +
+		s.values(n, "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "blob", "TEXT") + `)
+		INSERT INTO history_entries (id, number_key, kind, created_at, expires_at, version, body)
+		SELECT v.id, v.number_key, v.kind, v.created_at, v.expires_at, v.version, v.body FROM v
+		WHERE NOT EXISTS (SELECT 1 FROM history_erasures e WHERE e.guard = v.guard AND e.at >= v.created_at)
+		ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, version = excluded.version, body = excluded.body
+		WHERE history_entries.version < excluded.version`
+	return s.rebind(q)
+}
+
+// insertDataKeys is the statement that writes n data keys: each unless its
+// number was erased after the key was first used, and extending the
+// retention of a key already held.
+func (s *sqlStore) insertDataKeys(n int) string {
+	q := `WITH v (number_key, wrapped, since, expires_at, guard) AS (VALUES ` +
+		s.values(n, "TEXT", "blob", "BIGINT", "BIGINT", "TEXT") + `)
+		INSERT INTO history_data_keys (number_key, wrapped, since, expires_at)
+		SELECT v.number_key, v.wrapped, v.since, v.expires_at FROM v
+		WHERE NOT EXISTS (SELECT 1 FROM history_erasures e WHERE e.guard = v.guard AND e.at >= v.since)
+		ON CONFLICT (number_key) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE history_data_keys.expires_at < excluded.expires_at`
+	return s.rebind(q)
+}
+
+func (s *sqlStore) rebind(q string) string {
+	if s.d.dollar {
+		return dollars(q)
+	}
+	return q
+}
+
+// refused counts the entries of a batch that an erasure refused.
+func (s *sqlStore) refused(ctx context.Context, tx *sql.Tx, entries []Entry) (int, error) {
+	n := 0
+	marks := map[string]int64{} // guard → latest erasure
+	q := s.rebind(`SELECT COALESCE(MAX(at), 0) FROM history_erasures WHERE guard = ?`)
+	for _, e := range entries {
+		g := guardOf(e.NumberKey)
+		at, ok := marks[g]
+		if !ok {
+			if err := tx.QueryRowContext(ctx, q, g).Scan(&at); err != nil {
+				return 0, err
+			}
+			marks[g] = at
+		}
+		if at >= ms(e.CreatedAt) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// scanEntries reads rows of (id, number_key, kind, created_at, expires_at,
+// version, body).
+func scanEntries(rows *sql.Rows) ([]Entry, error) {
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var created, expires int64
+		if err := rows.Scan(&e.ID, &e.NumberKey, &e.Kind, &created, &expires, &e.Version, &e.Body); err != nil {
+			return nil, err
+		}
+		e.CreatedAt, e.ExpiresAt = fromMS(created), fromMS(expires)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) Entries(ctx context.Context, numberKey string) ([]Entry, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.entries, numberKey)
+	if err != nil {
+		return nil, fmt.Errorf("history: entries: %w", err)
+	}
+	out, err := scanEntries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("history: entries: %w", err)
+	}
+	return out, nil
+}
+
+func scanDataKey(sc interface{ Scan(...any) error }) (DataKey, error) {
+	var k DataKey
+	var since, expires int64
+	if err := sc.Scan(&k.NumberKey, &k.Wrapped, &since, &expires); err != nil {
+		return DataKey{}, err
+	}
+	k.Since, k.ExpiresAt = fromMS(since), fromMS(expires)
+	return k, nil
+}
+
+func (s *sqlStore) DataKey(ctx context.Context, numberKey string) (DataKey, error) {
+	k, err := scanDataKey(s.db.QueryRowContext(ctx, s.q.dataKey, numberKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return DataKey{}, ErrNotFound
+	}
+	if err != nil {
+		return DataKey{}, fmt.Errorf("history: data key: %w", err)
+	}
+	return k, nil
+}
+
+func (s *sqlStore) RangeDataKeys(ctx context.Context, fn func(DataKey) error) error {
+	rows, err := s.db.QueryContext(ctx, s.q.allDataKeys)
+	if err != nil {
+		return fmt.Errorf("history: data keys: %w", err)
+	}
+	// Read them all first: fn may write, and SQLite's one connection is
+	// busy while rows are open.
+	var keys []DataKey
+	for rows.Next() {
+		k, err := scanDataKey(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("history: data keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("history: data keys: %w", err)
+	}
+	for _, k := range keys {
+		if err := fn(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sqlStore) SwapDataKey(ctx context.Context, numberKey string, old, new []byte) (bool, error) {
+	r, err := s.db.ExecContext(ctx, s.q.swapDataKey, new, numberKey, old)
+	if err != nil {
+		return false, fmt.Errorf("history: swap data key: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return n > 0, nil
+}
+
+func (s *sqlStore) Erase(ctx context.Context, e Erasure) (Erased, error) {
+	var out Erased
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		out = Erased{}
+		rows, err := tx.QueryContext(ctx, s.q.listErased, e.NumberKey)
+		if err != nil {
+			return err
+		}
+		if out.Entries, err = scanEntries(rows); err != nil {
+			return err
+		}
+		if e.DryRun {
+			return tx.QueryRowContext(ctx, s.q.countDataKey, e.NumberKey).Scan(&out.DataKeys)
+		}
+		if _, err := tx.ExecContext(ctx, s.q.eraseMark, guardOf(e.NumberKey), ms(e.At)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.eraseEntries, e.NumberKey); err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, s.q.eraseDataKey, e.NumberKey)
+		if err != nil {
+			return err
+		}
+		out.DataKeys, _ = r.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return Erased{}, fmt.Errorf("history: erase: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Expire(ctx context.Context, now time.Time) (Expired, error) {
+	var out Expired
+	for _, step := range []struct {
+		q string
+		n *int64
+	}{{s.q.expireEntries, &out.Entries}, {s.q.expireDataKeys, &out.DataKeys}} {
+		for {
+			r, err := s.db.ExecContext(ctx, step.q, ms(now))
+			if err != nil {
+				return out, fmt.Errorf("history: expire: %w", err)
+			}
+			n, _ := r.RowsAffected()
+			*step.n += n
+			if n < expireSlice {
+				break
+			}
+		}
+	}
+	r, err := s.db.ExecContext(ctx, s.q.expireErasures, ms(now.Add(-erasureMemory)))
+	if err != nil {
+		return out, fmt.Errorf("history: expire: %w", err)
+	}
+	out.Erasures, _ = r.RowsAffected()
+	return out, nil
+}
+
+func (s *sqlStore) AppendAudit(ctx context.Context, r AuditRecord) error {
+	if _, err := s.db.ExecContext(ctx, s.q.appendAudit, r.ID, ms(r.At), r.Subject, r.Body); err != nil {
+		return fmt.Errorf("history: audit: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Audit(ctx context.Context, subject string) ([]AuditRecord, error) {
+	var rows *sql.Rows
+	var err error
+	if subject == "" {
+		rows, err = s.db.QueryContext(ctx, s.q.auditAll)
+	} else {
+		rows, err = s.db.QueryContext(ctx, s.q.auditOf, subject)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("history: audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditRecord
+	for rows.Next() {
+		var r AuditRecord
+		var at int64
+		if err := rows.Scan(&r.ID, &at, &r.Subject, &r.Body); err != nil {
+			return nil, fmt.Errorf("history: audit: %w", err)
+		}
+		r.At = fromMS(at)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: audit: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Stats(ctx context.Context) ([]KindStats, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.stats)
+	if err != nil {
+		return nil, fmt.Errorf("history: stats: %w", err)
+	}
+	defer rows.Close()
+	var out []KindStats
+	for rows.Next() {
+		var k KindStats
+		var oldest, newest sql.NullInt64
+		if err := rows.Scan(&k.Kind, &k.Count, &oldest, &newest); err != nil {
+			return nil, fmt.Errorf("history: stats: %w", err)
+		}
+		if oldest.Valid {
+			k.Oldest, k.Newest = fromMS(oldest.Int64), fromMS(newest.Int64)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) Close() error { return s.db.Close() }
