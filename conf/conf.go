@@ -13,6 +13,7 @@ type Config struct {
 	Privacy      Privacy      `yaml:"privacy"`
 	Routes       []Route      `yaml:"routes"`
 	DefaultRoute DefaultRoute `yaml:"default_route"`
+	History      History      `yaml:"history"`
 	Trunks       []Trunk      `yaml:"trunks"`
 	Callers      []string     `yaml:"callers"`
 	Inbound      Inbound      `yaml:"inbound"`
@@ -349,6 +350,26 @@ type Verification struct {
 	MaxAttempts int `yaml:"max_attempts"`
 	// MaxPerNumberPerHour caps new verifications of one number. Default 10.
 	MaxPerNumberPerHour int `yaml:"max_per_number_per_hour"`
+	// GraceS keeps a verification's record in the state store this long
+	// after its expiry, so that a late check says "expired" rather than
+	// "not found". Default 600; 0 to 86400 (0: gone at expiry). Its
+	// history stays for privacy.retention_days in the history store.
+	GraceS int `yaml:"grace_s"`
+}
+
+// History configures the history store: where what outlives a
+// verification's short life in the state store is kept for
+// privacy.retention_days (verification history, consent, masking
+// sessions' history, the per-number data keys, the audit trail).
+type History struct {
+	// Backend is "embedded" (SQLite in store.data_dir, the default) or
+	// "postgres" (PostgreSQL at PostgresURL), which a cluster
+	// (store.endpoints) needs, so that a person's data is in one place.
+	Backend string `yaml:"backend"`
+	// PostgresURL is the PostgreSQL database, as
+	// postgres://user:password@host:5432/db?sslmode=verify-full. Env
+	// RINGPROOF_HISTORY_POSTGRES_URL overrides it. Never shown in errors.
+	PostgresURL string `yaml:"postgres_url"`
 }
 
 // Log configures logging.

@@ -61,6 +61,9 @@ func Default() *Config {
 		Privacy: Privacy{
 			RetentionDays: 30,
 		},
+		History: History{
+			Backend: "embedded",
+		},
 		Trunks: []Trunk{{
 			Name:             "carrier1",
 			Address:          "127.0.0.1:5070",
@@ -100,6 +103,7 @@ func Default() *Config {
 			ExpiryS:             300,
 			MaxAttempts:         3,
 			MaxPerNumberPerHour: 10,
+			GraceS:              600,
 		},
 		Fraud: Fraud{
 			AllowedCountries:   []string{},

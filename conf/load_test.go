@@ -15,8 +15,10 @@ var (
 	hmacKeyHex = hexKey(32)
 	encKeyHex  = strings.Repeat("ab", 32)
 	oldKeyHex  = strings.Repeat("CD", 32)
-	// sharedKeys is the privacy section an external store needs.
-	sharedKeys = "privacy:\n  hmac_key: " + hmacKeyHex + "\n  encryption_key: " + encKeyHex + "\n"
+	// sharedKeys is the privacy and history sections an external store
+	// needs.
+	sharedKeys = "privacy:\n  hmac_key: " + hmacKeyHex + "\n  encryption_key: " + encKeyHex + "\n" +
+		"history:\n  backend: postgres\n  postgres_url: postgres://ringproof@10.0.0.5:5432/ringproof\n"
 )
 
 func hexKey(n int) string { return strings.Repeat("0f", n) }
@@ -137,7 +139,7 @@ func TestParseRejects(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"unknown top-level key", "htttp:\n  listen: 127.0.0.1:8080\n",
-			[]string{"htttp: unknown key; known keys here: http, sip, media, store, privacy, routes, default_route, trunks, callers, inbound, flashcall, sms, masking, verification, fraud, limits, log", "(line 1)"}},
+			[]string{"htttp: unknown key; known keys here: http, sip, media, store, privacy, routes, default_route, history, trunks, callers, inbound, flashcall, sms, masking, verification, fraud, limits, log", "(line 1)"}},
 		{"unknown nested key", "http:\n  listen: 127.0.0.1:8080\n  apikeys: [a]\n",
 			[]string{"http.apikeys: unknown key; known keys here: listen, api_keys, admin_keys, max_body_bytes", "(line 3)"}},
 		{"unknown trunk key", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    passwd: x\n",
@@ -284,8 +286,9 @@ func TestEnvOverrides(t *testing.T) {
 					t.Errorf("admin_keys = %q, want nil", c.HTTP.AdminKeys)
 				}
 			}},
-		{"privacy keys satisfy an external store", "store:\n  endpoints: [\"10.0.0.1:2379\"]\nprivacy:\n  old_encryption_keys: [" + encKeyHex + "]\n",
+		{"privacy keys satisfy an external store", "store:\n  endpoints: [\"10.0.0.1:2379\"]\nprivacy:\n  old_encryption_keys: [" + encKeyHex + "]\nhistory:\n  backend: postgres\n",
 			map[string]string{
+				"RINGPROOF_HISTORY_POSTGRES_URL":        "postgres://u:p@10.0.0.5/ringproof",
 				"RINGPROOF_PRIVACY_HMAC_KEY":            hmacKeyHex,
 				"RINGPROOF_PRIVACY_ENCRYPTION_KEY":      encKeyHex,
 				"RINGPROOF_PRIVACY_OLD_ENCRYPTION_KEYS": oldKeyHex + ", " + hexKey(32),

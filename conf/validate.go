@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -88,6 +89,7 @@ func (c *Config) Validate() error {
 	c.validateMedia(v)
 	c.validateStore(v)
 	c.validatePrivacy(v)
+	c.validateHistory(v)
 	c.validateTrunks(v)
 	c.validateRoutes(v)
 	c.validateCallers(v)
@@ -573,6 +575,23 @@ func (c *Config) validateVerification(v *validator) {
 	v.between("verification.expiry_s", int64(r.ExpiryS), 30, 86400)
 	v.between("verification.max_attempts", int64(r.MaxAttempts), 1, 10)
 	v.atLeast("verification.max_per_number_per_hour", int64(r.MaxPerNumberPerHour), 1)
+	v.between("verification.grace_s", int64(r.GraceS), 0, 86400)
+}
+
+func (c *Config) validateHistory(v *validator) {
+	h := &c.History
+	v.oneOf("history.backend", h.Backend, "embedded", "postgres")
+	switch {
+	case h.Backend == "postgres" && h.PostgresURL == "":
+		v.add("history.postgres_url", "is required with history.backend: postgres (or set RINGPROOF_HISTORY_POSTGRES_URL)")
+	case h.Backend == "postgres":
+		if u, err := url.Parse(h.PostgresURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			// Never show the URL: it may hold a password.
+			v.add("history.postgres_url", "is not a postgres://user:password@host:port/database URL")
+		}
+	case h.Backend == "embedded" && len(c.Store.Endpoints) > 0:
+		v.add("history.postgres_url", "is required with store.endpoints: the nodes of a cluster must share one history store, or a person's data would be split across machines (set history.backend: postgres and history.postgres_url)")
+	}
 }
 
 func (c *Config) validateLog(v *validator) {

@@ -142,6 +142,16 @@ func TestValidateRejects(t *testing.T) {
 			c.Privacy.HMACKeyHex = hmacKeyHex
 		}, "privacy.encryption_key", "is required with an external etcd cluster (store.endpoints): every node must share it; set it or RINGPROOF_PRIVACY_ENCRYPTION_KEY"},
 		{"retention zero", func(c *Config) { c.Privacy.RetentionDays = 0 }, "privacy.retention_days", "0 is out of range 1..3650"},
+		{"history backend unknown", func(c *Config) { c.History.Backend = "bolt" }, "history.backend", `"bolt"`},
+		{"history postgres without url", func(c *Config) { c.History.Backend = "postgres" }, "history.postgres_url", "is required with history.backend: postgres"},
+		{"history postgres url not a url", func(c *Config) {
+			c.History = History{Backend: "postgres", PostgresURL: "host=db user=secret-user"}
+		}, "history.postgres_url", "is not a postgres://user:password@host:port/database URL"},
+		{"embedded history in a cluster", func(c *Config) {
+			c.Store.Endpoints = []string{"10.0.0.1:2379"}
+			c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = hmacKeyHex, encKeyHex
+		}, "history.postgres_url", "is required with store.endpoints"},
+		{"grace too long", func(c *Config) { c.Verification.GraceS = 86401 }, "verification.grace_s", "86401 is out of range 0..86400"},
 		{"retention high", func(c *Config) { c.Privacy.RetentionDays = 3651 }, "privacy.retention_days", "3651 is out of range 1..3650"},
 
 		{"no trunks", func(c *Config) { c.Trunks = nil }, "trunks", "at least one trunk is required"},
@@ -280,7 +290,9 @@ func TestValidateAccepts(t *testing.T) {
 			c.Store.Endpoints = []string{"https://etcd1.example.com:2379", "10.0.0.2:2379", "etcd3:2379"}
 			c.Store.DataDir = ""
 			c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = hmacKeyHex, encKeyHex
+			c.History = History{Backend: "postgres", PostgresURL: "postgresql://u:p@db.example:5432/ringproof?sslmode=verify-full"}
 		}},
+		{"no grace", func(c *Config) { c.Verification.GraceS = 0 }},
 		{"localhost bind urls", func(c *Config) { c.Store.ClientURL, c.Store.PeerURL = "http://localhost:2379", "https://[::1]:2380" }},
 		{"tcp trunk by name with auth", func(c *Config) {
 			c.Trunks[0] = Trunk{Name: "carrier-2", Address: "sip.carrier.example:5060", Transport: "tcp",
@@ -515,6 +527,7 @@ func tlsStore(mod func(*Store)) func(*Config) {
 	return func(c *Config) {
 		c.Store.Endpoints = []string{"https://10.0.0.1:2379"}
 		c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = hmacKeyHex, encKeyHex
+		c.History = History{Backend: "postgres", PostgresURL: "postgres://ringproof@10.0.0.5:5432/ringproof"}
 		mod(&c.Store)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/history"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
@@ -212,33 +213,47 @@ func (e *partyError) Unwrap() error { return e.err }
 // claim writes sess's two routes through sess.Proxy, if neither party has
 // one there already: a's route (holding b sealed with b's data key) in one
 // transaction, then b's with the session record; if the second fails the
-// first is taken back.
+// first is taken back. Each transaction also puts in the outbox the
+// history entry of the party whose data key it writes (privacy.RouteEntry):
+// what an export of that party shows once the session is over.
 func (s *Service) claim(ctx context.Context, sess *stored, na, nb string, ttl time.Duration) (bool, error) {
 	ka, kb := sess.Keys[0], sess.Keys[1]
 	ra, rb := routeKey(ka, sess.Proxy), routeKey(kb, sess.Proxy)
-	keyTTL := max(s.vault.Retention(), ttl)
-	res, err := s.vault.Write(ctx, kb, keyTTL, func(k *privacy.Key) (store.Txn, error) {
+	var qb, qa privacy.Queued
+	res, err := s.vault.Write(ctx, kb, ttl, func(k *privacy.Key) (store.Txn, error) {
 		val, err := json.Marshal(route{Session: sess.ID, PeerKey: kb, Peer: k.Seal([]byte(nb), sealAAD(kb, sess.ID))})
 		if err != nil {
 			return store.Txn{}, err
 		}
-		return store.Txn{If: []store.Cmp{store.IfAbsent(ra), store.IfAbsent(rb)}, Then: []store.Op{store.OpPut(ra, val, ttl)}}, nil
+		h, q, err := s.historyOp(k, sess, 1, 1, nil)
+		if err != nil {
+			return store.Txn{}, err
+		}
+		qb = q
+		return store.Txn{If: []store.Cmp{store.IfAbsent(ra), store.IfAbsent(rb)}, Then: []store.Op{store.OpPut(ra, val, ttl), h}}, nil
 	})
 	if err != nil || !res.OK {
 		return false, err
 	}
+	s.vault.Queue(res.Rev, qb)
 	rec, err := json.Marshal(sess)
 	if err != nil {
 		return false, err
 	}
-	res, err = s.vault.Write(ctx, ka, keyTTL, func(k *privacy.Key) (store.Txn, error) {
+	res, err = s.vault.Write(ctx, ka, ttl, func(k *privacy.Key) (store.Txn, error) {
 		val, err := json.Marshal(route{Session: sess.ID, PeerKey: ka, Peer: k.Seal([]byte(na), sealAAD(ka, sess.ID))})
 		if err != nil {
 			return store.Txn{}, err
 		}
-		return store.Txn{If: []store.Cmp{store.IfAbsent(rb)}, Then: []store.Op{store.OpPut(rb, val, ttl), store.OpPut(sessionPrefix+sess.ID, rec, ttl)}}, nil
+		h, q, err := s.historyOp(k, sess, 0, 1, nil)
+		if err != nil {
+			return store.Txn{}, err
+		}
+		qa = q
+		return store.Txn{If: []store.Cmp{store.IfAbsent(rb)}, Then: []store.Op{store.OpPut(rb, val, ttl), store.OpPut(sessionPrefix+sess.ID, rec, ttl), h}}, nil
 	})
 	if err == nil && res.OK {
+		s.vault.Queue(res.Rev, qa)
 		return true, nil
 	}
 	if _, derr := s.st.DeleteKeys(context.WithoutCancel(ctx), []string{ra}); derr != nil {
@@ -304,17 +319,45 @@ func (s *Service) load(ctx context.Context, id string) (*stored, error) {
 }
 
 // End deletes session id and its routes, and returns the session as it
-// was: calls to its proxy no longer connect (calls in progress go on).
+// was: calls to its proxy no longer connect (calls in progress go on). The
+// parties' history entries say when it ended.
 func (s *Service) End(ctx context.Context, id string) (*Session, error) {
 	sess, err := s.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.st.DeleteKeys(ctx, []string{routeKey(sess.Keys[0], sess.Proxy), routeKey(sess.Keys[1], sess.Proxy), sessionPrefix + id}); err != nil {
+	ended := time.Now().UTC()
+	ops := []store.Op{store.OpDelete(routeKey(sess.Keys[0], sess.Proxy)), store.OpDelete(routeKey(sess.Keys[1], sess.Proxy)), store.OpDelete(sessionPrefix + id)}
+	var qs []privacy.Queued
+	for party, nk := range sess.Keys {
+		k, err := s.vault.Key(ctx, nk, false)
+		if err != nil {
+			continue // erased meanwhile: its history is gone
+		}
+		h, q, err := s.historyOp(k, sess, party, 2, &ended)
+		if err != nil {
+			return nil, err
+		}
+		ops, qs = append(ops, h), append(qs, q)
+	}
+	res, err := s.st.Apply(ctx, store.Txn{Then: ops})
+	if err != nil {
 		return nil, err
 	}
+	s.vault.Queue(res.Rev, qs...)
 	s.log.Info("masking session ended", "id", id)
 	return &sess.Session, nil
+}
+
+// historyOp puts in the outbox the history entry of party (0: a, 1: b) of
+// sess, sealed with the party's data key k; version 1 when the session
+// begins, 2 when it is ended early.
+func (s *Service) historyOp(k *privacy.Key, sess *stored, party int, version int64, ended *time.Time) (store.Op, privacy.Queued, error) {
+	body, err := json.Marshal(privacy.RouteEntry{Session: sess.ID, Proxy: sess.Proxy, CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt, EndedAt: ended})
+	if err != nil {
+		return store.Op{}, privacy.Queued{}, err
+	}
+	return s.vault.Outbox(k, history.KindMaskingRoute, sess.ID+"."+"ab"[party:party+1], sess.CreatedAt, version, body)
 }
 
 // Owns reports whether dialled is a proxy number.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ringproof/ringproof/history"
 )
 
 // Actor is who asks for an export or an erasure, as the audit trail
@@ -20,9 +22,9 @@ type Actor struct {
 	Via string
 }
 
-// AuditEntry records one export or erasure. It is kept without a lease
-// (audit entries are never removed by ringproof) and holds no personal
-// data: the number appears only as its audit Subject.
+// AuditEntry records one export or erasure. It is kept in the history
+// store (audit entries are never removed by ringproof) and holds no
+// personal data: the number appears only as its audit Subject.
 type AuditEntry struct {
 	ID       string    `json:"id"`
 	At       time.Time `json:"at"`
@@ -57,7 +59,7 @@ func (v *Vault) audit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	if err != nil {
 		return e, err
 	}
-	if err := v.st.Put(ctx, auditPrefix+e.Subject+"/"+e.ID, val, 0); err != nil {
+	if err := v.hist.AppendAudit(ctx, history.AuditRecord{ID: e.ID, At: e.At, Subject: e.Subject, Body: val}); err != nil {
 		return e, fmt.Errorf("privacy: audit: %w", err)
 	}
 	return e, nil
@@ -66,19 +68,19 @@ func (v *Vault) audit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 // Audit returns the audit trail, oldest first: every entry when number is
 // "", else the entries about number (E.164).
 func (v *Vault) Audit(ctx context.Context, number string) ([]AuditEntry, error) {
-	prefix := auditPrefix
+	subject := ""
 	if number != "" {
-		prefix += v.idx.Subject(number) + "/"
+		subject = v.idx.Subject(number)
 	}
-	kvs, err := v.st.List(ctx, prefix)
+	recs, err := v.hist.Audit(ctx, subject)
 	if err != nil {
 		return nil, fmt.Errorf("privacy: audit: %w", err)
 	}
-	out := make([]AuditEntry, 0, len(kvs))
-	for _, kv := range kvs {
+	out := make([]AuditEntry, 0, len(recs))
+	for _, r := range recs {
 		var e AuditEntry
-		if err := json.Unmarshal(kv.Value, &e); err != nil {
-			return nil, fmt.Errorf("privacy: audit entry %s: %w", kv.Key, err)
+		if err := json.Unmarshal(r.Body, &e); err != nil {
+			return nil, fmt.Errorf("privacy: audit entry %s: %w", r.ID, err)
 		}
 		out = append(out, e)
 	}

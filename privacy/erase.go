@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ringproof/ringproof/history"
 	"github.com/ringproof/ringproof/store"
 )
 
@@ -18,46 +19,65 @@ type Erasure struct {
 	// Number is the erased number, masked.
 	Number string `json:"number"`
 	DryRun bool   `json:"dry_run"`
-	// Counts are the keys deleted (or, in a dry run, that would be), by
-	// kind: data_keys, history, verifications, inbound_index,
-	// caller_id_leases, rate_limit_counters.
+	// Counts are what was deleted (or, in a dry run, would be), by kind:
+	// data_keys, history, verifications, inbound_index, caller_id_leases,
+	// rate_limit_counters, masking_routes.
 	Counts map[string]int64 `json:"counts"`
-	// CompactedRevision is the store revision up to which history was
-	// discarded after the deletion.
+	// CompactedRevision is the state store revision up to which its
+	// history was discarded after the deletion.
 	CompactedRevision int64     `json:"compacted_revision,omitempty"`
 	At                time.Time `json:"at"`
 }
 
-// Erase deletes everything held about number (E.164) and records the
-// erasure in the audit trail. In order:
+// Erase deletes everything held about number (E.164), in the history store
+// and the state store, and records the erasure in the audit trail. In
+// order:
 //
-//  1. the number's data key (crypto-shredding: whatever copy of its
-//     records survives anywhere, a backup or an old revision, cannot be
-//     decrypted any more);
-//  2. the keys its history entries list (the verification records, ...);
-//  3. its history, and the keys of every Place;
+//  1. it marks the number as being erased (erasing/<digest>, until 2 s
+//     after the erasure): no new record of it is stored meanwhile (Write
+//     waits), so none can slip in with its old data key;
+//  2. in the history store, in one transaction, it deletes the number's
+//     data key (crypto-shredding: whatever copy of its data survives
+//     anywhere, a backup or an old revision, cannot be decrypted any
+//     more) and its history, and leaves a mark that refuses any late
+//     write of what the number's data made before now;
+//  3. in the state store, the live copy of the data key, the entries still
+//     in the outbox, the keys the history names (the live records, inbound
+//     index keys…) and the keys of every Place (caller-ID leases, rate
+//     limits, masking routes);
 //  4. a tombstone, erased/<random>, that every node's WatchErasures sees:
 //     nodes drop their cached data keys and hang up their calls whose
 //     records are gone;
-//  5. the store's history up to now (Compact), so that no deleted value
-//     can be read at an old revision.
+//  5. the state store's history up to now (Compact), so that no deleted
+//     value can be read at an old revision.
 //
-// Neither the tombstone nor the audit entry names the number or its index
-// key. With dryRun it deletes nothing and counts what it would delete.
-// Erasing a number that has nothing stored is not an error.
+// Neither the tombstone, the guard nor the audit entry names the number or
+// its index key. With dryRun it deletes nothing and counts what it would
+// delete. Erasing a number that has nothing stored is not an error.
 func (v *Vault) Erase(ctx context.Context, number string, dryRun bool, by Actor) (*Erasure, error) {
 	nk := v.idx.Of(number)
 	out := &Erasure{Number: Mask(number), DryRun: dryRun, Counts: map[string]int64{}}
-
-	kvs, err := v.st.List(ctx, historyPrefix+nk+"/")
+	at := v.now().UTC()
+	if !dryRun {
+		if err := v.st.Put(ctx, guardKey(nk), []byte{'1'}, guardTTL); err != nil {
+			return nil, fmt.Errorf("privacy: erase: %w", err)
+		}
+	}
+	pending, err := v.st.List(ctx, outboxPrefix+nk+"/")
 	if err != nil {
 		return nil, fmt.Errorf("privacy: erase: %w", err)
 	}
-	listed := map[string][]string{} // kind → keys, from the history entries
-	for _, kv := range kvs {
+	erased, err := v.hist.Erase(ctx, history.Erasure{NumberKey: nk, At: at, DryRun: dryRun})
+	if err != nil {
+		return nil, fmt.Errorf("privacy: erase: %w", err)
+	}
+	listed := map[string][]string{} // kind → state store keys, from the history
+	ids := map[string]bool{}
+	note := func(id string, body []byte) {
+		ids[id] = true
 		var e Entry
-		if err := json.Unmarshal(kv.Value, &e); err != nil {
-			return nil, fmt.Errorf("privacy: erase: history entry %s: %w", kv.Key, err)
+		if json.Unmarshal(body, &e) != nil {
+			return
 		}
 		for kind, key := range e.Keys {
 			if !slices.Contains(listed[kind], key) {
@@ -65,39 +85,68 @@ func (v *Vault) Erase(ctx context.Context, number string, dryRun bool, by Actor)
 			}
 		}
 	}
+	for _, e := range erased.Entries {
+		note(e.ID, e.Body)
+	}
+	for _, kv := range pending {
+		if p, err := decodePending(kv.Value); err == nil {
+			note(p.ID, p.Body)
+		}
+	}
+	out.Counts[KindHistory] = int64(len(ids))
+	out.Counts[KindDataKeys] = erased.DataKeys
 	if dryRun {
-		err = v.count(ctx, out.Counts, nk, len(kvs), listed)
+		err = v.count(ctx, out.Counts, nk, listed)
 	} else {
 		err = v.erase(ctx, out, nk, listed)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("privacy: erase: %w", err)
 	}
-	out.At = v.now().UTC()
+	out.At = at
 	if _, err := v.audit(ctx, AuditEntry{Action: "erase", DryRun: dryRun, Operator: by.Operator, Via: by.Via,
 		Subject: v.idx.Subject(number), Counts: out.Counts}); err != nil {
 		return out, err
 	}
+	if !dryRun {
+		v.lift(ctx, nk)
+	}
 	return out, nil
 }
 
-// erase carries out Erase's steps 1 to 5.
+// lift removes nk's erasure guard, guardLinger after the erasure: a write
+// that read the number's old data key before the erasure began has long
+// committed or failed by then. Should it fail, the guard's lease ends it.
+func (v *Vault) lift(ctx context.Context, nk string) {
+	t := time.NewTimer(guardLinger)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	if _, err := v.st.DeleteKeys(ctx, []string{guardKey(nk)}); err != nil {
+		v.log.Warn("erase: the guard stays until its lease ends", "err", err)
+	}
+}
+
+// erase carries out Erase's steps 3 to 5.
 func (v *Vault) erase(ctx context.Context, out *Erasure, nk string, listed map[string][]string) error {
 	n, err := v.st.DeleteKeys(ctx, []string{dataKeyKey(nk)})
 	if err != nil {
 		return err
 	}
-	out.Counts[KindDataKeys] = n
+	out.Counts[KindDataKeys] = max(out.Counts[KindDataKeys], n)
 	v.Forget(nk)
+	if _, err := v.st.DeletePrefix(ctx, outboxPrefix+nk+"/"); err != nil {
+		return err
+	}
 	for _, kind := range slices.Sorted(maps.Keys(listed)) {
 		n, err := v.st.DeleteKeys(ctx, listed[kind])
 		if err != nil {
 			return err
 		}
 		out.Counts[kind] += n
-	}
-	if out.Counts[KindHistory], err = v.st.DeletePrefix(ctx, historyPrefix+nk+"/"); err != nil {
-		return err
 	}
 	for _, p := range v.places {
 		var n int64
@@ -127,18 +176,16 @@ func (v *Vault) erase(ctx context.Context, out *Erasure, nk string, listed map[s
 	return nil
 }
 
-// count fills counts with what erase would delete.
-func (v *Vault) count(ctx context.Context, counts map[string]int64, nk string, history int, listed map[string][]string) error {
+// count fills counts with what erase would delete in the state store.
+func (v *Vault) count(ctx context.Context, counts map[string]int64, nk string, listed map[string][]string) error {
 	_, _, err := v.st.Get(ctx, dataKeyKey(nk))
 	switch {
 	case err == nil:
 		counts[KindDataKeys] = 1
 	case errors.Is(err, store.ErrNotFound):
-		counts[KindDataKeys] = 0
 	default:
 		return err
 	}
-	counts[KindHistory] = int64(history)
 	seen := map[string]bool{}
 	for kind, keys := range listed {
 		counts[kind] += 0

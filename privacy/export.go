@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ringproof/ringproof/history"
 )
 
 // Export is everything held about one number, as `ringproof privacy
@@ -23,6 +25,9 @@ type Export struct {
 	// their history entries (which live the retention period, beyond the
 	// records themselves).
 	Verifications []ExportedVerification `json:"verifications"`
+	// MaskingSessions are the masking sessions the number took part in,
+	// oldest first (never the other party's number).
+	MaskingSessions []RouteEntry `json:"masking_sessions"`
 	// Held lists other keys named by the number's index key, by kind
 	// (caller_id_leases, rate_limit_counters, inbound_index).
 	Held map[string][]Held `json:"held"`
@@ -66,11 +71,12 @@ type Held struct {
 func (v *Vault) Export(ctx context.Context, number string, by Actor) (*Export, error) {
 	nk := v.idx.Of(number)
 	out := &Export{
-		Number:        number,
-		ExportedAt:    v.now().UTC(),
-		RetentionDays: int(v.retention / (24 * time.Hour)),
-		Verifications: []ExportedVerification{},
-		Held:          map[string][]Held{},
+		Number:          number,
+		ExportedAt:      v.now().UTC(),
+		RetentionDays:   int(v.retention / (24 * time.Hour)),
+		Verifications:   []ExportedVerification{},
+		MaskingSessions: []RouteEntry{},
+		Held:            map[string][]Held{},
 	}
 	key, err := v.Key(ctx, nk, false)
 	switch {
@@ -80,16 +86,25 @@ func (v *Vault) Export(ctx context.Context, number string, by Actor) (*Export, e
 	default:
 		return nil, fmt.Errorf("privacy: export: %w", err)
 	}
-	kvs, err := v.st.List(ctx, historyPrefix+nk+"/")
+	entries, err := v.historyOf(ctx, nk)
 	if err != nil {
 		return nil, fmt.Errorf("privacy: export: %w", err)
 	}
-	for _, kv := range kvs {
-		var e Entry
-		if err := json.Unmarshal(kv.Value, &e); err != nil {
-			return nil, fmt.Errorf("privacy: export: history entry %s: %w", kv.Key, err)
+	for _, he := range entries {
+		switch he.Kind {
+		case history.KindVerification:
+			var e Entry
+			if err := json.Unmarshal(he.Body, &e); err != nil {
+				return nil, fmt.Errorf("privacy: export: history entry %s: %w", he.ID, err)
+			}
+			out.Verifications = append(out.Verifications, v.exported(&e, key, number))
+		case history.KindMaskingRoute:
+			var r RouteEntry
+			if err := json.Unmarshal(he.Body, &r); err != nil {
+				return nil, fmt.Errorf("privacy: export: history entry %s: %w", he.ID, err)
+			}
+			out.MaskingSessions = append(out.MaskingSessions, r)
 		}
-		out.Verifications = append(out.Verifications, v.exported(&e, key, number))
 	}
 	slices.SortStableFunc(out.Verifications, func(a, b ExportedVerification) int { return a.CreatedAt.Compare(b.CreatedAt) })
 
@@ -105,7 +120,7 @@ func (v *Vault) Export(ctx context.Context, number string, by Actor) (*Export, e
 	if out.Audit, err = v.Audit(ctx, number); err != nil {
 		return nil, err
 	}
-	counts := map[string]int64{"verifications": int64(len(out.Verifications))}
+	counts := map[string]int64{"verifications": int64(len(out.Verifications)), "masking_sessions": int64(len(out.MaskingSessions))}
 	for kind, h := range out.Held {
 		counts[kind] = int64(len(h))
 	}
@@ -116,13 +131,45 @@ func (v *Vault) Export(ctx context.Context, number string, by Actor) (*Export, e
 	return out, nil
 }
 
+// historyOf returns nk's history: the history store's entries, with those
+// still in the outbox in place of older versions, oldest first.
+func (v *Vault) historyOf(ctx context.Context, nk string) ([]history.Entry, error) {
+	stored, err := v.hist.Entries(ctx, nk)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := v.st.List(ctx, outboxPrefix+nk+"/")
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]int, len(stored))
+	for i, e := range stored {
+		byID[e.ID] = i
+	}
+	for _, kv := range pending {
+		p, err := decodePending(kv.Value)
+		if err != nil {
+			continue
+		}
+		e, _ := p.entry()
+		if i, ok := byID[e.ID]; !ok {
+			byID[e.ID] = len(stored)
+			stored = append(stored, e)
+		} else if stored[i].Version < e.Version {
+			stored[i] = e
+		}
+	}
+	slices.SortStableFunc(stored, func(a, b history.Entry) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return stored, nil
+}
+
 // exported turns a history entry into its export, decrypting its personal
 // data with key (nil if the number has none).
 func (v *Vault) exported(e *Entry, key *Key, number string) ExportedVerification {
 	x := ExportedVerification{
 		ID: e.ID, Method: e.Method, Status: e.Status, Reason: e.Reason,
 		CodeLength: e.CodeLength, Attempts: e.Attempts, MaxAttempts: e.MaxAttempts,
-		CallerIDs: e.CallerIDs, DialNumber: e.DialNumber, Platform: e.Platform,
+		DialNumber: e.DialNumber, Platform: e.Platform,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, ExpiresAt: e.ExpiresAt, Events: e.Events,
 	}
 	if !e.Final && !v.now().Before(e.ExpiresAt) {
@@ -141,6 +188,9 @@ func (v *Vault) exported(e *Entry, key *Key, number string) ExportedVerification
 		x.Unreadable = "personal data belongs to another number"
 	default:
 		x.Reference, x.Consent = p.Reference, p.Consent
+		if p.CallerID != "" {
+			x.CallerIDs = []string{p.CallerID}
+		}
 	}
 	return x
 }

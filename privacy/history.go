@@ -1,6 +1,8 @@
 package privacy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -14,6 +16,13 @@ import (
 type Personal struct {
 	// Number is the verified number, E.164.
 	Number string `json:"number"`
+	// CallerID is the caller ID a flash call presented to the number: its
+	// last digits are the code.
+	CallerID string `json:"caller_id,omitempty"`
+	// Code is the code of a method that must say it again on a call any
+	// node may answer (inbound voice); other methods keep only its keyed
+	// hash. Never in the history entry.
+	Code string `json:"code,omitempty"`
 	// Reference is the application's own reference for the verification:
 	// often a user id, so treated as personal.
 	Reference string `json:"reference,omitempty"`
@@ -55,33 +64,30 @@ func (c *Consent) Check(now time.Time) (field, problem string) {
 // Entry is what the history keeps about one verification of a number, for
 // the retention period: everything an export returns once the
 // verification's own record has expired. Its writer (package verify) puts
-// it in the same transaction as every change to the record, so the two
-// agree; only Sealed holds personal data, sealed with the number's data
-// key (Key.SealPersonal).
+// it in the outbox in the same transaction as every change to the record,
+// so the two agree; only Sealed holds personal data, sealed with the
+// number's data key (Key.SealPersonal), without the code.
 type Entry struct {
 	ID     string `json:"id"`
 	Method string `json:"method"`
 	Status string `json:"status"`
 	// Final says Status can no longer change; a verification not final by
 	// ExpiresAt has expired.
-	Final       bool   `json:"final,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	CodeLength  int    `json:"code_length,omitempty"`
-	Attempts    int    `json:"attempts"`
-	MaxAttempts int    `json:"max_attempts"`
-	// CallerIDs are the caller IDs presented to the number (ringproof's
-	// own pool numbers, not personal).
-	CallerIDs  []string  `json:"caller_ids,omitempty"`
-	DialNumber string    `json:"dial_number,omitempty"`
-	Platform   string    `json:"platform,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
+	Final       bool      `json:"final,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	CodeLength  int       `json:"code_length,omitempty"`
+	Attempts    int       `json:"attempts"`
+	MaxAttempts int       `json:"max_attempts"`
+	DialNumber  string    `json:"dial_number,omitempty"`
+	Platform    string    `json:"platform,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
 	// Events is the verification's event list, as its API shows it.
 	Events json.RawMessage `json:"events,omitempty"`
-	// Keys are the other store keys that hold this verification, by kind
-	// ("verifications": its record, "inbound_index": ...): Erase deletes
-	// them and counts them under that kind.
+	// Keys are the state store keys that hold this verification while it
+	// lives, by kind ("verifications": its record, "inbound_index": ...):
+	// Erase deletes them and counts them under that kind.
 	Keys map[string]string `json:"keys,omitempty"`
 	// Sealed is the verification's Personal data, sealed.
 	Sealed []byte `json:"sealed"`
@@ -107,19 +113,35 @@ type Place struct {
 const (
 	KindDataKeys = "data_keys"
 	KindHistory  = "history"
+	KindOutbox   = "outbox"
 )
 
-// Store layout of the vault, relative to the store prefix. Every key but
-// the audit trail's and the tombstones' is named by the number key.
+// State store layout of the vault, relative to the store prefix. Every key
+// but the tombstones' and the guards' is named by the number key <nk>.
 const (
-	dataKeyPrefix = "datakey/" // datakey/<nk>: the wrapped data key
-	historyPrefix = "history/" // history/<nk>/<verification id>: an Entry
+	dataKeyPrefix = "datakey/" // datakey/<nk>: the live copy of the wrapped data key
 	erasedPrefix  = "erased/"  // erased/<random>: an erasure tombstone
-	auditPrefix   = "audit/"   // audit/<subject>/<time>-<random>: an AuditEntry
+	guardPrefix   = "erasing/" // erasing/<digest of nk>: a number being erased
 )
 
 func dataKeyKey(nk string) string { return dataKeyPrefix + nk }
 
-// HistoryKey is where the history entry of verification id of number key
-// nk lives.
-func HistoryKey(nk, id string) string { return historyPrefix + nk + "/" + id }
+// guardKey is the key that marks nk as being erased: under a digest of the
+// number key, not the key itself, so that it names nothing once the
+// erasure is over.
+func guardKey(nk string) string {
+	sum := sha256.Sum256([]byte("ringproof erasing\x00" + nk))
+	return guardPrefix + hex.EncodeToString(sum[:16])
+}
+
+// RouteEntry is what the history keeps about one of a number's masking
+// routes: the session, its proxy number (ringproof's own) and its times;
+// never the other party.
+type RouteEntry struct {
+	Session   string    `json:"session"`
+	Proxy     string    `json:"proxy_number"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// EndedAt is when the session was ended before its expiry, if it was.
+	EndedAt *time.Time `json:"ended_at,omitempty"`
+}

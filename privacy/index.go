@@ -77,6 +77,20 @@ func (x *Index) Subject(number string) string {
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
+// CodeHash returns the keyed hash under which a verification's record keeps
+// its code: HMAC-SHA256 under the index key, domain-separated, bound to the
+// verification id, 32 hex digits. Without the key a copy of the store
+// cannot tell one code from another; with it, the code is still one of at
+// most a million.
+func (x *Index) CodeHash(id, code string) string {
+	m := hmac.New(sha256.New, x.key)
+	m.Write([]byte("ringproof code\x00"))
+	m.Write([]byte(id))
+	m.Write([]byte{0})
+	m.Write([]byte(code))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
 // LoadKey reads a hex key that LoadOrCreateKey wrote at path.
 func LoadKey(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/ringproof/ringproof/history"
 	"github.com/ringproof/ringproof/store"
 	"github.com/ringproof/ringproof/store/storetest"
 )
@@ -22,8 +25,25 @@ var testPlaces = []Place{
 	{Kind: "index", Prefix: "in/", Last: true},
 }
 
+// histories holds each test's history database: vaults of one test share
+// it, as the nodes of a cluster share theirs.
+var histories sync.Map // *testing.T → path
+
+// testHistory opens the test's history database.
+func testHistory(t *testing.T) history.Store {
+	t.Helper()
+	path, _ := histories.LoadOrStore(t, filepath.Join(t.TempDir(), history.EmbeddedFile))
+	h, err := history.OpenEmbedded(t.Context(), path.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(); histories.Delete(t) })
+	return h
+}
+
 // newVault returns a vault over st with fixed keys: vaults made by it on
-// one store act as nodes of one cluster.
+// one store act as nodes of one cluster, sharing one history store. Its
+// writer does not run: tests call Flush.
 func newVault(t *testing.T, st *store.Store, enc []byte, old ...[]byte) *Vault {
 	t.Helper()
 	idx, _ := NewIndex(bytes.Repeat([]byte{3}, KeySize))
@@ -31,7 +51,7 @@ func newVault(t *testing.T, st *store.Store, enc []byte, old ...[]byte) *Vault {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := NewVault(st, VaultConfig{Index: idx, Keyring: ring, Retention: 24 * time.Hour, Places: testPlaces})
+	v, err := NewVault(st, VaultConfig{Index: idx, Keyring: ring, History: testHistory(t), Retention: 24 * time.Hour, Places: testPlaces})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,19 +64,26 @@ func addVerification(t *testing.T, v *Vault, st *store.Store, number, id string)
 	t.Helper()
 	ctx := t.Context()
 	nk := v.idx.Of(number)
+	var q Queued
 	res, err := v.Write(ctx, nk, time.Hour, func(k *Key) (store.Txn, error) {
-		sealed, err := k.SealPersonal(id, Personal{Number: number, Reference: "ref-" + id, Consent: &Consent{Purpose: "test", GivenAt: time.Now()}})
+		sealed, err := k.SealPersonal(id, Personal{Number: number, Reference: "ref-" + id, Consent: &Consent{Purpose: "test", GivenAt: time.Now()}, CallerID: "+442079461234"})
 		if err != nil {
 			return store.Txn{}, err
 		}
 		e, _ := json.Marshal(Entry{ID: id, Method: "flashcall", Status: "pending", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute),
-			Keys: map[string]string{"verifications": "v/" + id}, Sealed: sealed, CallerIDs: []string{"+442079461234"}})
+			Keys: map[string]string{"verifications": "v/" + id}, Sealed: sealed})
+		op, queued, err := v.Outbox(k, history.KindVerification, id, time.Now(), 1, e)
+		if err != nil {
+			return store.Txn{}, err
+		}
+		q = queued
 		return store.Txn{If: []store.Cmp{store.IfAbsent("v/" + id)},
-			Then: []store.Op{store.OpPut("v/"+id, sealed, time.Minute), store.OpPut(HistoryKey(nk, id), e, time.Hour)}}, nil
+			Then: []store.Op{store.OpPut("v/"+id, sealed, time.Minute), op}}, nil
 	})
 	if err != nil || !res.OK {
 		t.Fatal(res, err)
 	}
+	v.Queue(res.Rev, q)
 	for _, k := range []string{"rl/" + nk + "/h1", "in/441632960000/" + nk} {
 		if err := st.Put(ctx, k, []byte(id), time.Minute); err != nil {
 			t.Fatal(err)
@@ -119,7 +146,32 @@ func TestVaultWriteAfterAnErasureElsewhereMakesANewKey(t *testing.T) {
 	if !a.Cached(nk) {
 		t.Fatal("a does not cache the key")
 	}
-	addVerification(t, a, st, testNumber, "v2")
+	if _, _, err := st.Get(t.Context(), guardKey(nk)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the erasure left its guard: %v", err)
+	}
+	// While an erasure's guard stands, the number takes no new data: a
+	// write that cannot wait fails, one that can waits for its end.
+	if err := st.Put(t.Context(), guardKey(nk), []byte{'1'}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := a.Write(ctx, nk, time.Hour, func(*Key) (store.Txn, error) { return store.Txn{}, nil }); !errors.Is(err, ErrErasing) {
+		t.Fatalf("write during the erasure: %v, want ErrErasing", err)
+	}
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		addVerification(t, a, st, testNumber, "v2")
+	}()
+	if _, err := st.DeletePrefix(t.Context(), guardPrefix); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wrote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write did not go on once the guard was gone")
+	}
 	w, _, err := st.Get(t.Context(), dataKeyKey(nk))
 	if err != nil || bytes.Equal(w, old.stored) {
 		t.Fatalf("the erased data key came back: %v", err)
@@ -147,13 +199,21 @@ func TestVaultRotation(t *testing.T) {
 	if got := w[1 : 1+keyIDSize]; !bytes.Equal(got, v2.ring.current.id[:]) {
 		t.Fatalf("key id %x after new activity, want the new key's", got)
 	}
+	for _, v := range []*Vault{v1, v2} {
+		if err := v.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	n, total, err := v2.Rewrap(t.Context())
-	if err != nil || n != 1 || total != 2 {
+	if err != nil || n != 2 || total != 2 {
 		t.Fatalf("rewrap: %d of %d, %v", n, total, err)
 	}
 	resp, _ := st.Client().Get(t.Context(), st.Prefix()+dataKeyKey(nk2))
 	if resp.Kvs[0].Lease == 0 {
-		t.Fatal("rewrap lost the key's lease")
+		t.Fatal("rewrap lost the live copy's lease")
+	}
+	if got := resp.Kvs[0].Value[1 : 1+keyIDSize]; !bytes.Equal(got, v2.ring.current.id[:]) {
+		t.Fatalf("live copy's key id %x after rewrap, want the new key's", got)
 	}
 	// The old key can go now.
 	v3 := newVault(t, st, key(2))

@@ -9,12 +9,14 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Cmp is a condition of a transaction: IfAbsent, IfValue or IfFewer.
+// Cmp is a condition of a transaction: IfAbsent, IfValue, IfFewer or
+// IfModRevision.
 type Cmp struct {
 	key    string
 	absent bool
 	val    []byte
 	fewer  int64 // IfFewer's bound; 0 for the other kinds
+	modRev int64 // IfModRevision's revision; 0 for the other kinds
 }
 
 // IfAbsent holds when key does not exist.
@@ -30,6 +32,10 @@ func IfValue(key string, val []byte) Cmp { return Cmp{key: key, val: val} }
 // window key, and the count so far is the key's Version (KV.Version). n
 // must be at least 1.
 func IfFewer(key string, n int64) Cmp { return Cmp{key: key, fewer: max(n, 1)} }
+
+// IfModRevision holds when key exists and was last written at revision rev
+// (KV.Rev, TxnResult.Rev): nobody wrote it since.
+func IfModRevision(key string, rev int64) Cmp { return Cmp{key: key, modRev: max(rev, 1)} }
 
 // opKind says what an Op does.
 type opKind int
@@ -138,6 +144,8 @@ func (s *Store) etcdCmps(conds []Cmp) []clientv3.Cmp {
 			cmps[i] = clientv3.Compare(clientv3.CreateRevision(k), "=", 0)
 		case c.fewer > 0:
 			cmps[i] = clientv3.Compare(clientv3.Version(k), "<", c.fewer)
+		case c.modRev > 0:
+			cmps[i] = clientv3.Compare(clientv3.ModRevision(k), "=", c.modRev)
 		default:
 			cmps[i] = clientv3.Compare(clientv3.Value(k), "=", string(c.val))
 		}

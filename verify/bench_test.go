@@ -37,6 +37,7 @@ func benchRecord() *record {
 		Method: MethodFlashCall, Status: StatusCancelled,
 		Number: "+447911123456", NumberKey: "8c7dd922ad47494fc02c388e12c00eac",
 		CallerID: "+442079461234", CodeLength: 4, MaxAttempts: 3,
+		CodeHash:  testCodeHash("v0123456789abcdef0123456789abcdef", "1234"),
 		Node:      "node-1/127.0.0.1:5060",
 		CreatedAt: t, UpdatedAt: t.Add(3 * time.Millisecond), ExpiresAt: t.Add(5 * time.Minute),
 		Events: []Event{
@@ -69,7 +70,7 @@ func BenchmarkApplyCheck(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				r.Status, r.Attempts = StatusCancelled, 0
-				if got := r.applyCheck(bc.code, now); got != bc.want {
+				if got := r.applyCheck(testCodeHash(r.ID, bc.code), now); got != bc.want {
 					b.Fatalf("outcome %d, want %d", got, bc.want)
 				}
 			}
@@ -191,7 +192,7 @@ func BenchmarkServiceFlow(b *testing.B) {
 			d := &benchDialer{}
 			svc := NewService(st, d, Config{
 				CodeLength: 4, MaxCodeLength: 6, Expiry: 5 * time.Minute,
-				MaxAttempts: 3, MaxPerNumberPerHour: 1 << 30, Node: "bench",
+				MaxAttempts: 3, MaxPerNumberPerHour: 1 << 30, Node: "bench", Vault: testVault(b, st),
 			}, idx.Of, log)
 			b.Cleanup(func() { svc.Close(context.Background()) })
 			h := NewHandler(svc, []string{"bench-key"}, 64<<10, log)

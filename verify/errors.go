@@ -14,6 +14,9 @@ var (
 	ErrRateLimited = errors.New("verify: too many verifications for this number")
 	// ErrNoCallerID: every caller ID is leased to this number already.
 	ErrNoCallerID = errors.New("verify: no caller ID free for this number")
+	// ErrErasing: the number's data is being erased right now; a new
+	// verification may start in a few seconds.
+	ErrErasing = errors.New("verify: the number is being erased; try again in a few seconds")
 )
 
 // InputError is a request that cannot be served as given. Field names the

@@ -99,7 +99,7 @@ func (s *Service) goFallback(prev *record) {
 		Number: prev.Number, Method: string(prev.Fallback[0]), CodeLength: prev.CodeLength,
 		Platform: prev.Platform, Reference: prev.Reference, Locale: prev.Locale, Consent: prev.Consent,
 	}
-	id, next, rest, token, creator := prev.ID, nextID(prev.ID), slices.Clone(prev.Fallback[1:]), prev.WatchToken, prev.Creator
+	id, next, rest, token, creator := prev.ID, nextID(prev.ID), slices.Clone(prev.Fallback[1:]), prev.WatchHash, prev.Creator
 	go func() {
 		defer s.wg.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 10*time.Second)
@@ -108,7 +108,7 @@ func (s *Service) goFallback(prev *record) {
 		if err == nil {
 			// The chain shares one watch token, so that a web page
 			// follows it from link to link.
-			rec.ID, rec.PreviousID, rec.Fallback, rec.WatchToken = next, id, rest, token
+			rec.ID, rec.PreviousID, rec.Fallback, rec.WatchToken, rec.WatchHash = next, id, rest, "", token
 			rec.Creator = creator
 			_, err = s.create(ctx, rec)
 			if errors.Is(err, store.ErrConflict) {

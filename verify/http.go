@@ -253,12 +253,15 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrRateLimited):
 		w.Header().Set("Retry-After", "3600")
 		WriteError(w, http.StatusTooManyRequests, "rate_limited", "too many verifications for this number; try later", "number")
+	case errors.Is(err, ErrErasing):
+		w.Header().Set("Retry-After", "5")
+		WriteError(w, http.StatusServiceUnavailable, "erasure_in_progress", "this number's data is being erased; try again in a few seconds", "number")
 	case errors.Is(err, ErrNoCallerID):
 		w.Header().Set("Retry-After", "60")
 		WriteError(w, http.StatusServiceUnavailable, "no_caller_id", "no caller ID is free for this number; try later", "")
 	case errors.Is(err, store.ErrFull):
 		WriteError(w, http.StatusInsufficientStorage, "store_full", "state store full; an operator must free space", "")
-		h.log.Error("request failed: the state store is full (etcd NOSPACE): compact and defragment etcd, raise store.quota_bytes or lower privacy.retention_days", "path", r.URL.Path, "err", err)
+		h.log.Error("request failed: the state store is full (etcd NOSPACE): compact and defragment etcd, raise store.quota_bytes or lower verification.grace_s", "path", r.URL.Path, "err", err)
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", "2")
 		WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable; retry", "")

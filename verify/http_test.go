@@ -75,6 +75,9 @@ func newTestService(t *testing.T, cfg Config) (*Service, *fakeDialer) {
 	if cfg.CodeLength == 0 {
 		cfg = Config{CodeLength: 4, MaxCodeLength: 6, Expiry: 5 * time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 100}
 	}
+	if cfg.Vault == nil {
+		cfg.Vault = testVault(t, st)
+	}
 	svc := NewService(st, d, cfg, func(n string) string { return "k" + strings.TrimPrefix(n, "+") }, storetest.Logger(t))
 	t.Cleanup(func() { svc.Close(context.Background()) })
 	return svc, d
@@ -321,7 +324,7 @@ func TestFullStoreAnswers507(t *testing.T) {
 		}
 	}
 	svc := NewService(st, &fakeDialer{callerID: "+442079461234"},
-		Config{CodeLength: 4, MaxCodeLength: 6, Expiry: time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 10},
+		Config{CodeLength: 4, MaxCodeLength: 6, Expiry: time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 10, Vault: testVault(t, st)},
 		func(n string) string { return "k" + strings.TrimPrefix(n, "+") }, storetest.Logger(t))
 	t.Cleanup(func() { svc.Close(context.Background()) })
 	srv := httptest.NewServer(NewHandler(svc, []string{testKey}, 64<<10, storetest.Logger(t)))

@@ -81,7 +81,7 @@ const keySource = "dtmf"
 func (s *Service) checkKeys(ctx context.Context, id, keys string) (outcome, error) {
 	var result outcome
 	_, err := s.update(ctx, id, func(r *record) error {
-		result = r.applyCheck(keys, s.now())
+		result = r.applyCheck(s.codeHash(id, keys), s.now())
 		return nil
 	})
 	return result, err

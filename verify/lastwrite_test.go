@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/store"
 	"github.com/ringproof/ringproof/store/storetest"
 )
@@ -136,7 +135,7 @@ func TestUpdatesStartFromThisNodesWrites(t *testing.T) {
 	ctx := context.Background()
 	// One vault: the nodes of a cluster share their encryption keys.
 	cfg := Config{CodeLength: 4, MaxCodeLength: 6, Expiry: 5 * time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 100,
-		Vault: privacy.NewEphemeralVault(st)}
+		Vault: testVault(t, st)}
 	index := func(n string) string { return "k" + strings.TrimPrefix(n, "+") }
 	seenA := &updatesSeen{Store: st}
 	a := NewService(seenA, &fakeDialer{callerID: "+442079461234"}, cfg, index, storetest.Logger(t))
@@ -211,7 +210,7 @@ func TestUpdatesStartFromThisNodesWrites(t *testing.T) {
 func TestUpdatesOfOneNodeTakeTurns(t *testing.T) {
 	st := storetest.New(t)
 	seen := &updatesSeen{Store: st}
-	cfg := Config{CodeLength: 4, MaxCodeLength: 6, Expiry: 5 * time.Minute, MaxAttempts: 20, MaxPerNumberPerHour: 100}
+	cfg := Config{CodeLength: 4, MaxCodeLength: 6, Expiry: 5 * time.Minute, MaxAttempts: 20, MaxPerNumberPerHour: 100, Vault: testVault(t, st)}
 	svc := NewService(seen, &fakeDialer{callerID: "+442079461234"}, cfg,
 		func(n string) string { return "k" + strings.TrimPrefix(n, "+") }, storetest.Logger(t))
 	t.Cleanup(func() { svc.Close(context.Background()) })

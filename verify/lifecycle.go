@@ -64,8 +64,9 @@ const (
 	outcomeLockout                // a wrong code, no attempts left: failed
 )
 
-// applyCheck records one check of code against r at now.
-func (r *record) applyCheck(code string, now time.Time) outcome {
+// applyCheck records one check against r at now of a code whose keyed hash
+// (codeHash) is given.
+func (r *record) applyCheck(given string, now time.Time) outcome {
 	if st := r.statusAt(now); st.Final() {
 		if st == StatusExpired && r.Status != StatusExpired {
 			r.Status, r.Reason, r.UpdatedAt = StatusExpired, ReasonExpired, now.UTC()
@@ -73,7 +74,7 @@ func (r *record) applyCheck(code string, now time.Time) outcome {
 		return outcomeFinal
 	}
 	r.UpdatedAt = now.UTC()
-	if codeMatches(r.expectedCode(), code) {
+	if codeMatches(r.CodeHash, given) {
 		r.Status, r.Reason = StatusVerified, ""
 		return outcomeMatch
 	}
@@ -83,12 +84,4 @@ func (r *record) applyCheck(code string, now time.Time) outcome {
 		return outcomeLockout
 	}
 	return outcomeWrong
-}
-
-// expectedCode is the code the user must give back.
-func (r *record) expectedCode() string {
-	if m, ok := methods[r.Method]; ok {
-		return m.code(r)
-	}
-	return ""
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
+	"github.com/ringproof/ringproof/history"
 	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
@@ -63,9 +64,10 @@ type Config struct {
 	Expiry              time.Duration
 	MaxAttempts         int
 	MaxPerNumberPerHour int
-	// Retain keeps a record readable this long after its expiry, so that
-	// late checks get "expired" rather than "not found".
-	Retain time.Duration
+	// Grace keeps a record in the store this long after its expiry, so
+	// that late checks get "expired" rather than "not found"
+	// (verification.grace_s). 0 removes it at expiry.
+	Grace time.Duration
 	// Node names this node in records, for clusters.
 	Node string
 	// DialNumbers are the system numbers users call (inbound methods).
@@ -85,13 +87,9 @@ type Config struct {
 	// Empty means "Your verification code is {code}".
 	SMSText string
 	// Vault seals the personal data of records (the number, reference and
-	// consent) with per-number data keys and keeps their history. nil: a
-	// vault with keys made for this process, whose data does not survive
-	// a restart (tests).
+	// consent) with per-number data keys, hashes their codes, and keeps
+	// their history. Required.
 	Vault *privacy.Vault
-	// Retention is how long a verification's history (and its number's
-	// data key) is kept after its creation. Default 30 days.
-	Retention time.Duration
 	// Guard refuses creates and checks that would cost the owner for
 	// nothing (package fraud); nil: none.
 	Guard Guard
@@ -130,28 +128,18 @@ func NewService(st Store, d Dialer, cfg Config, index func(string) string, log *
 	if log == nil {
 		log = slog.Default()
 	}
-	if cfg.Retain <= 0 {
-		cfg.Retain = 10 * time.Minute
-	}
 	if cfg.SMSText == "" {
 		cfg.SMSText = smsText
 	}
 	if cfg.InboundStatus == 0 {
 		cfg.InboundStatus = 603
 	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = 30 * 24 * time.Hour
-	}
 	if cfg.Guard == nil {
 		cfg.Guard = noGuard{}
 	}
 	vault := cfg.Vault
 	if vault == nil {
-		ps, ok := st.(privacy.Store)
-		if !ok {
-			panic("verify: NewService without a Vault needs a store that can hold one")
-		}
-		vault = privacy.NewEphemeralVault(ps)
+		panic("verify: NewService needs a Vault")
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
@@ -238,6 +226,8 @@ func (s *Service) create(ctx context.Context, rec *record) (*Verification, error
 		// The web page shows this code; it is never returned again.
 		v.Code = rec.Code
 	}
+	// Only the creator learns the watch token: the store keeps its hash.
+	v.WatchToken = rec.WatchToken
 	return v, nil
 }
 
@@ -278,9 +268,11 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
+	token := newToken()
 	return &record{
 		ID:          newID(),
-		WatchToken:  newToken(),
+		WatchToken:  token,
+		WatchHash:   watchHash(token),
 		Method:      method,
 		Status:      StatusPending,
 		Number:      number,
@@ -428,14 +420,14 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 	}
 	var result outcome
 	r, err := s.update(ctx, id, func(r *record) error {
-		if methods[r.Method].code(r) == "" {
+		if r.CodeHash == "" {
 			return &InputError{Field: "code", Code: "not_applicable",
 				Message: fmt.Sprintf("a %s verification has no code: the call itself verifies it", r.Method)}
 		}
 		if !validCode(code, r.CodeLength) {
 			return &InputError{Field: "code", Code: "invalid", Message: fmt.Sprintf("code must be %d digits", r.CodeLength)}
 		}
-		result = r.applyCheck(code, s.now())
+		result = r.applyCheck(s.codeHash(id, code), s.now())
 		return nil
 	})
 	if err != nil {
@@ -526,8 +518,10 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 	}
 	var (
 		out    record
-		opened *record // the personal data, decrypted once: it never changes
-		due    bool    // the chain moves on after this update (fallback.go)
+		opened *record      // the personal data, decrypted once: it never changes
+		key    *privacy.Key // the number's data key, which sealed it
+		due    bool         // the chain moves on after this update (fallback.go)
+		queued privacy.Queued
 		// verified: this update verified it (for the pumping guard)
 		verified bool
 	)
@@ -537,27 +531,31 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 			return nil, nil, fmt.Errorf("verify: decode %s: %w", id, err)
 		}
 		if opened == nil || !bytes.Equal(opened.Sealed, out.Sealed) {
-			if err := s.open(ctx, &out); err != nil {
+			k, err := s.open(ctx, &out)
+			if err != nil {
 				return nil, nil, err
 			}
-			opened = &record{Sealed: out.Sealed, Number: out.Number, Reference: out.Reference, Consent: out.Consent}
+			opened, key = &record{Sealed: out.Sealed}, k
+			opened.copyPersonal(&out)
 		}
-		out.Number, out.Reference, out.Consent = opened.Number, opened.Reference, opened.Consent
+		out.copyPersonal(opened)
 		before := out.Status
 		if err := fn(&out); err != nil {
 			return nil, nil, err
 		}
+		out.Seq++
 		verified = out.Status == StatusVerified && before != StatusVerified
 		due = out.fallbackDue()
 		next, err := json.Marshal(&out)
 		if err != nil {
 			return nil, nil, err
 		}
-		h, err := s.historyOp(&out)
+		op, q, err := s.outboxOp(key, &out)
 		if err != nil {
 			return nil, nil, err
 		}
-		return next, []store.Op{h}, nil
+		queued = q
+		return next, []store.Op{op}, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound
@@ -571,6 +569,7 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 	}
 	out.stored, out.rev = next, rev
 	s.lastWrites.put(id, next, rev)
+	s.vault.Queue(rev, queued)
 	if verified {
 		s.cfg.Guard.Verified(out.Number, out.CreatedAt)
 	}
@@ -580,15 +579,15 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 	return &out, nil
 }
 
-// save stores a new record in one transaction with its history entry, its
-// number's data key (renewed for the retention period), one more count on
-// the number's hourly rate limit, and m's reservation if it has one. The
-// personal data (number, reference, consent) is sealed with the data key:
-// the stored record holds it only encrypted. A reservation that is held
-// already is tried again with the next one m offers; nothing is written
-// when the rate limit is reached.
+// save stores a new record in one transaction with its history entry (in
+// the outbox, for the history store), its number's data key, one more
+// count on the number's hourly rate limit, and m's reservation if it has
+// one. The personal data (number, reference, consent, caller ID) is sealed
+// with the data key and the code hashed: the stored record holds neither
+// in clear. A reservation that is held already is tried again with the
+// next one m offers; nothing is written when the rate limit is reached.
 func (s *Service) save(ctx context.Context, rec *record, m method) error {
-	ttl := s.lifeEnd(rec).Sub(s.now())
+	live := s.cfg.Expiry + s.cfg.Grace
 	counter := RateLimitPrefix + rec.NumberKey + "/" + rec.CreatedAt.Format("2006010215")
 	limit := int64(s.cfg.MaxPerNumberPerHour)
 	var next func() (reservation, error)
@@ -603,25 +602,35 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 				return err
 			}
 		}
-		res, err := s.vault.Write(ctx, rec.NumberKey, ttl, func(k *privacy.Key) (store.Txn, error) {
-			sealed, err := k.SealPersonal(rec.ID, privacy.Personal{Number: rec.Number, Reference: rec.Reference, Consent: rec.Consent})
+		if code := m.code(rec); code != "" {
+			rec.CodeHash = s.codeHash(rec.ID, code)
+		}
+		var queued privacy.Queued
+		res, err := s.vault.Write(ctx, rec.NumberKey, live, func(k *privacy.Key) (store.Txn, error) {
+			personal := privacy.Personal{Number: rec.Number, Reference: rec.Reference, Consent: rec.Consent, CallerID: rec.CallerID}
+			if rec.Method == MethodInboundVoice {
+				// Whichever node answers the user's call speaks the code.
+				personal.Code = rec.Code
+			}
+			sealed, err := k.SealPersonal(rec.ID, personal)
 			if err != nil {
 				return store.Txn{}, err
 			}
-			rec.Sealed = sealed
+			rec.Sealed, rec.Seq = sealed, 1
 			if rec.stored, err = json.Marshal(rec); err != nil {
 				return store.Txn{}, err
 			}
-			h, err := s.historyOp(rec)
+			op, q, err := s.outboxOp(k, rec)
 			if err != nil {
 				return store.Txn{}, err
 			}
+			queued = q
 			t := store.Txn{
 				If: []store.Cmp{store.IfFewer(counter, limit), store.IfAbsent(recordKey(rec.ID))},
 				Then: []store.Op{
 					store.OpPut(counter, nil, rateLimitTTL),
-					store.OpPut(recordKey(rec.ID), rec.stored, s.cfg.Expiry+s.cfg.Retain),
-					h,
+					store.OpPut(recordKey(rec.ID), rec.stored, live),
+					op,
 				},
 				Read: []string{counter},
 			}
@@ -634,12 +643,16 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 			}
 			return t, nil
 		})
+		if errors.Is(err, privacy.ErrErasing) {
+			return ErrErasing
+		}
 		if err != nil {
 			return fmt.Errorf("verify: save %s: %w", rec.ID, err)
 		}
 		if res.OK {
 			rec.rev = res.Rev
 			s.lastWrites.put(rec.ID, rec.stored, rec.rev)
+			s.vault.Queue(res.Rev, queued)
 			return nil
 		}
 		if res.Read[counter].Version >= limit {
@@ -662,65 +675,63 @@ func (s *Service) decode(ctx context.Context, val []byte) (*record, error) {
 	if err := json.Unmarshal(val, &r); err != nil {
 		return nil, fmt.Errorf("verify: decode: %w", err)
 	}
-	if err := s.open(ctx, &r); err != nil {
+	if _, err := s.open(ctx, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
 }
 
-// open decrypts r's sealed personal data into its fields.
-func (s *Service) open(ctx context.Context, r *record) error {
+// open decrypts r's sealed personal data into its fields, and returns the
+// number's data key that sealed it.
+func (s *Service) open(ctx context.Context, r *record) (*privacy.Key, error) {
 	k, err := s.vault.Key(ctx, r.NumberKey, false)
 	if err != nil {
-		return fmt.Errorf("verify: %s: %w", r.ID, err)
+		return nil, fmt.Errorf("verify: %s: %w", r.ID, err)
 	}
 	p, err := k.OpenPersonal(r.ID, r.Sealed)
 	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+		return nil, fmt.Errorf("verify: %w", err)
 	}
-	r.Number, r.Reference, r.Consent = p.Number, p.Reference, p.Consent
-	return nil
+	r.Number, r.Reference, r.Consent, r.CallerID, r.Code = p.Number, p.Reference, p.Consent, p.CallerID, p.Code
+	return k, nil
 }
 
-// lifeEnd is when r's history entry (and, unless renewed, its number's
-// data key) expires: the retention period after its creation, and never
-// before the record itself.
-func (s *Service) lifeEnd(r *record) time.Time {
-	end := r.CreatedAt.Add(s.cfg.Retention)
-	if rec := r.ExpiresAt.Add(s.cfg.Retain); rec.After(end) {
-		end = rec
-	}
-	return end
-}
+// codeHash is the keyed hash of a verification's code that its record
+// keeps, bound to its id.
+func (s *Service) codeHash(id, code string) string { return s.vault.Index().CodeHash(id, code) }
 
-// historyOp writes r's history entry, what an export returns for the
-// retention period: the record's state without its secrets (code, watch
-// token), and the keys that hold the verification, for erasure.
-func (s *Service) historyOp(r *record) (store.Op, error) {
+// outboxOp puts r's history entry in the outbox, on its way to the history
+// store: the record's state without its secrets (code, watch token), its
+// personal data sealed with k (without the code), and the keys that hold
+// the verification while it lives, for erasure.
+func (s *Service) outboxOp(k *privacy.Key, r *record) (store.Op, privacy.Queued, error) {
 	events, err := json.Marshal(r.Events)
 	if err != nil {
-		return store.Op{}, err
+		return store.Op{}, privacy.Queued{}, err
+	}
+	sealed := r.Sealed
+	if r.Code != "" && r.Method == MethodInboundVoice {
+		// The record's sealed data holds the code: the history's must not.
+		if sealed, err = k.SealPersonal(r.ID, privacy.Personal{Number: r.Number, Reference: r.Reference, Consent: r.Consent, CallerID: r.CallerID}); err != nil {
+			return store.Op{}, privacy.Queued{}, err
+		}
 	}
 	e := privacy.Entry{
 		ID: r.ID, Method: string(r.Method), Status: string(r.Status), Final: r.Status.Final(),
 		Reason: r.Reason, CodeLength: r.CodeLength, Attempts: r.Attempts, MaxAttempts: r.MaxAttempts,
 		DialNumber: r.DialNumber, Platform: r.Platform,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt,
-		Events: events, Sealed: r.Sealed,
+		Events: events, Sealed: sealed,
 		Keys: map[string]string{"verifications": recordKey(r.ID)},
-	}
-	if r.CallerID != "" {
-		e.CallerIDs = []string{r.CallerID}
 	}
 	if r.DialNumber != "" {
 		e.Keys["inbound_index"] = inboundKey(r.DialNumber, r.NumberKey)
 	}
 	val, err := json.Marshal(&e)
 	if err != nil {
-		return store.Op{}, err
+		return store.Op{}, privacy.Queued{}, err
 	}
-	ttl := max(s.lifeEnd(r).Sub(s.now()), time.Minute)
-	return store.OpPut(privacy.HistoryKey(r.NumberKey, r.ID), val, ttl), nil
+	return s.vault.Outbox(k, history.KindVerification, r.ID, r.CreatedAt, r.Seq, val)
 }
 
 // RateLimitPrefix is where per-number rate-limit counters live:

@@ -82,11 +82,14 @@ type Event struct {
 	Attestation string `json:"attestation,omitempty"`
 }
 
-// record is a verification as the store keeps it. The caller ID is the
-// secret behind a flash call's code and never leaves the store through the
-// API. The personal data (Number, Reference, Consent) is never encoded: the
-// store holds it only in Sealed, encrypted with the number's data key
-// (Service.save, Service.open); NumberKey is the number's index.
+// record is a verification as the store keeps it. Neither the code nor
+// the personal data is ever encoded in clear: the store holds the code only
+// as a keyed hash (CodeHash), the watch token only as a hash (WatchHash),
+// and the personal data (Number, Reference, Consent, a flash call's
+// CallerID, whose last digits are the code, and an inbound voice call's
+// Code, which any node answering the user's call must speak) only in
+// Sealed, encrypted with the number's data key (Service.save,
+// Service.open). NumberKey is the number's index.
 type record struct {
 	ID         string `json:"id"`
 	Method     Method `json:"method"`
@@ -94,11 +97,17 @@ type record struct {
 	Reason     string `json:"reason,omitempty"`
 	Number     string `json:"-"`
 	NumberKey  string `json:"number_key"`
-	CallerID   string `json:"caller_id,omitempty"`
+	CallerID   string `json:"-"`
 	DialNumber string `json:"dial_number,omitempty"`
-	WatchToken string `json:"watch_token,omitempty"`
-	// Code is the code of methods whose code ringproof makes up.
-	Code        string    `json:"code,omitempty"`
+	// WatchToken is known only while the record is being created; the
+	// store keeps its hash.
+	WatchToken string `json:"-"`
+	WatchHash  string `json:"watch_hash,omitempty"`
+	// Code is the code of methods whose code ringproof makes up, known
+	// while the record is created (and, sealed, for inbound voice);
+	// CodeHash is what a check compares with (codeHash).
+	Code        string    `json:"-"`
+	CodeHash    string    `json:"code_hash,omitempty"`
 	Locale      string    `json:"locale,omitempty"`
 	CodeLength  int       `json:"code_length"`
 	Attempts    int       `json:"attempts"`
@@ -126,6 +135,8 @@ type record struct {
 	// (publishable.go), never the key itself; empty when an API key did.
 	// Only that key may act on it; a fallback link inherits it.
 	Creator string `json:"creator,omitempty"`
+	// Seq counts the record's writes: its history entry's version.
+	Seq int64 `json:"seq"`
 
 	// stored and rev are the record as last written by this node and its
 	// store revision: an update can start from them instead of a read.
@@ -177,7 +188,6 @@ func (r *record) view(now time.Time) *Verification {
 		Number:       r.Number,
 		CodeLength:   r.CodeLength,
 		DialNumber:   r.DialNumber,
-		WatchToken:   r.WatchToken,
 		AttemptsLeft: max(r.MaxAttempts-r.Attempts, 0),
 		Platform:     r.Platform,
 		Reference:    r.Reference,
@@ -208,4 +218,10 @@ func (r *record) statusAt(now time.Time) Status {
 		return StatusExpired
 	}
 	return r.Status
+}
+
+// copyPersonal gives r the personal data of from, which was opened: it is
+// sealed once, at creation, and never changes.
+func (r *record) copyPersonal(from *record) {
+	r.Number, r.Reference, r.Consent, r.CallerID, r.Code = from.Number, from.Reference, from.Consent, from.CallerID, from.Code
 }

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +36,7 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 		cancel()
 		return nil, err
 	}
-	if token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(r.WatchToken)) != 1 {
+	if token != "" && !r.watchTokenMatches(token) {
 		cancel()
 		return nil, ErrNotFound
 	}
@@ -72,7 +71,7 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 					return
 				}
 				// The personal data is sealed once, at creation.
-				nr.Number, nr.Reference, nr.Consent = r.Number, r.Reference, r.Consent
+				nr.copyPersonal(r)
 				v := nr.view(s.now())
 				if v.Status == last.Status && slices.Equal(v.Events, last.Events) && v.NextID == last.NextID {
 					continue

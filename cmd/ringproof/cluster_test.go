@@ -29,10 +29,12 @@ import (
 // node (a child process, killed) or of etcd's quorum loses no verification.
 // docs/cluster.md walks through them.
 
-// testCluster is an etcd cluster and the ringproof nodes on it.
+// testCluster is an etcd cluster and the ringproof nodes on it, with their
+// shared history store (a PostgreSQL database).
 type testCluster struct {
 	t       *testing.T
 	etcd    *etcdtest.Cluster
+	history string // the history database's URL
 	carrier string // every node's trunk
 	keys    conf.Privacy
 	nodes   []*testServer
@@ -51,7 +53,7 @@ func startCluster(t *testing.T, n int, carrier string, mod func(*conf.Config)) *
 	oneCluster <- struct{}{}
 	t.Cleanup(func() { <-oneCluster })
 	start := time.Now()
-	tc := &testCluster{t: t, etcd: etcdtest.Start(t, 3), carrier: carrier}
+	tc := &testCluster{t: t, etcd: etcdtest.Start(t, 3), history: historyDatabase(t), carrier: carrier}
 	tc.keys = conf.Privacy{HMACKeyHex: randomHex(t), EncryptionKeyHex: randomHex(t)}
 	for range n {
 		tc.nodes = append(tc.nodes, startServer(t, tc.config(mod)))
@@ -83,6 +85,7 @@ func (tc *testCluster) config(mod func(*conf.Config)) *conf.Config {
 	c := testConfig(tc.t, tc.carrier)
 	c.Store.Endpoints = tc.etcd.Endpoints()
 	c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = tc.keys.HMACKeyHex, tc.keys.EncryptionKeyHex
+	c.History = conf.History{Backend: "postgres", PostgresURL: tc.history}
 	if mod != nil {
 		mod(c)
 	}
@@ -201,9 +204,13 @@ func (s *testServer) try(method, path, body string) (reply, error) {
 }
 
 // storedRecord is what the tests read of a verification record in etcd.
+// Its caller ID is sealed with the number's data key: record opens it.
 type storedRecord struct {
+	ID         string        `json:"id"`
 	Node       string        `json:"node"`
-	CallerID   string        `json:"caller_id"`
+	NumberKey  string        `json:"number_key"`
+	Sealed     []byte        `json:"sealed"`
+	CallerID   string        `json:"-"`
 	CodeLength int           `json:"code_length"`
 	Events     []storedEvent `json:"events"`
 }
@@ -224,7 +231,25 @@ func (s *testServer) record(id string) storedRecord {
 	if err := json.Unmarshal(val, &r); err != nil {
 		s.t.Fatal(err)
 	}
+	if err := s.open(&r); err != nil {
+		s.t.Fatal(err)
+	}
 	return r
+}
+
+// open decrypts r's sealed personal data with this node's vault, as the
+// node itself does, and fills in its caller ID.
+func (s *testServer) open(r *storedRecord) error {
+	k, err := s.vault.Key(context.Background(), r.NumberKey, false)
+	if err != nil {
+		return err
+	}
+	p, err := k.OpenPersonal(r.ID, r.Sealed)
+	if err != nil {
+		return err
+	}
+	r.CallerID = p.CallerID
+	return nil
 }
 
 // code is the code a flash call presented: the caller ID's last digits.

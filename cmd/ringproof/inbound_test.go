@@ -167,11 +167,16 @@ func TestEventStreamSeesTheInboundCall(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, inboundConfig(t))
 	const n = "+447911123456"
-	id, dial := srv.createInbound(n)
-	_, v := srv.call("GET", "/v1/verifications/"+id, "")
+	status, v := srv.call("POST", "/v1/verifications", fmt.Sprintf(`{"number":%q,"method":"inbound_missed"}`, n))
+	id, _ := v["id"].(string)
+	dial, _ := v["dial_number"].(string)
 	token, _ := v["watch_token"].(string)
-	if len(token) != 32 {
-		t.Fatalf("no watch_token: %v", v)
+	if status != http.StatusCreated || len(token) != 32 {
+		t.Fatalf("create: %d, no watch_token: %v", status, v)
+	}
+	// Only the creator learns the token: a read does not show it.
+	if _, v := srv.call("GET", "/v1/verifications/"+id, ""); v["watch_token"] != nil {
+		t.Fatalf("a GET shows the watch token: %v", v)
 	}
 	// A wrong token sees nothing.
 	if res, err := http.Get(srv.base + "/v1/verifications/" + id + "/events?token=0123456789abcdef0123456789abcdef"); err != nil || res.StatusCode != 404 {

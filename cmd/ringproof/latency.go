@@ -15,8 +15,9 @@ var latencyBuckets = []float64{.00025, .0005, .001, .002, .005, .01, .025, .05, 
 // latency holds a node's latency histograms: the HTTP requests it serves
 // and the requests it makes to etcd. Both are exported on GET /metrics.
 type latency struct {
-	http  *prometheus.HistogramVec
-	store *prometheus.HistogramVec
+	http    *prometheus.HistogramVec
+	store   *prometheus.HistogramVec
+	history *prometheus.HistogramVec
 }
 
 func newLatency() *latency {
@@ -31,12 +32,17 @@ func newLatency() *latency {
 			Help:    "Time etcd took to answer a request of this node, by operation (get, put, delete, txn, compact, lease_grant) and result (ok, error).",
 			Buckets: latencyBuckets,
 		}, []string{"op", "result"}),
+		history: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ringproof_history_write_duration_seconds",
+			Help:    "Time the history store took to write one batch of history entries, by result (ok, error).",
+			Buckets: latencyBuckets,
+		}, []string{"result"}),
 	}
 }
 
 // collectors returns the histograms, for registration.
 func (l *latency) collectors() []prometheus.Collector {
-	return []prometheus.Collector{l.http, l.store}
+	return []prometheus.Collector{l.http, l.store, l.history}
 }
 
 // ObserveRequest implements store.Observer.
@@ -46,6 +52,15 @@ func (l *latency) ObserveRequest(op string, took time.Duration, err error) {
 		result = "error"
 	}
 	l.store.WithLabelValues(op, result).Observe(took.Seconds())
+}
+
+// observeHistory is told of each batch the history writer writes.
+func (l *latency) observeHistory(took time.Duration, _ int, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	l.history.WithLabelValues(result).Observe(took.Seconds())
 }
 
 // timeHTTP wraps h, observing each request's duration once it is served.

@@ -62,7 +62,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 // histograms of latency.go) and the Go runtime's.
 func (s *server) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newMetrics(s), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newMetrics(s), newStoreMetrics(s), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(s.lat.collectors()...)
 	reg.MustRegister(s.trunk)
 	reg.MustRegister(newFraudMetrics(s.guard), newSTIRMetrics(s))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/history"
 	"github.com/ringproof/ringproof/masking"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/store"
@@ -94,8 +95,8 @@ func privacyKeys(cfg *conf.Config, create bool, log *slog.Logger) (*privacy.Inde
 	return idx, ring, nil
 }
 
-// openVault returns the vault of personal data in st.
-func openVault(cfg *conf.Config, st *store.Store, log *slog.Logger, create bool) (*privacy.Vault, error) {
+// openVault returns the vault of personal data in st and hist.
+func openVault(cfg *conf.Config, st *store.Store, hist history.Store, log *slog.Logger, create bool) (*privacy.Vault, error) {
 	idx, ring, err := privacyKeys(cfg, create, log)
 	if err != nil {
 		return nil, err
@@ -103,6 +104,7 @@ func openVault(cfg *conf.Config, st *store.Store, log *slog.Logger, create bool)
 	return privacy.NewVault(st, privacy.VaultConfig{
 		Index:     idx,
 		Keyring:   ring,
+		History:   hist,
 		Retention: time.Duration(cfg.Privacy.RetentionDays) * 24 * time.Hour,
 		Places:    append(verify.NumberKeyPlaces(), masking.Places()...),
 		Log:       log,
@@ -174,7 +176,13 @@ func cmdPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	defer st.Close()
-	vault, err := openVault(cfg, st, log, false)
+	hist, err := history.Open(ctx, cfg.History, cfg.Store.DataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "ringproof privacy %s: %v\n", sub, err)
+		return 1
+	}
+	defer hist.Close()
+	vault, err := openVault(cfg, st, hist, log, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "ringproof privacy %s: %v\n", sub, err)
 		return 1

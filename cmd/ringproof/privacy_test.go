@@ -487,6 +487,7 @@ func TestPrivacyCommandsFailClearly(t *testing.T) {
 	c.Store.Endpoints = []string{fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t))}
 	c.Store.DialTimeoutS = 1
 	c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = randomHex(t), randomHex(t)
+	c.History = conf.History{Backend: "postgres", PostgresURL: fmt.Sprintf("postgres://ringproof@127.0.0.1:%d/ringproof", freeTCPPort(t))}
 	unreachable := writeConfig(t, c)
 
 	tests := []struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/fraud"
+	"github.com/ringproof/ringproof/history"
 	"github.com/ringproof/ringproof/masking"
 	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
@@ -91,7 +92,12 @@ func newLogger(c conf.Log, w io.Writer) *slog.Logger {
 // server is a running ringproof node.
 type server struct {
 	store *store.Store
+	hist  history.Store
 	vault *privacy.Vault
+	// vaultStop ends the vault's history writer; vaultDone is closed once
+	// it has written what it held.
+	vaultStop context.CancelFunc
+	vaultDone chan struct{}
 	sip   *sip.Endpoint
 	svc   *verify.Service
 	mask  *masking.Service
@@ -131,10 +137,23 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	if err != nil {
 		return nil, err
 	}
-	s.vault, err = openVault(cfg, s.store, log, true)
+	s.hist, err = history.Open(openCtx, cfg.History, cfg.Store.DataDir)
 	if err != nil {
 		return nil, err
 	}
+	s.vault, err = openVault(cfg, s.store, s.hist, log, true)
+	if err != nil {
+		return nil, err
+	}
+	s.vault.OnHistoryWrite(s.lat.observeHistory)
+	// Copy history from the store's outbox to the history store, and
+	// apply retention, until the node stops (Close waits for the last
+	// copy).
+	vctx, vstop := context.WithCancel(context.Background())
+	s.vaultStop = vstop
+	s.vaultDone = make(chan struct{})
+	go func() { defer close(s.vaultDone); s.vault.Run(vctx) }()
+	go s.expireHistory(vctx, log)
 	tlsServer, tlsClient, err := cfg.SIP.TLSConfigs()
 	if err != nil {
 		return nil, err
@@ -204,6 +223,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		Expiry:              time.Duration(cfg.Verification.ExpiryS) * time.Second,
 		MaxAttempts:         cfg.Verification.MaxAttempts,
 		MaxPerNumberPerHour: cfg.Verification.MaxPerNumberPerHour,
+		Grace:               time.Duration(cfg.Verification.GraceS) * time.Second,
 		Node:                nodeID,
 		DialNumbers:         cfg.InboundRanges(),
 		InboundStatus:       cfg.Inbound.FinalStatus,
@@ -213,7 +233,6 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		VoiceRepeat:         cfg.Media.VoiceRepeat,
 		SMSText:             cfg.SMS.Text,
 		Vault:               s.vault,
-		Retention:           s.vault.Retention(),
 		ResultTokenKey:      s.tokenKey,
 		Guard:               s.guard,
 	}, s.vault.Index().Of, log)
@@ -381,6 +400,15 @@ func (s *server) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("sip: %w", err))
 		}
 	}
+	if s.vaultStop != nil {
+		s.vaultStop()
+		<-s.vaultDone
+	}
+	if s.hist != nil {
+		if err := s.hist.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("history: %w", err))
+		}
+	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("store: %w", err))
@@ -414,5 +442,31 @@ func stranger(policy string, d *dialer.Dialer) func(context.Context, *sip.Inboun
 		return d.Answer(ctx, in.Offer, "", func(ctx context.Context, conv *dialer.Conversation) {
 			_ = conv.Say(ctx, media.PromptUnidentified)
 		})
+	}
+}
+
+// retentionEvery is how often a node deletes history whose retention ended.
+const retentionEvery = time.Hour
+
+// expireHistory deletes, at start and then hourly until ctx ends, the
+// history, data keys and erasure marks whose retention ended. Every node
+// does it; in a cluster they share one history store, and deleting what is
+// gone already costs little.
+func (s *server) expireHistory(ctx context.Context, log *slog.Logger) {
+	for {
+		x, err := s.hist.Expire(ctx, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("history: retention failed; it is tried again within the hour", "err", err)
+		case x.Entries+x.DataKeys > 0:
+			log.Info("history: retention deleted what had expired", "entries", x.Entries, "data_keys", x.DataKeys)
+		}
+		t := time.NewTimer(retentionEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
 	}
 }

@@ -23,6 +23,7 @@ func TestMain(m *testing.M) {
 	lib := &logBuffer{}
 	sip.SetLibraryLogger(slog.New(slog.NewTextHandler(lib, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	code := m.Run()
+	stopPostgres()
 	if code != 0 && lib.String() != "" {
 		fmt.Fprintf(os.Stderr, "sipgo logged, outside any test's server:\n%s", lib)
 	}
