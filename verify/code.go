@@ -29,6 +29,7 @@ func watchHash(token string) string {
 func (r *record) watchTokenMatches(token string) bool {
 	return r.WatchHash != "" && subtle.ConstantTimeCompare([]byte(watchHash(token)), []byte(r.WatchHash)) == 1
 }
+
 // validCode reports whether s is n ASCII digits.
 func validCode(s string, n int) bool {
 	if len(s) != n {

@@ -98,15 +98,15 @@ type server struct {
 	// it has written what it held.
 	vaultStop context.CancelFunc
 	vaultDone chan struct{}
-	sip   *sip.Endpoint
-	svc   *verify.Service
-	mask  *masking.Service
-	nodes *cluster.Registry
-	lat   *latency // HTTP and store latency histograms
-	dial  *dialer.Dialer
-	trunk *trunkMetrics
-	bg    context.CancelFunc // ends the node's background loops
-	guard *fraud.Guard
+	sip       *sip.Endpoint
+	svc       *verify.Service
+	mask      *masking.Service
+	nodes     *cluster.Registry
+	lat       *latency // HTTP and store latency histograms
+	dial      *dialer.Dialer
+	trunk     *trunkMetrics
+	bg        context.CancelFunc // ends the node's background loops
+	guard     *fraud.Guard
 	// clients tells who sent an API request (http.trusted_proxies).
 	clients   *fraud.Clients
 	guardDone chan struct{} // closed when the guard has stopped

@@ -22,8 +22,8 @@ func newStoreMetrics(s *server) *storeMetrics {
 		s:       s,
 		keys:    prometheus.NewDesc("ringproof_store_keys", "Keys under store.prefix in etcd: live state only, set by the rate of verifications times their live window.", nil, nil),
 		dbBytes: prometheus.NewDesc("ringproof_store_db_bytes", "Size of the etcd member's database file (what counts against its space quota).", nil, nil),
-		outbox: prometheus.NewDesc("ringproof_history_pending", "History entries waiting in the state store's outbox for the history store, cluster-wide.", nil, nil),
-		queued: prometheus.NewDesc("ringproof_history_queued", "History entries this node holds to write to the history store.", nil, nil),
+		outbox:  prometheus.NewDesc("ringproof_history_pending", "History entries waiting in the state store's outbox for the history store, cluster-wide.", nil, nil),
+		queued:  prometheus.NewDesc("ringproof_history_queued", "History entries this node holds to write to the history store.", nil, nil),
 		writes: prometheus.NewDesc("ringproof_history_writes_total",
 			"History entries written to the history store by this node, by result: written, refused (their number was erased meanwhile); failed counts failed batches.", []string{"result"}, nil),
 	}
