@@ -107,12 +107,12 @@ func (p *Pool) Allow(ctx context.Context, subject string) (ok bool, retryAfter t
 }
 
 // Return gives back an event Allow granted but the caller did not use (the
-// request it was for was refused for another reason): to this node's
-// batch while it is held, for the next Allow here to spend, else to the
-// store's budget (Limiter.Refund).
+// request it was for was refused for another reason): to the store's
+// budget (Limiter.Refund), or, for a subject taken in batches, to this
+// node's batch while it is held, for the next Allow here to spend.
 func (p *Pool) Return(ctx context.Context, subject string) error {
 	p.mu.Lock()
-	if e := p.subjects[subject]; e != nil && p.l.now().Before(e.expires) {
+	if e := p.subjects[subject]; e != nil && p.maxBatch > 1 && p.l.now().Before(e.expires) {
 		e.tokens++
 		p.mu.Unlock()
 		return nil
