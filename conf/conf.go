@@ -200,10 +200,14 @@ type Store struct {
 	DialTimeoutS int `yaml:"dial_timeout_s"`
 	// RequestTimeoutS bounds one store request. Default 3.
 	RequestTimeoutS int `yaml:"request_timeout_s"`
-	// ClientURL and PeerURL of the embedded etcd. Defaults
-	// http://127.0.0.1:2379 and http://127.0.0.1:2380.
+	// ClientURL is a loopback https:// URL where the embedded etcd also
+	// serves clients presenting the certificate it generates in
+	// DataDir/keys. Default empty: clients reach it only through the unix
+	// socket DataDir/etcd.sock (mode 0600).
 	ClientURL string `yaml:"client_url"`
-	PeerURL   string `yaml:"peer_url"`
+	// PeerURL is a loopback URL where the embedded etcd listens for
+	// peers. Default empty: none.
+	PeerURL string `yaml:"peer_url"`
 	// QuotaBytes is the embedded etcd's space quota: past it, etcd refuses
 	// writes until space is freed. 0 means etcd's default, 2 GiB; etcd
 	// advises 8 GiB at most. History kept for privacy.retention_days is

@@ -55,8 +55,6 @@ func Default() *Config {
 			Prefix:          "/ringproof/",
 			DialTimeoutS:    5,
 			RequestTimeoutS: 3,
-			ClientURL:       "http://127.0.0.1:2379",
-			PeerURL:         "http://127.0.0.1:2380",
 		},
 		Privacy: Privacy{
 			RetentionDays: 30,

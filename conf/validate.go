@@ -297,8 +297,22 @@ func (c *Config) validateStore(v *validator) {
 	v.atLeast("store.dial_timeout_s", int64(s.DialTimeoutS), 1)
 	v.atLeast("store.request_timeout_s", int64(s.RequestTimeoutS), 1)
 	v.atLeast("store.quota_bytes", s.QuotaBytes, 0)
-	v.check("store.client_url", checkBindURL(s.ClientURL))
-	v.check("store.peer_url", checkBindURL(s.PeerURL))
+	// The embedded etcd takes no unauthenticated client: its own port is
+	// TLS with client certificates, or none (the unix socket only).
+	if s.ClientURL != "" {
+		if p := checkBindURL(s.ClientURL); p != "" {
+			v.add("store.client_url", "%s", p)
+		} else if !strings.HasPrefix(s.ClientURL, "https://") {
+			v.add("store.client_url", "%q: the embedded etcd takes only authenticated clients: give https://IP:port (clients present the certificate generated in store.data_dir/keys), or leave it empty (the unix socket store.data_dir/etcd.sock only)", s.ClientURL)
+		}
+	}
+	if s.PeerURL != "" {
+		if p := checkBindURL(s.PeerURL); p != "" {
+			v.add("store.peer_url", "%s", p)
+		} else if !strings.HasPrefix(s.PeerURL, "http://") {
+			v.add("store.peer_url", "%q: want http:// (the embedded etcd has no peer certificates)", s.PeerURL)
+		}
+	}
 	c.validateStoreTLS(v)
 }
 

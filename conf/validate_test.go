@@ -106,8 +106,10 @@ func TestValidateRejects(t *testing.T) {
 		{"prefix empty", func(c *Config) { c.Store.Prefix = "" }, "store.prefix", "is empty"},
 		{"dial timeout zero", func(c *Config) { c.Store.DialTimeoutS = 0 }, "store.dial_timeout_s", "0 is below the minimum 1"},
 		{"request timeout zero", func(c *Config) { c.Store.RequestTimeoutS = 0 }, "store.request_timeout_s", "0 is below the minimum 1"},
-		{"client url hostname", func(c *Config) { c.Store.ClientURL = "http://etcd.example.com:2379" }, "store.client_url", "is not an IP address or localhost"},
-		{"client url path", func(c *Config) { c.Store.ClientURL = "http://127.0.0.1:2379/" }, "store.client_url", "want only scheme://host:port"},
+		{"client url hostname", func(c *Config) { c.Store.ClientURL = "https://etcd.example.com:2379" }, "store.client_url", "is not an IP address or localhost"},
+		{"client url path", func(c *Config) { c.Store.ClientURL = "https://127.0.0.1:2379/" }, "store.client_url", "want only scheme://host:port"},
+		{"client url without TLS", func(c *Config) { c.Store.ClientURL = "http://127.0.0.1:2379" }, "store.client_url", "takes only authenticated clients"},
+		{"peer url with TLS", func(c *Config) { c.Store.PeerURL = "https://127.0.0.1:2380" }, "store.peer_url", "want http://"},
 		{"peer url no scheme", func(c *Config) { c.Store.PeerURL = "127.0.0.1:2380" }, "store.peer_url", "is not a URL of the form http://IP:port"},
 		{"peer url bad scheme", func(c *Config) { c.Store.PeerURL = "unix://127.0.0.1:2380" }, "store.peer_url", `scheme "unix" is not http or https`},
 		{"peer url no port", func(c *Config) { c.Store.PeerURL = "http://127.0.0.1" }, "store.peer_url", "has no port"},
@@ -293,7 +295,7 @@ func TestValidateAccepts(t *testing.T) {
 			c.History = History{Backend: "postgres", PostgresURL: "postgresql://u:p@db.example:5432/ringproof?sslmode=verify-full"}
 		}},
 		{"no grace", func(c *Config) { c.Verification.GraceS = 0 }},
-		{"localhost bind urls", func(c *Config) { c.Store.ClientURL, c.Store.PeerURL = "http://localhost:2379", "https://[::1]:2380" }},
+		{"localhost bind urls", func(c *Config) { c.Store.ClientURL, c.Store.PeerURL = "https://localhost:2379", "http://[::1]:2380" }},
 		{"tcp trunk by name with auth", func(c *Config) {
 			c.Trunks[0] = Trunk{Name: "carrier-2", Address: "sip.carrier.example:5060", Transport: "tcp",
 				Username: "alice", Password: "secret", MaxCPS: 1, Domain: "carrier.example", Weight: 1, ResponseTimeoutS: 5}

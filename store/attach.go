@@ -25,8 +25,9 @@ var ErrNoStore = errors.New("no store")
 //     as Open does (a server started meanwhile fails with ErrInUse until
 //     the tool closes the store);
 //   - with an embedded data dir that a running store holds, it connects as
-//     a client of that store's etcd, at the client URL the holder wrote in
-//     the directory's lock file.
+//     a client of that store's etcd, on the unix socket in the directory
+//     (which the holder names in the directory's lock file): only the user
+//     that runs the server (or root) can.
 //
 // It never creates a data dir: one that does not exist, or holds no etcd
 // data, fails with an error wrapping ErrNoStore.
@@ -41,13 +42,13 @@ func Attach(ctx context.Context, c conf.Store, log *slog.Logger) (*Store, error)
 	if !errors.Is(err, ErrInUse) {
 		return s, err
 	}
+	// The holder serves clients on the socket in the directory, which
+	// only this user can reach; its lock file names it.
 	data, rerr := os.ReadFile(filepath.Join(c.DataDir, lockFile))
 	url := strings.TrimSpace(string(data))
-	if rerr != nil || url == "" {
-		return nil, fmt.Errorf("store: data dir %s is in use, and its lock file names no client URL to reach it: %w", c.DataDir, err)
-	}
-	if _, perr := loopbackURL("lock file client URL", url, ""); perr != nil {
-		return nil, perr
+	dir, aerr := filepath.Abs(c.DataDir)
+	if rerr != nil || aerr != nil || url != "unix://"+filepath.Join(dir, socketFile) {
+		return nil, fmt.Errorf("store: data dir %s is in use, and its lock file names no socket to reach it (%q; is the server an older version?): %w", c.DataDir, url, err)
 	}
 	c.Endpoints = []string{url}
 	s, err = Open(ctx, c, log)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/fileutil"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
@@ -36,21 +38,50 @@ const (
 	compactionRetention = "1m"
 	// lockFile, in the data dir, is held while a Store uses the directory.
 	lockFile = "ringproof.lock"
+	// socketFile, in the data dir, is the unix socket the embedded etcd
+	// serves clients on.
+	socketFile = "etcd.sock"
+	// maxSocketPath is the longest path a unix socket may have on Linux
+	// (sun_path is 108 bytes with the terminating NUL).
+	maxSocketPath = 107
+	// keysDir, in the data dir, holds generated keys (0700).
+	keysDir = "keys"
+	// defaultPeerHost is the peer URL a member names when it listens on
+	// none.
+	defaultPeerHost = "127.0.0.1:2380"
 )
 
 // startEmbedded starts a single-node etcd in c.DataDir and connects an
 // in-process client to it, waiting for readiness until ctx ends.
+//
+// The embedded etcd takes no unauthenticated client: it serves clients on
+// a unix socket in the data dir, mode 0600 in a 0700 directory, so only
+// the user running ringproof (and root) can reach it; and, only when
+// c.ClientURL is set, on that loopback https:// URL to clients presenting
+// the certificate generated in the data dir's keys/ (etcdtls.go). Its
+// peer port is off unless c.PeerURL is set.
 func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger) error {
 	if c.DataDir == "" {
 		return errors.New("store: embedded etcd: no data dir")
 	}
-	curl, err := loopbackURL("client_url", c.ClientURL, defaultClientURL)
+	dir, err := filepath.Abs(c.DataDir)
 	if err != nil {
-		return err
+		return fmt.Errorf("store: embedded etcd: data dir %s: %w", c.DataDir, err)
 	}
-	purl, err := loopbackURL("peer_url", c.PeerURL, defaultPeerURL)
-	if err != nil {
-		return err
+	sock := filepath.Join(dir, socketFile)
+	if len(sock) > maxSocketPath {
+		return fmt.Errorf("store: embedded etcd: the socket path %s is longer than the %d bytes a unix socket may have: choose a shorter store.data_dir", sock, maxSocketPath)
+	}
+	var curl, purl *url.URL
+	if c.ClientURL != "" {
+		if curl, err = loopbackURL("client_url", c.ClientURL, "https"); err != nil {
+			return err
+		}
+	}
+	if c.PeerURL != "" {
+		if purl, err = loopbackURL("peer_url", c.PeerURL, "http"); err != nil {
+			return err
+		}
 	}
 
 	// etcd's bbolt waits forever for a data dir another etcd holds; fail
@@ -67,13 +98,39 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 	}
 	s.dirLock = lock
 
+	// A socket left by a process that died holding the directory.
+	if err := os.Remove(sock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: embedded etcd: remove stale socket: %w", err)
+	}
+
 	cfg := embed.NewConfig()
 	cfg.Name = embedName
 	cfg.Dir = c.DataDir
-	cfg.ListenClientUrls = []url.URL{*curl}
-	cfg.AdvertiseClientUrls = []url.URL{*curl}
-	cfg.ListenPeerUrls = []url.URL{*purl}
-	cfg.AdvertisePeerUrls = []url.URL{*purl}
+	cfg.ListenClientUrls = []url.URL{{Scheme: "unix", Path: sock}}
+	// etcd insists on host:port here; nothing reads it for a single member.
+	cfg.AdvertiseClientUrls = []url.URL{{Scheme: "unix", Host: "localhost:0"}}
+	if curl != nil {
+		certs, err := ensureEtcdCerts(filepath.Join(dir, keysDir), curl.Hostname())
+		if err != nil {
+			return err
+		}
+		cfg.ListenClientUrls = append(cfg.ListenClientUrls, *curl)
+		cfg.AdvertiseClientUrls = []url.URL{*curl}
+		cfg.ClientTLSInfo = transport.TLSInfo{
+			CertFile:       certs.ServerCert,
+			KeyFile:        certs.ServerKey,
+			TrustedCAFile:  certs.CA,
+			ClientCertAuth: true,
+		}
+	}
+	// A member needs a peer URL to name in its cluster; it listens there
+	// only when asked to.
+	cfg.ListenPeerUrls = nil
+	cfg.AdvertisePeerUrls = []url.URL{{Scheme: "http", Host: defaultPeerHost}}
+	if purl != nil {
+		cfg.ListenPeerUrls = []url.URL{*purl}
+		cfg.AdvertisePeerUrls = []url.URL{*purl}
+	}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.EnableGRPCGateway = false
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
@@ -102,10 +159,14 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 		}
 		return unavailablef(cause, "store: embedded etcd in %s not ready", c.DataDir)
 	}
+	// The socket is the owner's alone (the directory is too).
+	if err := os.Chmod(sock, 0o600); err != nil {
+		return fmt.Errorf("store: embedded etcd: %w", err)
+	}
 	s.cli = v3client.New(e.Server)
-	s.clientURL = "http://" + e.Clients[0].Addr().String()
-	// The lock file names the client URL, so that tools can reach this
-	// etcd while it holds the directory (see Attach).
+	s.clientURL = "unix://" + sock
+	// The lock file names the socket, so that tools can reach this etcd
+	// while it holds the directory (see Attach).
 	if err := lock.Truncate(0); err == nil {
 		_, _ = lock.WriteAt([]byte(s.clientURL+"\n"), 0)
 	}
@@ -120,25 +181,26 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 		case <-s.done:
 		}
 	}()
+	clients := make([]string, len(e.Clients))
+	for i, l := range e.Clients {
+		clients[i] = l.Addr().String()
+	}
 	s.log.Info("embedded etcd ready", "dir", c.DataDir,
-		"client", e.Clients[0].Addr().String(), "took", time.Since(start).Round(time.Millisecond))
+		"clients", strings.Join(clients, " "), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// loopbackURL parses raw (or def when raw is empty) and insists its host is
-// a loopback address: the embedded etcd has neither TLS nor authentication.
-func loopbackURL(name, raw, def string) (*url.URL, error) {
-	if raw == "" {
-		raw = def
-	}
+// loopbackURL parses raw and insists on scheme and a loopback host with a
+// port.
+func loopbackURL(name, raw, scheme string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s %q: %w", name, raw, err)
 	}
 	host := u.Hostname()
 	ip := net.ParseIP(host)
-	if u.Scheme != "http" || u.Port() == "" || (!strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback())) {
-		return nil, fmt.Errorf("store: %s %q: want http://<loopback address>:<port>", name, raw)
+	if u.Scheme != scheme || u.Port() == "" || (!strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback())) {
+		return nil, fmt.Errorf("store: %s %q: want %s://<loopback address>:<port>", name, raw, scheme)
 	}
 	return u, nil
 }

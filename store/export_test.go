@@ -20,3 +20,15 @@ var IsUnavailable = isUnavailable
 
 // WatchesOpened returns how many etcd watches b has opened.
 func WatchesOpened(b *Broadcast) int64 { return b.opened.Load() }
+
+// Listeners returns the addresses the embedded etcd listens on: for
+// clients (the unix socket, and the TLS port when configured) and peers.
+func Listeners(s *Store) (clients, peers []string) {
+	for _, l := range s.etcd.Clients {
+		clients = append(clients, l.Addr().Network()+":"+l.Addr().String())
+	}
+	for _, p := range s.etcd.Peers {
+		peers = append(peers, p.Addr().String())
+	}
+	return clients, peers
+}

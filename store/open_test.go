@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -105,15 +106,22 @@ func TestOpenCtxBoundsDial(t *testing.T) {
 	}
 }
 
+// TestOpenExternalEndpoint reaches an embedded etcd as an external
+// cluster over its TLS client port (store.client_url), with the client
+// certificate it generated.
 func TestOpenExternalEndpoint(t *testing.T) {
 	t.Parallel()
 	c := storetest.Config(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	c.ClientURL = "http://" + addr
+	c.ClientURL = "https://" + addr
 	embedded := storetest.Open(t, c)
 
 	ext := storetest.Config(t)
-	ext.Endpoints = []string{addr}
+	ext.Endpoints = []string{"https://" + addr}
+	keys := filepath.Join(c.DataDir, "keys")
+	ext.TLSCAFile = filepath.Join(keys, "etcd-ca.crt")
+	ext.TLSCertFile = filepath.Join(keys, "etcd-client.crt")
+	ext.TLSKeyFile = filepath.Join(keys, "etcd-client.key")
 	remote := storetest.Open(t, ext)
 
 	ctx := t.Context()
@@ -136,10 +144,11 @@ func TestOpenRejectsBadEmbeddedConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"no data dir", func(c *conf.Store) { c.DataDir = "" }, "no data dir"},
-		{"public client url", func(c *conf.Store) { c.ClientURL = "http://0.0.0.0:2379" }, `client_url "http://0.0.0.0:2379"`},
+		{"public client url", func(c *conf.Store) { c.ClientURL = "https://0.0.0.0:2379" }, `client_url "https://0.0.0.0:2379"`},
 		{"non-loopback peer url", func(c *conf.Store) { c.PeerURL = "http://10.1.2.3:2380" }, `peer_url "http://10.1.2.3:2380"`},
-		{"https client url", func(c *conf.Store) { c.ClientURL = "https://127.0.0.1:2379" }, `client_url "https://127.0.0.1:2379"`},
-		{"no port", func(c *conf.Store) { c.ClientURL = "http://127.0.0.1" }, `client_url "http://127.0.0.1"`},
+		{"http client url", func(c *conf.Store) { c.ClientURL = "http://127.0.0.1:2379" }, `client_url "http://127.0.0.1:2379": want https://`},
+		{"no port", func(c *conf.Store) { c.ClientURL = "https://127.0.0.1" }, `client_url "https://127.0.0.1"`},
+		{"socket path too long", func(c *conf.Store) { c.DataDir = filepath.Join(c.DataDir, strings.Repeat("d", 100)) }, "longer than the 107 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

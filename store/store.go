@@ -33,8 +33,6 @@ import (
 const (
 	defaultDialTimeout    = 5 * time.Second
 	defaultRequestTimeout = 3 * time.Second
-	defaultClientURL      = "http://127.0.0.1:2379"
-	defaultPeerURL        = "http://127.0.0.1:2380"
 )
 
 // Store is a handle on etcd. It is safe for concurrent use. Close releases it.

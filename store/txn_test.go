@@ -170,7 +170,7 @@ func TestAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	lock, _ := os.ReadFile(filepath.Join(c.DataDir, "ringproof.lock"))
-	if strings.TrimSpace(string(lock)) != s.ClientURL() || !strings.HasPrefix(s.ClientURL(), "http://127.0.0.1:") {
+	if strings.TrimSpace(string(lock)) != s.ClientURL() || !strings.HasPrefix(s.ClientURL(), "unix:///") {
 		t.Fatalf("lock file %q, client URL %q", lock, s.ClientURL())
 	}
 	a, err := store.Attach(ctx, c, nil)

@@ -32,7 +32,7 @@ func (h gatedHandler) WithGroup(name string) slog.Handler {
 
 // benignEtcdWarnings are messages the embedded etcd logs at warn or error
 // level on a healthy start: the client port serves HTTP and gRPC (only the
-// in-process client and etcdctl use it); the auth token type is "simple"
+// in-process client, the privacy commands and etcdctl use it); the auth token type is "simple"
 // (auth is off); and on a fresh data dir the storage-version monitor may run
 // before the first backend commit, fail, and succeed on its next round.
 var benignEtcdWarnings = map[string]bool{
@@ -40,6 +40,10 @@ var benignEtcdWarnings = map[string]bool{
 	"simple token is not cryptographically signed":                                         true,
 	"Failed to detect schema version":                                                      true,
 	"failed to update storage version":                                                     true,
+	// The unix socket beside the TLS port (store.client_url): the socket
+	// takes no TLS, as intended.
+	"scheme is http or unix while key and cert files are present; ignoring key and cert files":           true,
+	"scheme is http or unix while --client-cert-auth is enabled; ignoring client cert auth for this URL": true,
 }
 
 // newZapLogger returns a zap logger, for etcd's server and client, that

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"runtime"
 	"strconv"
@@ -49,8 +50,8 @@ func measure(ctx context.Context, d *driver, srv *server, carrier *sipp, s *step
 	me0, _ := readProc(os.Getpid())
 	m0, _ := readMachine()
 	_, sippFailed0, _ := sippCounts(carrier)
-	h0, _ := scrapeHists(ctx, srv.base+"/metrics", histCreate, histStoreTxn, histLeaseGrant)
-	e0, _ := scrapeHists(ctx, srv.etcd+"/metrics", histWALFsync, histBackendCommit)
+	h0, _ := scrapeHists(ctx, http.DefaultClient, srv.base+"/metrics", histCreate, histStoreTxn, histLeaseGrant)
+	e0, _ := scrapeHists(ctx, srv.etcd, etcdMetricsURL, histWALFsync, histBackendCommit)
 
 	var perfDone chan string
 	if perfFile != "" {
@@ -79,8 +80,8 @@ func measure(ctx context.Context, d *driver, srv *server, carrier *sipp, s *step
 	m1, _ := readMachine()
 	time.Sleep(1100 * time.Millisecond) // SIPp writes its statistics every second
 	_, sippFailed1, _ := sippCounts(carrier)
-	h1, herr := scrapeHists(ctx, srv.base+"/metrics", histCreate, histStoreTxn, histLeaseGrant)
-	e1, eerr := scrapeHists(ctx, srv.etcd+"/metrics", histWALFsync, histBackendCommit)
+	h1, herr := scrapeHists(ctx, http.DefaultClient, srv.base+"/metrics", histCreate, histStoreTxn, histLeaseGrant)
+	e1, eerr := scrapeHists(ctx, srv.etcd, etcdMetricsURL, histWALFsync, histBackendCommit)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

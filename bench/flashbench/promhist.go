@@ -32,12 +32,12 @@ const (
 
 // scrapeHists reads the histograms whose bucket lines start with the given
 // prefixes from the metrics at url; a histogram not found is empty.
-func scrapeHists(ctx context.Context, url string, prefixes ...string) ([]hist, error) {
+func scrapeHists(ctx context.Context, client *http.Client, url string, prefixes ...string) ([]hist, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return nil, err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

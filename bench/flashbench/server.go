@@ -26,8 +26,8 @@ const adminKey = "flashbench-admin"
 // server is ringproof serve running as a child process.
 type server struct {
 	pid     int
-	base    string // http://127.0.0.1:port
-	etcd    string // the embedded etcd's client URL (its /metrics)
+	base    string       // http://127.0.0.1:port
+	etcd    *http.Client // reaches the embedded etcd's unix socket (its /metrics: etcdMetricsURL)
 	sipAddr string
 	logPath string // its stderr: logs and, with GODEBUG=gctrace=1, GC lines
 	cmd     *exec.Cmd
@@ -49,20 +49,12 @@ func buildServer(ctx context.Context, root, dir string) (string, error) {
 // serverConfig is the YAML the server runs with: every port a free
 // loopback one, the carrier as the only trunk, and limits high enough that
 // only the machine limits the rate.
-func serverConfig(dir, carrier, logLevel, udpReader string) (path, base, sipAddr, etcd string, err error) {
+func serverConfig(dir, carrier, logLevel, udpReader string) (path, base, sipAddr, dataDir string, err error) {
 	httpPort, err := freeTCPPort()
 	if err != nil {
 		return "", "", "", "", err
 	}
 	sipPort, err := freeUDPTCPPort()
-	if err != nil {
-		return "", "", "", "", err
-	}
-	etcdClient, err := freeTCPPort()
-	if err != nil {
-		return "", "", "", "", err
-	}
-	etcdPeer, err := freeTCPPort()
 	if err != nil {
 		return "", "", "", "", err
 	}
@@ -76,8 +68,6 @@ sip:
   listen: 127.0.0.1:%d%s
 store:
   data_dir: %s
-  client_url: http://127.0.0.1:%d
-  peer_url: http://127.0.0.1:%d
 trunks:
   - name: sipp
     address: %s
@@ -89,12 +79,12 @@ verification:
   max_per_number_per_hour: 1000000
 log:
   level: %s
-`, httpPort, apiKey, adminKey, sipPort, readerLine(udpReader), filepath.Join(dir, "data"), etcdClient, etcdPeer, carrier, logLevel)
+`, httpPort, apiKey, adminKey, sipPort, readerLine(udpReader), filepath.Join(dir, "data"), carrier, logLevel)
 	path = filepath.Join(dir, "ringproof.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return "", "", "", "", err
 	}
-	return path, fmt.Sprintf("http://127.0.0.1:%d", httpPort), fmt.Sprintf("127.0.0.1:%d", sipPort), fmt.Sprintf("http://127.0.0.1:%d", etcdClient), nil
+	return path, fmt.Sprintf("http://127.0.0.1:%d", httpPort), fmt.Sprintf("127.0.0.1:%d", sipPort), filepath.Join(dir, "data"), nil
 }
 
 // readerLine is the sip.udp_reader line of the configuration, or nothing
@@ -111,7 +101,7 @@ func readerLine(udpReader string) string {
 // one line per GC to stderr (the log file): live heap without adding
 // anything to the server.
 func startServer(ctx context.Context, bin, dir, carrier, logLevel, udpReader string, env []string) (*server, error) {
-	cfgPath, base, sipAddr, etcd, err := serverConfig(dir, carrier, logLevel, udpReader)
+	cfgPath, base, sipAddr, dataDir, err := serverConfig(dir, carrier, logLevel, udpReader)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +119,7 @@ func startServer(ctx context.Context, bin, dir, carrier, logLevel, udpReader str
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start ringproof: %w", err)
 	}
-	s := &server{pid: cmd.Process.Pid, base: base, etcd: etcd, sipAddr: sipAddr, logPath: logPath, cmd: cmd, done: make(chan struct{})}
+	s := &server{pid: cmd.Process.Pid, base: base, etcd: unixClient(filepath.Join(dataDir, "etcd.sock")), sipAddr: sipAddr, logPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		s.exitErr = cmd.Wait()
 		close(s.done)
@@ -317,8 +307,8 @@ func (s *server) goroutines(ctx context.Context) int {
 // (etcd_mvcc_db_total_size_in_bytes); -1 for what it cannot read.
 func (s *server) storeStats(ctx context.Context) (keys, dbBytes int64) {
 	keys, dbBytes = -1, -1
-	req, _ := http.NewRequestWithContext(ctx, "GET", s.etcd+"/metrics", nil)
-	res, err := http.DefaultClient.Do(req)
+	req, _ := http.NewRequestWithContext(ctx, "GET", etcdMetricsURL, nil)
+	res, err := s.etcd.Do(req)
 	if err != nil {
 		return keys, dbBytes
 	}
@@ -338,4 +328,19 @@ func (s *server) storeStats(ctx context.Context) (keys, dbBytes int64) {
 		}
 	}
 	return keys, dbBytes
+}
+
+// etcdMetricsURL is the embedded etcd's /metrics, asked of its unix socket
+// (the host is not looked up).
+const etcdMetricsURL = "http://etcd/metrics"
+
+// unixClient is an HTTP client whose every connection goes to the unix
+// socket sock.
+func unixClient(sock string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
 }

@@ -1,6 +1,6 @@
 // Package storetest gives tests of other packages a real store: an embedded
-// etcd in a temporary directory on free loopback ports, closed when the test
-// ends. Starting one takes about half a second.
+// etcd in a temporary directory (serving clients on its unix socket only),
+// closed when the test ends. Starting one takes about half a second.
 package storetest
 
 import (
@@ -20,7 +20,7 @@ import (
 )
 
 // Config returns the configuration of an embedded store in a fresh
-// directory under t.TempDir(), on loopback ports the kernel picks (port 0, so parallel test
+// directory under t.TempDir(), with no TCP port (so parallel test
 // processes never collide), under the prefix "/test/". Open it with
 // store.Open; opening the same Config again after Close reopens the same
 // data.
@@ -31,8 +31,6 @@ func Config(t testing.TB) conf.Store {
 		Prefix:          "/test/",
 		DialTimeoutS:    10,
 		RequestTimeoutS: 5,
-		ClientURL:       "http://127.0.0.1:0",
-		PeerURL:         "http://127.0.0.1:0",
 	}
 }
 
