@@ -173,13 +173,12 @@ func newContainer(t *testing.T, run map[string]string) *container {
 	c.env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=ringproof", "HOME=/home/nonroot"}
 	c.env = append(c.env, img.env...)
 	// No network namespace: the ports the image listens on move to free
-	// ones, on the same hosts; the embedded etcd's too.
+	// ones, on the same hosts (the embedded etcd has none: a unix socket
+	// in the volume).
 	for _, key := range []string{"RINGPROOF_HTTP_LISTEN"} {
 		ap := netip.MustParseAddrPort(envValue(c.env, key))
 		c.env = withEnv(c.env, key, fmt.Sprintf("%s:%d", ap.Addr(), freeTCPPort(t)))
 	}
-	c.env = withEnv(c.env, "RINGPROOF_STORE_CLIENT_URL", fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t)))
-	c.env = withEnv(c.env, "RINGPROOF_STORE_PEER_URL", fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t)))
 	// No mount namespace: the volume's path is the directory above.
 	if envValue(c.env, "RINGPROOF_STORE_DATA_DIR") != img.volumes[0] {
 		t.Fatalf("Dockerfile: RINGPROOF_STORE_DATA_DIR=%q, want the volume %s", envValue(c.env, "RINGPROOF_STORE_DATA_DIR"), img.volumes[0])
