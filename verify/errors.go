@@ -3,6 +3,8 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 )
 
 // Errors the service returns; test with errors.Is.
@@ -18,6 +20,29 @@ var (
 	// verification may start in a few seconds.
 	ErrErasing = errors.New("verify: the number is being erased; try again in a few seconds")
 )
+
+// NumberLimitError is a create refused because its number had
+// MaxPerNumberPerHour verifications within the last hour (a sliding
+// window: the generic cell rate algorithm, package limit). It matches
+// ErrRateLimited, and the API answers it 429 with error.limit
+// "per_number" and the true Retry-After.
+type NumberLimitError struct {
+	// RetryAfter is how long until a create of the number would be
+	// accepted, if nothing else took its budget meanwhile.
+	RetryAfter time.Duration
+}
+
+func (e *NumberLimitError) Error() string {
+	return "too many verifications for this number; try again later"
+}
+
+// Is matches ErrRateLimited.
+func (e *NumberLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// Refusal says how the API answers e (verify.Refused).
+func (e *NumberLimitError) Refusal() (status int, code, reason string, retryAfter time.Duration) {
+	return http.StatusTooManyRequests, "rate_limited", "per_number", e.RetryAfter
+}
 
 // InputError is a request that cannot be served as given. Field names the
 // JSON field at fault; Code is a stable machine-readable word.

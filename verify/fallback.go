@@ -141,8 +141,11 @@ func fallbackProblem(err error) string {
 	var (
 		in *InputError
 		rf Refused
+		nl *NumberLimitError
 	)
 	switch {
+	case errors.As(err, &nl):
+		return "rate_limited"
 	case errors.As(err, &in):
 		return in.Code
 	case errors.As(err, &rf):

@@ -242,10 +242,20 @@ func writeDecodeError(w http.ResponseWriter, err error) {
 }
 
 // fail maps a service error onto an HTTP answer.
+// refusedField is the field a refusal is about: the number, for its own
+// rate limit.
+func refusedField(err error) string {
+	var n *NumberLimitError
+	if errors.As(err, &n) {
+		return "number"
+	}
+	return ""
+}
+
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var in *InputError
 	switch {
-	case WriteRefusal(w, err, ""):
+	case WriteRefusal(w, err, refusedField(err)):
 	case errors.As(err, &in):
 		WriteError(w, http.StatusBadRequest, in.Code, in.Message, in.Field)
 	case errors.Is(err, ErrNotFound):

@@ -231,8 +231,12 @@ func TestRateLimitPerNumber(t *testing.T) {
 			t.Fatalf("create %d: %v", i, err)
 		}
 	}
-	if _, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "flashcall"}); err != ErrRateLimited {
-		t.Fatalf("third create: %v, want ErrRateLimited", err)
+	// Two an hour: the budget comes back one create every 30 minutes, so
+	// the third waits about that long (not until the clock's next hour).
+	_, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: "flashcall"})
+	var nl *NumberLimitError
+	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &nl) || nl.RetryAfter < 29*time.Minute || nl.RetryAfter > 30*time.Minute {
+		t.Fatalf("third create: %v, want ErrRateLimited with about 30 minutes to wait", err)
 	}
 	if _, err := svc.Create(ctx, CreateRequest{Number: "+447911123457", Method: "flashcall"}); err != nil {
 		t.Fatalf("another number is limited too: %v", err)

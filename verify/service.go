@@ -16,6 +16,7 @@ import (
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/history"
+	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
@@ -30,6 +31,10 @@ type Store interface {
 	Broadcast(prefix string) *store.Broadcast
 	Get(ctx context.Context, key string) ([]byte, int64, error)
 	UpdateWithFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []store.Op, error)) ([]byte, int64, error)
+	// Apply and GetSerializable serve the per-number rate limit
+	// (package limit).
+	Apply(ctx context.Context, t store.Txn) (store.TxnResult, error)
+	GetSerializable(ctx context.Context, key string) ([]byte, int64, error)
 }
 
 // Dialer places flash calls (dialer.Dialer).
@@ -113,6 +118,8 @@ type Service struct {
 	// lastWrites holds the records this node wrote last, so that an
 	// update need not read them back.
 	lastWrites *lastWrites
+	// perNumber holds each number to MaxPerNumberPerHour.
+	perNumber *limit.Limiter
 
 	ctx    context.Context // ends calls on Close
 	stop   context.CancelFunc
@@ -146,6 +153,7 @@ func NewService(st Store, d Dialer, cfg Config, index func(string) string, log *
 		store: st, dialer: d, cfg: cfg, log: log, index: index, vault: vault, now: time.Now,
 		dial:       newDialNumbers(cfg.DialNumbers),
 		lastWrites: newLastWrites(lastWritesMax),
+		perNumber:  limit.New(st, RateLimitPrefix, limit.PerHour(cfg.MaxPerNumberPerHour)),
 		ctx:        ctx, stop: stop, calls: make(map[string]context.CancelFunc),
 	}
 	go vault.WatchErasures(ctx, s.hangupErased)
@@ -580,24 +588,29 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 }
 
 // save stores a new record in one transaction with its history entry (in
-// the outbox, for the history store), its number's data key, one more
-// count on the number's hourly rate limit, and m's reservation if it has
-// one. The personal data (number, reference, consent, caller ID) is sealed
+// the outbox, for the history store), its number's data key, one event
+// taken from the number's rate limit (MaxPerNumberPerHour, in a sliding
+// hour), and m's reservation if it has one. The personal data (number, reference, consent, caller ID) is sealed
 // with the data key and the code hashed: the stored record holds neither
 // in clear. A reservation that is held already is tried again with the
 // next one m offers; nothing is written when the rate limit is reached.
 func (s *Service) save(ctx context.Context, rec *record, m method) error {
 	live := s.cfg.Expiry + s.cfg.Grace
-	counter := RateLimitPrefix + rec.NumberKey + "/" + rec.CreatedAt.Format("2006010215")
-	limit := int64(s.cfg.MaxPerNumberPerHour)
+	budget := numberSubject(rec.NumberKey)
 	var next func() (reservation, error)
 	if r, ok := m.(reserver); ok {
 		next = r.reservations(s, rec)
 	}
+	claim, stale := reservation{}, false
 	for {
-		var claim reservation
-		if next != nil {
-			var err error
+		budgetRes, err := s.perNumber.Reserve(ctx, budget)
+		if err != nil {
+			return fmt.Errorf("verify: save %s: %w", rec.ID, err)
+		}
+		if !budgetRes.OK() {
+			return &NumberLimitError{RetryAfter: budgetRes.RetryAfter()}
+		}
+		if next != nil && !stale {
 			if claim, err = next(); err != nil {
 				return err
 			}
@@ -626,14 +639,13 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 			}
 			queued = q
 			t := store.Txn{
-				If: []store.Cmp{store.IfFewer(counter, limit), store.IfAbsent(recordKey(rec.ID))},
+				If: []store.Cmp{store.IfAbsent(recordKey(rec.ID))},
 				Then: []store.Op{
-					store.OpPut(counter, nil, rateLimitTTL),
 					store.OpPut(recordKey(rec.ID), rec.stored, live),
 					op,
 				},
-				Read: []string{counter},
 			}
+			budgetRes.AddTo(&t)
 			if claim.key != "" {
 				if !claim.force {
 					t.If = append(t.If, store.IfAbsent(claim.key))
@@ -649,14 +661,14 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 		if err != nil {
 			return fmt.Errorf("verify: save %s: %w", rec.ID, err)
 		}
+		if stale = budgetRes.Settle(res); stale {
+			continue // another create of the number took from its budget: decide again
+		}
 		if res.OK {
 			rec.rev = res.Rev
 			s.lastWrites.put(rec.ID, rec.stored, rec.rev)
 			s.vault.Queue(res.Rev, queued)
 			return nil
-		}
-		if res.Read[counter].Version >= limit {
-			return ErrRateLimited
 		}
 		if _, held := res.Read[claim.key]; claim.key != "" && held {
 			continue // reserved already: take the next one
@@ -665,9 +677,10 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 	}
 }
 
-// rateLimitTTL is how long a number's hourly rate-limit counter lives after
-// its last count: past the end of its hour, which is in its key.
-const rateLimitTTL = time.Hour + time.Minute
+// numberSubject is the per-number rate limit's subject for a number key:
+// its state lives at RateLimitPrefix + number key + "/n", a key that
+// privacy export shows and erasure deletes (NumberKeyPlaces).
+func numberSubject(nk string) string { return nk + "/n" }
 
 // decode reads a stored record and decrypts its personal data.
 func (s *Service) decode(ctx context.Context, val []byte) (*record, error) {
@@ -734,9 +747,9 @@ func (s *Service) outboxOp(k *privacy.Key, r *record) (store.Op, privacy.Queued,
 	return s.vault.Outbox(k, history.KindVerification, r.ID, r.CreatedAt, r.Seq, val)
 }
 
-// RateLimitPrefix is where per-number rate-limit counters live:
-// RateLimitPrefix + number key + "/" + hour (UTC, YYYYMMDDHH). A counter's
-// count is its store version (store.IfFewer); its value is empty.
+// RateLimitPrefix is where per-number rate limits live: RateLimitPrefix +
+// number key + "/n", holding the number's theoretical arrival time (package
+// limit), leased to expire when its budget is full again.
 const RateLimitPrefix = "ratelimit/number/"
 
 // NumberKeyPlaces lists the store keys, besides records and history, that
@@ -744,7 +757,7 @@ const RateLimitPrefix = "ratelimit/number/"
 // erasure deletes.
 func NumberKeyPlaces() []privacy.Place {
 	return []privacy.Place{
-		{Kind: "rate_limit_counters", Prefix: RateLimitPrefix, Counter: true},
+		{Kind: "rate_limit_counters", Prefix: RateLimitPrefix},
 		{Kind: "caller_id_leases", Prefix: dialer.LeasePrefix},
 		{Kind: "inbound_index", Prefix: inboundPrefix, Last: true},
 	}
