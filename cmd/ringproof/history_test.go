@@ -144,3 +144,32 @@ func TestKilledNodeLosesNoHistory(t *testing.T) {
 	}
 	t.Logf("%d verifications answered 201 (%d checked), %d in the history store", len(created), checked, len(stored))
 }
+
+// TestStoreAndHistoryMetrics: /metrics tells an operator how big the state
+// store is and how history reaches the history store.
+func TestStoreAndHistoryMetrics(t *testing.T) {
+	t.Parallel()
+	c := testConfig(t, "127.0.0.1:5070")
+	srv := startServer(t, c)
+	for i := range 3 {
+		if st, v := srv.call("POST", "/v1/verifications", fmt.Sprintf(`{"number":"+44791112345%d","method":"inbound_missed"}`, i)); st != 201 {
+			t.Fatalf("create: %d %v", st, v)
+		}
+	}
+	if err := srv.vault.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for name, ok := range map[string]func(float64) bool{
+		"ringproof_store_keys":                                        func(v float64) bool { return v >= 3 },
+		"ringproof_store_db_bytes":                                    func(v float64) bool { return v > 0 },
+		"ringproof_history_pending":                                   func(v float64) bool { return v == 0 },
+		"ringproof_history_queued":                                    func(v float64) bool { return v == 0 },
+		`ringproof_history_writes_total{result="written"}`:            func(v float64) bool { return v >= 3 },
+		`ringproof_history_writes_total{result="failed"}`:             func(v float64) bool { return v == 0 },
+		`ringproof_history_write_duration_seconds_count{result="ok"}`: func(v float64) bool { return v >= 1 },
+	} {
+		if v := historyMetric(t, srv, name); !ok(v) {
+			t.Errorf("%s = %v", name, v)
+		}
+	}
+}
