@@ -126,7 +126,7 @@ func TestFraudProtection(t *testing.T) {
 		if r.status != 429 || r.errorField("code") != "rate_limited" || r.errorField("limit") != "per_key" || r.errorField("reason") != "per_key" {
 			t.Fatalf("4th create of 3 a minute: %d %v", r.status, r.body)
 		}
-		retryAfter(t, r, 15, 20) // one back every 20 s
+		retryAfter(t, r, 10, 20) // one back every 20 s
 	})
 
 	t.Run("per_ip", func(t *testing.T) {
@@ -140,7 +140,7 @@ func TestFraudProtection(t *testing.T) {
 		if r.status != 429 || r.errorField("limit") != "per_ip" {
 			t.Fatalf("3rd create from one address: %d %v", r.status, r.body)
 		}
-		retryAfter(t, r, 25, 30)
+		retryAfter(t, r, 20, 30)
 		// Another client behind the proxy has a budget of its own, and the
 		// refused create counted nothing against the number: its hourly
 		// limit of 2 still holds 2.
@@ -169,7 +169,7 @@ func TestFraudProtection(t *testing.T) {
 		if c.status != 429 || c.errorField("limit") != "checks_per_ip" {
 			t.Fatalf("4th check of 3 a minute: %d %v", c.status, c.body)
 		}
-		retryAfter(t, c, 15, 20)
+		retryAfter(t, c, 10, 20)
 	})
 
 	t.Run("pumping_guard", func(t *testing.T) {
@@ -184,7 +184,7 @@ func TestFraudProtection(t *testing.T) {
 		if r.status != 429 || r.errorField("code") != "prefix_suspended" || r.errorField("reason") != "prefix_suspended" {
 			t.Fatalf("create past the ratio: %d %v", r.status, r.body)
 		}
-		retryAfter(t, r, 3590, 3600)
+		retryAfter(t, r, 3500, 3600)
 		r = srv.request("POST", "/v1/verifications", keyed[6], "198.51.100.54", inboundBody(mobile(50, 4)))
 		if r.status != 429 || r.errorField("code") != "prefix_suspended" {
 			t.Fatalf("create to the suspended prefix: %d %v", r.status, r.body)
