@@ -382,4 +382,8 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is text or json. Default text.
 	Format string `yaml:"format"`
+	// Access logs every HTTP request at info level once answered: its
+	// method, route, status, duration and which key it bore (by its place
+	// in the configuration, never the key). Default true.
+	Access bool `yaml:"access"`
 }

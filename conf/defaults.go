@@ -118,6 +118,7 @@ func Default() *Config {
 		Log: Log{
 			Level:  "info",
 			Format: "text",
+			Access: true,
 		},
 	}
 }

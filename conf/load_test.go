@@ -145,7 +145,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown trunk key", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    passwd: x\n",
 			[]string{"trunks[0].passwd: unknown key;", "(line 4)"}},
 		{"every unknown key at once", "foo: 1\nlog:\n  colour: true\n",
-			[]string{"foo: unknown key;", "(line 1)\nlog.colour: unknown key; known keys here: level, format (line 3)"}},
+			[]string{"foo: unknown key;", "(line 1)\nlog.colour: unknown key; known keys here: level, format, access (line 3)"}},
 		{"key set twice", "log:\n  level: info\n  level: debug\n", []string{"log.level: set twice, first on line 2 (line 3)"}},
 		// yaml.v3 reports the line of the construct it was in (the
 		// mapping that began on line 2), not always the offending one.
@@ -482,7 +482,7 @@ func TestEveryProblemOfAFileAtOnce(t *testing.T) {
 		`trunks[0].password: is required when username is set (or set RINGPROOF_TRUNK_A_PASSWORD) (line 7)`,
 		`trunks[0].address: "127.0.0.1" has no port (line 8)`,
 		`trunks[0].max_cps: want an integer, got "many" (line 9)`,
-		`log.levle: unknown key; known keys here: level, format (line 12)`,
+		`log.levle: unknown key; known keys here: level, format, access (line 12)`,
 	}
 	if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse error:\n%s\nwant:\n%s", err, strings.Join(want, "\n"))

@@ -3,13 +3,18 @@
 // where that tool is installed; the Kubernetes manifests decode strictly
 // into the part of the Kubernetes schema they use (a misspelt field is an
 // error), hang together (selectors, ports, probes, the Service the
-// StatefulSet names) and give ringproof a configuration it accepts.
+// StatefulSet names) and give ringproof a configuration it accepts; the
+// Prometheus rules, and every query of the Grafana dashboard, pass
+// promtool. That each metric they use is one a node exports is checked by
+// cmd/ringproof's TestDashboardAndAlertsUseExportedMetrics.
 package deploy
 
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -433,5 +438,118 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	if _, err := conf.Parse([]byte(file), func(k string) string { return env[k] }); err != nil {
 		t.Errorf("ringproof refuses the ConfigMap's configuration with the pod's environment:\n%v", err)
+	}
+}
+
+// promtool returns the path of promtool, skipping the test without it
+// (failing it under CI, where .ci/run installs it).
+func promtool(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is not installed (Debian's prometheus package; .ci/run installs it)")
+		}
+		t.Skip("promtool is not installed: the rules are not checked")
+	}
+	return p
+}
+
+func TestPrometheusRules(t *testing.T) {
+	out, err := exec.Command(promtool(t), "check", "rules", "prometheus/alerts.yml").CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+}
+
+// dashboard is the part of a Grafana dashboard the test reads.
+type dashboard struct {
+	Title      string `json:"title"`
+	UID        string `json:"uid"`
+	Templating struct {
+		List []struct {
+			Name string `json:"name"`
+		} `json:"list"`
+	} `json:"templating"`
+	Panels []struct {
+		ID      int    `json:"id"`
+		Type    string `json:"type"`
+		Title   string `json:"title"`
+		GridPos struct {
+			H, W, X, Y int
+		} `json:"gridPos"`
+		Targets []struct {
+			Expr  string `json:"expr"`
+			RefID string `json:"refId"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+// TestGrafanaDashboard checks the dashboard's structure (panels with
+// titles, on the grid, none overlapping) and has promtool parse every
+// query, with Grafana's variables given values.
+func TestGrafanaDashboard(t *testing.T) {
+	data, err := os.ReadFile("grafana/ringproof.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("grafana/ringproof.json: %v", err)
+	}
+	if d.Title == "" || d.UID == "" {
+		t.Fatal("the dashboard has no title or uid")
+	}
+	vars := map[string]bool{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = true
+	}
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	cells := map[[2]int]string{}
+	ids := map[int]bool{}
+	for _, p := range d.Panels {
+		if p.Title == "" || p.Type == "" || ids[p.ID] {
+			t.Errorf("panel %d %q: want a title, a type and an id of its own", p.ID, p.Title)
+		}
+		ids[p.ID] = true
+		if p.GridPos.X+p.GridPos.W > 24 || p.GridPos.W == 0 || p.GridPos.H == 0 {
+			t.Errorf("panel %q: gridPos %+v is off the 24-column grid", p.Title, p.GridPos)
+		}
+		for x := p.GridPos.X; x < p.GridPos.X+p.GridPos.W; x++ {
+			for y := p.GridPos.Y; y < p.GridPos.Y+p.GridPos.H; y++ {
+				if other, ok := cells[[2]int{x, y}]; ok {
+					t.Fatalf("panels %q and %q overlap", other, p.Title)
+				}
+				cells[[2]int{x, y}] = p.Title
+			}
+		}
+		if p.Type != "row" && len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, q := range p.Targets {
+			expr := q.Expr
+			for _, v := range []string{"job", "instance"} {
+				if strings.Contains(expr, "$"+v) && !vars[v] {
+					t.Errorf("panel %q uses $%s, which the dashboard does not define", p.Title, v)
+				}
+				expr = strings.ReplaceAll(expr, "$"+v, ".*")
+			}
+			expr = strings.ReplaceAll(expr, "$__rate_interval", "5m")
+			fmt.Fprintf(&rules, "      - record: dashboard:%s:%s\n        expr: %q\n", strings.Trim(strings.Map(func(r rune) rune {
+				if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+					return r
+				}
+				return '_'
+			}, strings.ToLower(p.Title)), "_"), q.RefID, expr)
+		}
+	}
+	file := path.Join(t.TempDir(), "dashboard.rules.yml")
+	if err := os.WriteFile(file, []byte(rules.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool(t), "check", "rules", file).CombinedOutput(); err != nil {
+		t.Fatalf("promtool cannot parse the dashboard's queries: %v\n%s\n%s", err, out, rules.String())
 	}
 }

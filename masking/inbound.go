@@ -22,7 +22,7 @@ import (
 // caller with no session there gets Config.Stranger's decision (404 by
 // default); nothing is stored about it.
 func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundDecision, ok bool) {
-	proxy, caller, owns := s.parties(in)
+	proxy, caller, unread, owns := s.parties(in)
 	if !owns {
 		return sip.InboundDecision{}, false
 	}
@@ -33,11 +33,13 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 		return sip.InboundDecision{Status: 404}
 	}
 	if caller == "" {
-		s.log.Info("masked call", "proxy", proxy, "outcome", "no_caller_id")
+		s.stats.call(unread)
+		s.log.Info("masked call", "proxy", proxy, "outcome", unread)
 		return stranger(), true
 	}
 	peer, id, err := s.peer(ctx, s.vault.Index().Of(caller), proxy)
 	if err != nil {
+		s.stats.call(outcomeLabel(err))
 		s.log.Info("masked call", "proxy", proxy, "caller", privacy.Mask(caller), "outcome", outcome(err))
 		return stranger(), true
 	}
@@ -47,9 +49,11 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 		if status < 400 || status > 699 {
 			status = 480 // no answer, or a failure of our own
 		}
+		s.stats.call("not_answered")
 		s.log.Info("masked call", "session", id, "outcome", "not_answered", "event", ev.Kind, "sip_status", ev.Status)
 		return sip.InboundDecision{Status: status}, true
 	}
+	s.stats.call("bridged")
 	s.log.Info("masked call", "session", id, "outcome", "bridged")
 	hangup := func(d *sip.Dialog) {
 		ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
@@ -81,17 +85,27 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 // for a sender with no session there, or the carrier's refusal. The text is
 // never stored or logged.
 func (s *Service) HandleText(ctx context.Context, in *sip.Inbound, body []byte) int {
-	proxy, caller, owns := s.parties(in)
-	if !owns || caller == "" {
+	proxy, caller, unread, owns := s.parties(in)
+	if !owns {
+		return 404
+	}
+	if caller == "" {
+		s.stats.text(unread)
 		return 404
 	}
 	peer, id, err := s.peer(ctx, s.vault.Index().Of(caller), proxy)
 	if err != nil {
-		s.log.Info("masked text", "proxy", proxy, "caller", privacy.Mask(caller), "outcome", "unknown_caller")
+		s.stats.text(outcomeLabel(err))
+		s.log.Info("masked text", "proxy", proxy, "caller", privacy.Mask(caller), "outcome", outcome(err))
 		return 404
 	}
 	ev := s.bridge.Relay(ctx, proxy, peer, string(body))
 	s.log.Info("masked text", "session", id, "event", ev.Kind, "sip_status", ev.Status)
+	if ev.Kind == sip.EventSent {
+		s.stats.text("sent")
+	} else {
+		s.stats.text("refused")
+	}
 	switch {
 	case ev.Kind == sip.EventSent:
 		return 202
@@ -112,10 +126,20 @@ func outcome(err error) string {
 	return "error: " + err.Error()
 }
 
+// outcomeLabel is outcome without the error's text, for metrics.
+func outcomeLabel(err error) string {
+	if o := outcome(err); !strings.HasPrefix(o, "error") {
+		return o
+	}
+	return "error"
+}
+
 // parties reads the proxy number an inbound call or text was sent to and
 // its caller, in E.164. owns is false when the dialled number is no proxy;
-// caller is empty when the caller ID is withheld or unreadable.
-func (s *Service) parties(in *sip.Inbound) (proxy, caller string, owns bool) {
+// caller is empty when the caller ID is withheld or absent (unread is then
+// "no_caller_id") or not a number libphonenumber accepts
+// ("invalid_caller_id").
+func (s *Service) parties(in *sip.Inbound) (proxy, caller, unread string, owns bool) {
 	region := s.cfg.TrunkRegions[in.Trunk]
 	proxy = in.Dialed // proxies need not be numbers libphonenumber knows
 	if !strings.HasPrefix(proxy, "+") {
@@ -124,16 +148,16 @@ func (s *Service) parties(in *sip.Inbound) (proxy, caller string, owns bool) {
 		}
 	}
 	if !s.Owns(proxy) {
-		return proxy, "", false
+		return proxy, "", "", false
 	}
 	if in.Anonymous || in.CallerID == "" {
-		return proxy, "", true
+		return proxy, "", "no_caller_id", true
 	}
 	caller, err := verify.NormaliseCallerID(in.CallerID, region)
 	if err != nil {
-		return proxy, "", true
+		return proxy, "", "invalid_caller_id", true
 	}
-	return proxy, caller, true
+	return proxy, caller, "", true
 }
 
 // peer reads the route of number key nk through proxy and opens the other

@@ -87,6 +87,7 @@ type Service struct {
 	bridge Bridger
 	cfg    Config
 	log    *slog.Logger
+	stats  counters
 }
 
 // New returns a masking service. A zero MaxCall means an hour, a zero
@@ -194,6 +195,7 @@ func (s *Service) Create(ctx context.Context, a, b, region string, ttl time.Dura
 			return nil, err
 		}
 		if ok {
+			s.stats.session()
 			s.log.Info("masking session created", "id", sess.ID, "proxy", proxy, "a", privacy.Mask(na), "b", privacy.Mask(nb))
 			return &sess.Session, nil
 		}

@@ -176,6 +176,8 @@ func (s *Service) answerInbound(ctx context.Context, in *sip.Inbound, r *record)
 		case MethodKeypadIn:
 			s.collectCode(ctx, id, conv)
 		}
+		conv.Hangup()
+		s.stats.add(&s.stats.s.Answered, string(method)+" "+conv.Ended())
 		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: "call ended", At: time.Now(), Trunk: trunk})
 	})
 }

@@ -336,16 +336,18 @@ func (s *Service) startCall(rec *record) error {
 // startAnsweredCall places rec's call in the background and, once it is
 // answered, runs talk on it; the call is hung up when talk returns.
 func (s *Service) startAnsweredCall(rec *record, talk func(context.Context, conversation)) error {
-	id, number, locale := rec.ID, rec.Number, rec.Locale
+	id, number, locale, method := rec.ID, rec.Number, rec.Locale, rec.Method
 	return s.goCall(id, func(ctx context.Context) {
 		conv, ev := s.dialer.Call(ctx, number, locale, func(ev sip.Event) { s.recordEvent(id, ev) })
 		if conv == nil {
+			s.stats.add(&s.stats.s.Answered, string(method)+" "+string(ev.Kind))
 			s.log.Info("call ended", "id", id, "event", ev.Kind, "sip_status", ev.Status, "reason", ev.Reason)
 			return
 		}
 		talk(ctx, conv)
 		conv.Hangup()
 		why := conv.Ended()
+		s.stats.add(&s.stats.s.Answered, string(method)+" "+why)
 		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: why, At: time.Now(), Trunk: conv.Trunk()})
 		s.log.Info("call ended", "id", id, "event", sip.EventHungUp, "reason", why)
 	})

@@ -289,12 +289,26 @@ func TestContainerEntrypointPassesAFlashCall(t *testing.T) {
 	t.Parallel()
 	sipp := carrier(t, "uas_ring_cancel.xml", 1)
 	sipListen := fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
-	// The docker run -e of the Dockerfile's example, for this machine.
+	// The docker run -e of the Dockerfile's example, for this machine, and
+	// a configuration file (the API keys) mounted and named, as it shows.
 	c := newContainer(t, map[string]string{
 		"RINGPROOF_SIP_LISTEN":       sipListen,
-		"RINGPROOF_HTTP_API_KEYS":    apiKey,
 		"RINGPROOF_TRUNKS_0_ADDRESS": sipp.Addr,
 	})
+	configFile := filepath.Join(c.volume, "ringproof.yaml")
+	writeConfigFile := func(key string) {
+		t.Helper()
+		if err := os.WriteFile(configFile, []byte("http:\n  api_keys: ["+key+"]\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if c.uid >= 0 {
+			if err := os.Chown(configFile, c.uid, c.uid); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	writeConfigFile(apiKey)
+	c.env = withEnv(c.env, "RINGPROOF_CONFIG", configFile)
 	out := &logBuffer{}
 	ctx, stop := context.WithCancel(context.Background())
 	serve := c.command(ctx, out, append(append([]string{}, c.img.entrypoint...), c.img.cmd...)...)
@@ -336,6 +350,24 @@ func TestContainerEntrypointPassesAFlashCall(t *testing.T) {
 	v := srv.waitFor(id, "cancelled", status("cancelled"))
 	if types := fmt.Sprint(eventTypes(v)); types != "[dialing ringing cancelled]" {
 		t.Fatalf("events %s", types)
+	}
+
+	// SIGHUP (systemctl reload, docker kill -s HUP) reads the file again:
+	// the new key works at once, the old one no more.
+	writeConfigFile("rotated-api-key")
+	if err := serve.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !poll(20*time.Second, func() bool {
+		return srv.getWith("rotated-api-key", "/v1/verifications/"+id) == 200
+	}) {
+		t.Fatalf("the rotated key was refused 20 s after SIGHUP:\n%s", out)
+	}
+	if code := srv.getWith(apiKey, "/v1/verifications/"+id); code != 401 {
+		t.Fatalf("the old key after SIGHUP: %d, want 401", code)
+	}
+	if !strings.Contains(out.String(), `msg="configuration reloaded" applied=http.api_keys[0]`) {
+		t.Errorf("the log does not say what the reload applied:\n%s", out)
 	}
 
 	// What the process wrote is in the volume, owned by the image's user.

@@ -21,7 +21,7 @@ type latency struct {
 }
 
 func newLatency() *latency {
-	return &latency{
+	l := &latency{
 		http: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ringproof_http_request_duration_seconds",
 			Help:    "Time to serve an HTTP request, by route (the pattern that served it) and status code. Event streams are not counted.",
@@ -38,7 +38,27 @@ func newLatency() *latency {
 			Buckets: latencyBuckets,
 		}, []string{"result"}),
 	}
+	for _, op := range storeOps {
+		l.store.WithLabelValues(op, "ok")
+		l.store.WithLabelValues(op, "error")
+	}
+	for _, r := range apiRoutes {
+		l.http.WithLabelValues(r.route, r.code)
+	}
+	return l
 }
+
+// The series the histograms have from the start, empty, so that
+// dashboards and alerts see them before the first request: every store
+// operation by result, and the API's main routes by their success code.
+var (
+	storeOps  = []string{"get", "put", "delete", "txn", "compact", "lease_grant"}
+	apiRoutes = []struct{ route, code string }{
+		{"POST /v1/verifications", "201"},
+		{"POST /v1/verifications/{id}/check", "200"},
+		{"GET /v1/verifications/{id}", "200"},
+	}
+)
 
 // collectors returns the histograms, for registration.
 func (l *latency) collectors() []prometheus.Collector {

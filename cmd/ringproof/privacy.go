@@ -323,7 +323,7 @@ func (h *privacyHandler) actor(r *http.Request) privacy.Actor {
 }
 
 func (h *privacyHandler) export(w http.ResponseWriter, r *http.Request) {
-	number, ok := h.number(w, r.URL.Query().Get("number"), r.URL.Query().Get("region"))
+	number, ok := h.queryNumber(w, r)
 	if !ok {
 		return
 	}
@@ -365,9 +365,9 @@ func (h *privacyHandler) erase(w http.ResponseWriter, r *http.Request) {
 
 func (h *privacyHandler) audit(w http.ResponseWriter, r *http.Request) {
 	var number string
-	if q := r.URL.Query().Get("number"); q != "" {
+	if r.URL.Query().Get("number") != "" {
 		var ok bool
-		if number, ok = h.number(w, q, r.URL.Query().Get("region")); !ok {
+		if number, ok = h.queryNumber(w, r); !ok {
 			return
 		}
 	}
@@ -377,6 +377,44 @@ func (h *privacyHandler) audit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, map[string]any{"entries": entries})
+}
+
+// queryNumber parses the number and region of r's query, answering 400
+// when the number is not valid.
+//
+// A URL query reads '+' as a space (form encoding), so ?number=+447911123456
+// arrives as " 447911123456". Since no number starts with a space, a
+// number whose raw query value starts with '+' is read with the plus it
+// was meant to have. Any other space (a %20, or a '+' inside the number)
+// is left to refuse, and the error says to write the plus as %2B.
+func (h *privacyHandler) queryNumber(w http.ResponseWriter, r *http.Request) (string, bool) {
+	q := r.URL.Query()
+	number := q.Get("number")
+	if strings.HasPrefix(number, " ") && rawStartsWithPlus(r.URL.RawQuery, "number") {
+		number = "+" + number[1:]
+	}
+	n, err := verify.ParseNumber(number, q.Get("region"))
+	var in *verify.InputError
+	if errors.As(err, &in) {
+		msg := in.Message
+		if strings.Contains(number, " ") {
+			msg += `; a "+" in a URL query reads as a space: write it as %2B (number=%2B447911123456)`
+		}
+		verify.WriteError(w, http.StatusBadRequest, in.Code, msg, in.Field)
+		return "", false
+	}
+	return n, err == nil
+}
+
+// rawStartsWithPlus reports whether the first value of key in the raw
+// query rawQuery starts with a literal '+'.
+func rawStartsWithPlus(rawQuery, key string) bool {
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		if k, v, _ := strings.Cut(pair, "="); k == key {
+			return strings.HasPrefix(v, "+")
+		}
+	}
+	return false
 }
 
 // number parses a number parameter, answering 400 when it is not valid.

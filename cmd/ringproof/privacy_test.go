@@ -540,3 +540,26 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		t.Fatalf("timed out waiting until %s", what)
 	}
 }
+
+// TestPrivacyExportReadsAPlusInTheQuery checks the number of an export
+// written as a URL query: %2B, or a literal '+' at its start (which the
+// query reads as a space), and that a space elsewhere is refused with the
+// way to write it.
+func TestPrivacyExportReadsAPlusInTheQuery(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, privacyConfig(t, "127.0.0.1:5070"))
+	for _, q := range []string{"number=%2B447911123456", "number=+447911123456", "region=GB&number=+447911123456"} {
+		if status, body := srv.admin("GET", "/v1/privacy/export?"+q, adminKey, ""); status != 200 {
+			t.Errorf("export?%s: %d %s, want 200", q, status, body)
+		}
+	}
+	for _, q := range []string{"number=%20447911123456", "number=44+7911123456"} {
+		status, body := srv.admin("GET", "/v1/privacy/export?"+q, adminKey, "")
+		if status != 400 || !strings.Contains(string(body), "%2B") {
+			t.Errorf("export?%s: %d %s, want 400 saying to write %%2B", q, status, body)
+		}
+	}
+	if status, body := srv.admin("GET", "/v1/privacy/audit?number=+447911123456", adminKey, ""); status != 200 {
+		t.Errorf("audit?number=+…: %d %s, want 200", status, body)
+	}
+}

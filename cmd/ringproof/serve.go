@@ -12,7 +12,11 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/signal"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ringproof/ringproof/cluster"
@@ -44,7 +48,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ringproof: %v\n", err)
 		return 2
 	}
-	log := newLogger(cfg.Log, stderr)
+	// SIGHUP reloads the configuration; caught from now on, as its default
+	// would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	log, level := newLevelLogger(cfg.Log, stderr)
 	sip.SetLibraryLogger(log.With("component", "sipgo"))
 	if changed := tuneRuntime(); len(changed) > 0 {
 		log.Info("Go runtime tuned for SIP latency (the GOMAXPROCS and GOGC environment variables override)", changed...)
@@ -58,8 +67,15 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	if a := srv.sip.TLSAddr(); a.IsValid() {
 		ready = append(ready, "sip_tls", a.String())
 	}
+	srv.level = level
 	log.Info("ringproof ready", append(ready, "version", readBuild().short())...)
-	<-ctx.Done()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hup:
+			reloadConfig(srv, *path, log)
+		}
+	}
 	log.Info("shutting down: hanging up calls in progress")
 	sctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -76,17 +92,47 @@ func loadConfig(path string) (*conf.Config, error) {
 	return conf.Load(path)
 }
 
+// reloadConfig reads the configuration again, from path and the
+// environment, and applies what a running node can (see reload). A
+// configuration with problems changes nothing.
+func reloadConfig(srv *server, path string, log *slog.Logger) {
+	next, err := loadConfig(path)
+	if err != nil {
+		log.Error("reload refused, running on as before: " + err.Error())
+		return
+	}
+	applied, restart, err := srv.reload(next)
+	if err != nil {
+		log.Error("reload refused, running on as before", "err", err)
+		return
+	}
+	attrs := []any{"applied", strings.Join(applied, ",")}
+	if srv.cert != nil {
+		attrs = append(attrs, "sip_tls_certificate", "read again")
+	}
+	log.Info("configuration reloaded", attrs...)
+	if len(restart) > 0 {
+		log.Warn("configuration changes that take a restart", "keys", strings.Join(restart, ","))
+	}
+}
+
 // newLogger builds the process logger; every line passes through
 // privacy.RedactHandler so no phone number is written even by mistake.
 func newLogger(c conf.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
+	log, _ := newLevelLogger(c, w)
+	return log
+}
+
+// newLevelLogger is newLogger, with the level it can be set to later.
+func newLevelLogger(c conf.Log, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	level.Set(logLevel(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.Format == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(privacy.RedactHandler(h))
+	return slog.New(privacy.RedactHandler(h)), level
 }
 
 // server is a running ringproof node.
@@ -120,12 +166,21 @@ type server struct {
 
 	// tokenKey signs result tokens (widget.go); nil: none are made.
 	tokenKey []byte
+
+	// What a reload (reload.go) changes: the HTTP handler in force, the
+	// configuration as started and as last applied, the SIP TLS
+	// certificate (nil without TLS) and the log level (nil: fixed).
+	handler          atomic.Pointer[http.Handler]
+	metrics          http.Handler // GET /metrics, the same across reloads
+	started, current *conf.Config
+	cert             *certificate
+	level            *slog.LevelVar
 }
 
 // start opens the store, the SIP endpoint and the HTTP port, in that order,
 // and undoes what it opened if a later step fails.
 func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, err error) {
-	s := &server{log: log, lat: newLatency(), trunk: newTrunkMetrics(), done: make(chan error, 1)}
+	s := &server{log: log, lat: newLatency(), trunk: newTrunkMetrics(), done: make(chan error, 1), started: cfg, current: cfg}
 	defer func() {
 		if err != nil {
 			s.Close(context.Background())
@@ -157,6 +212,10 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	tlsServer, tlsClient, err := cfg.SIP.TLSConfigs()
 	if err != nil {
 		return nil, err
+	}
+	if tlsServer != nil {
+		s.cert = &certificate{}
+		s.cert.use(tlsServer, tlsClient)
 	}
 	s.sip, err = sip.Listen(ctx, sip.Options{
 		Listen:        cfg.SIP.Listen,
@@ -281,8 +340,10 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	if err != nil {
 		return nil, fmt.Errorf("http: listen %s: %w", cfg.HTTP.Listen, err)
 	}
+	s.metrics = s.metricsHandler()
+	s.serveWith(cfg)
 	s.http = &http.Server{
-		Handler:           s.lat.timeHTTP(s.routes(cfg)),
+		Handler:           s,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -321,7 +382,7 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	})
 	mux.Handle("/v1/privacy/", newPrivacyHandler(s.vault, cfg.HTTP, s.log))
 	mux.Handle("GET /v1/cluster", s.clusterHandler(cfg.HTTP.APIKeys))
-	mux.Handle("GET /metrics", s.metricsHandler())
+	mux.Handle("GET /metrics", s.metrics)
 	if cfg.HTTP.Pprof {
 		mux.Handle("/debug/pprof/", verify.RequireKey(cfg.HTTP.AdminKeys, pprofHandler()))
 	}
