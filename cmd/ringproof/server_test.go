@@ -74,6 +74,9 @@ func testConfig(t *testing.T, carrier string) *conf.Config {
 	c.HTTP.APIKeys = []string{apiKey}
 	c.SIP.Listen = fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
 	c.Store = storetest.Config(t)
+	// Generous: several servers start at once in parallel tests, on a
+	// machine that may be busy with other things too.
+	c.Store.DialTimeoutS = 30
 	c.Trunks[0].Address = carrier
 	c.Trunks[0].Domain = ""
 	c.Callers = []string{"+442079460000-+442079469999"}
