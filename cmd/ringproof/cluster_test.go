@@ -598,7 +598,8 @@ func testClusterSurvivesTheLossOfAnEtcdMember(t *testing.T) {
 	stopped := time.Now()
 	tc.etcd.Stop(leader)
 	t.Logf("member %d, the leader, stopped in %v", leader, time.Since(stopped).Round(time.Millisecond))
-	recovered := poll(20*time.Second, func() bool {
+	// A liveness check, not a timing: the margin is for a busy machine.
+	recovered := poll(60*time.Second, func() bool {
 		for _, s := range tc.nodes {
 			if l.since(s, stopped) < 10 {
 				return false
@@ -609,7 +610,7 @@ func testClusterSurvivesTheLossOfAnEtcdMember(t *testing.T) {
 	close(stop)
 	l.wg.Wait()
 	if !recovered {
-		t.Fatal("with 2 of 3 etcd members, some node did not create 10 verifications within 20 s")
+		t.Fatal("with 2 of 3 etcd members, some node did not create 10 verifications within 60 s")
 	}
 	t.Logf("every node created 10 verifications %v after the stop", time.Since(stopped).Round(time.Millisecond))
 	restart := time.Now()
