@@ -36,6 +36,7 @@ type Store interface {
 	DeletePrefix(ctx context.Context, prefix string) (int64, error)
 	Watch(ctx context.Context, prefix string) <-chan store.Event
 	Compact(ctx context.Context) (int64, error)
+	DeleteUnchanged(ctx context.Context, revs map[string]int64) (int64, error)
 }
 
 // VaultConfig configures a Vault.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/history"
-	"github.com/ringproof/ringproof/store"
 )
 
 // writer copies history entries from the outbox to the history store, in
@@ -214,32 +213,13 @@ func (w *writer) requeue(taken map[string]queued) {
 // not written again since (a later write stays for the next batch). A
 // failure leaves them for a sweep: writing them again changes nothing.
 func (w *writer) unqueue(ctx context.Context, taken map[string]queued) {
-	var conds []store.Cmp
-	var ops []store.Op
-	commit := func() {
-		if len(ops) == 0 {
-			return
-		}
-		ok, err := w.st.Commit(ctx, conds, ops)
-		if err == nil && !ok {
-			// One was written again: delete the others one by one.
-			for i := range ops {
-				_, err = w.st.Commit(ctx, conds[i:i+1], ops[i:i+1])
-			}
-		}
-		if err != nil && !errors.Is(err, context.Canceled) {
-			w.log.Warn("history: written entries stay in the outbox until a sweep", "err", err)
-		}
-		conds, ops = conds[:0], ops[:0]
-	}
+	revs := make(map[string]int64, len(taken))
 	for k, q := range taken {
-		conds = append(conds, store.IfModRevision(k, q.rev))
-		ops = append(ops, store.OpDelete(k))
-		if len(ops) == 64 {
-			commit()
-		}
+		revs[k] = q.rev
 	}
-	commit()
+	if _, err := w.st.DeleteUnchanged(ctx, revs); err != nil && !errors.Is(err, context.Canceled) {
+		w.log.Warn("history: written entries stay in the outbox until a sweep", "err", err)
+	}
 }
 
 // sweep queues outbox entries older than minAge that this node does not

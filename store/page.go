@@ -59,3 +59,47 @@ func (s *Store) DBSize(ctx context.Context) (int64, error) {
 	}
 	return st.DbSize, nil
 }
+
+// DeleteUnchanged deletes each key of revs that was last written at the
+// revision revs gives it (nobody wrote it since), and leaves the others:
+// one transaction per 64 keys, each key under its own condition (etcd's
+// nested transactions), so that one key written again does not keep the
+// others. It returns how many it deleted.
+func (s *Store) DeleteUnchanged(ctx context.Context, revs map[string]int64) (int64, error) {
+	var n int64
+	ops := make([]clientv3.Op, 0, 64)
+	first := ""
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		rctx, cancel := s.reqCtx(ctx)
+		resp, err := s.cli.Txn(rctx).Then(ops...).Commit()
+		cancel()
+		if err != nil {
+			return wrapErr("delete unchanged", first, err)
+		}
+		for _, r := range resp.Responses {
+			if t := r.GetResponseTxn(); t != nil && t.Succeeded {
+				n++
+			}
+		}
+		ops, first = ops[:0], ""
+		return nil
+	}
+	for key, rev := range revs {
+		k := s.abs(key)
+		if first == "" {
+			first = key
+		}
+		ops = append(ops, clientv3.OpTxn(
+			[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)},
+			[]clientv3.Op{clientv3.OpDelete(k)}, nil))
+		if len(ops) == 64 {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, flush()
+}

@@ -45,6 +45,8 @@ type options struct {
 	rampRates   []int
 	stepDur     time.Duration
 	soak        time.Duration
+	expiryS     int // verification.expiry_s
+	graceS      int // verification.grace_s
 	sample      time.Duration
 	ceiling     bool
 	ceilingDur  time.Duration
@@ -85,6 +87,8 @@ func parseFlags() options {
 	flag.DurationVar(&o.stepDur, "step", 8*time.Second, "length of each ramp step")
 	flag.DurationVar(&o.soak, "soak", 0, "run -rate for this long, sampling the server's RSS (e.g. 10m); 0: no soak")
 	flag.DurationVar(&o.sample, "sample", 15*time.Second, "soak: sampling interval")
+	flag.IntVar(&o.expiryS, "expiry", 300, "the server's verification.expiry_s")
+	flag.IntVar(&o.graceS, "grace", 0, "the server's verification.grace_s (0: records leave etcd at expiry, so a soak shows the bound after -expiry)")
 	flag.BoolVar(&o.ceiling, "ceiling", true, "first measure SIPp against itself (the machine's ceiling)")
 	flag.DurationVar(&o.ceilingDur, "ceiling-duration", 5*time.Second, "length of the SIPp-only ceiling run")
 	flag.IntVar(&o.ceilingRate, "ceiling-rate", 0, "SIPp-only call rate; 0: flat out")
@@ -202,7 +206,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer carrier.kill()
-	srv, err := startServer(ctx, bin, dir, carrier.addr, o.logLevel, o.udpReader, o.env)
+	srv, err := startServer(ctx, bin, dir, carrier.addr, o.logLevel, o.udpReader, liveWindow{o.expiryS, o.graceS}, o.env)
 	if err != nil {
 		return err
 	}

@@ -199,7 +199,7 @@ func soakSample(ctx context.Context, srv *server, s *step, every time.Duration, 
 	start := time.Now()
 	prev, _ := readProc(srv.pid)
 	var xs, ys []float64
-	fmt.Printf("%8s %10s %12s %12s %8s %6s %7s %12s %10s %10s %12s\n", "elapsed", "verified", "RSS", "VmHWM", "threads", "fds", "cores", "live heap", "goroutines", "store keys", "etcd db")
+	fmt.Printf("%8s %10s %12s %12s %8s %6s %7s %12s %10s %10s %12s %9s %12s\n", "elapsed", "verified", "RSS", "VmHWM", "threads", "fds", "cores", "live heap", "goroutines", "store keys", "etcd db", "outbox", "history db")
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -222,9 +222,11 @@ func soakSample(ctx context.Context, srv *server, s *step, every time.Duration, 
 		s.mu.Unlock()
 		el := time.Since(start)
 		keys, dbBytes := srv.storeStats(ctx)
-		fmt.Printf("%8s %10d %12s %12s %8d %6d %7.2f %9d MB %10s %10s %12s\n",
+		pending, histBytes := srv.historyStats(ctx)
+		fmt.Printf("%8s %10d %12s %12s %8d %6d %7.2f %9d MB %10s %10s %12s %9s %12s\n",
 			el.Round(time.Second), v, mb(p.RSS), mb(p.HWM), p.Threads, p.FDs, cpuShare(prev, p), sum.LastLive,
-			known(int64(srv.goroutines(ctx)), strconv.FormatInt), known(keys, strconv.FormatInt), known(dbBytes, func(n int64, _ int) string { return mb(n) }))
+			known(int64(srv.goroutines(ctx)), strconv.FormatInt), known(keys, strconv.FormatInt), known(dbBytes, func(n int64, _ int) string { return mb(n) }),
+			known(pending, strconv.FormatInt), known(histBytes, func(n int64, _ int) string { return mb(n) }))
 		xs = append(xs, el.Minutes())
 		ys = append(ys, float64(p.RSS)/(1<<20))
 		prev = p

@@ -26,6 +26,7 @@ const adminKey = "flashbench-admin"
 // server is ringproof serve running as a child process.
 type server struct {
 	pid     int
+	dataDir string
 	base    string       // http://127.0.0.1:port
 	etcd    *http.Client // reaches the embedded etcd's unix socket (its /metrics: etcdMetricsURL)
 	sipAddr string
@@ -49,7 +50,7 @@ func buildServer(ctx context.Context, root, dir string) (string, error) {
 // serverConfig is the YAML the server runs with: every port a free
 // loopback one, the carrier as the only trunk, and limits high enough that
 // only the machine limits the rate.
-func serverConfig(dir, carrier, logLevel, udpReader string) (path, base, sipAddr, dataDir string, err error) {
+func serverConfig(dir, carrier, logLevel, udpReader string, live liveWindow) (path, base, sipAddr, dataDir string, err error) {
 	httpPort, err := freeTCPPort()
 	if err != nil {
 		return "", "", "", "", err
@@ -77,9 +78,11 @@ callers:
   - "+442079460000-+442079469999"
 verification:
   max_per_number_per_hour: 1000000
+  expiry_s: %d
+  grace_s: %d
 log:
   level: %s
-`, httpPort, apiKey, adminKey, sipPort, readerLine(udpReader), filepath.Join(dir, "data"), carrier, logLevel)
+`, httpPort, apiKey, adminKey, sipPort, readerLine(udpReader), filepath.Join(dir, "data"), carrier, live.expiryS, live.graceS, logLevel)
 	path = filepath.Join(dir, "ringproof.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return "", "", "", "", err
@@ -100,8 +103,8 @@ func readerLine(udpReader string) string {
 // until /readyz answers 200. GODEBUG=gctrace=1 makes the Go runtime write
 // one line per GC to stderr (the log file): live heap without adding
 // anything to the server.
-func startServer(ctx context.Context, bin, dir, carrier, logLevel, udpReader string, env []string) (*server, error) {
-	cfgPath, base, sipAddr, dataDir, err := serverConfig(dir, carrier, logLevel, udpReader)
+func startServer(ctx context.Context, bin, dir, carrier, logLevel, udpReader string, live liveWindow, env []string) (*server, error) {
+	cfgPath, base, sipAddr, dataDir, err := serverConfig(dir, carrier, logLevel, udpReader, live)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +122,7 @@ func startServer(ctx context.Context, bin, dir, carrier, logLevel, udpReader str
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start ringproof: %w", err)
 	}
-	s := &server{pid: cmd.Process.Pid, base: base, etcd: unixClient(filepath.Join(dataDir, "etcd.sock")), sipAddr: sipAddr, logPath: logPath, cmd: cmd, done: make(chan struct{})}
+	s := &server{pid: cmd.Process.Pid, base: base, dataDir: dataDir, etcd: unixClient(filepath.Join(dataDir, "etcd.sock")), sipAddr: sipAddr, logPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		s.exitErr = cmd.Wait()
 		close(s.done)
@@ -300,6 +303,37 @@ func (s *server) goroutines(ctx context.Context) int {
 		return -1
 	}
 	return n
+}
+
+// liveWindow is how long verifications stay in etcd: verification.expiry_s
+// and verification.grace_s.
+type liveWindow struct{ expiryS, graceS int }
+
+// historyStats reads from the server's /metrics the history entries
+// waiting in its outbox (ringproof_history_pending), and the size of the
+// embedded history database with its write-ahead log; -1 for what it
+// cannot read.
+func (s *server) historyStats(ctx context.Context) (pending, dbBytes int64) {
+	pending, dbBytes = -1, -1
+	if n := fileSize(filepath.Join(s.dataDir, "history.db")); n > 0 {
+		dbBytes = n + fileSize(filepath.Join(s.dataDir, "history.db-wal"))
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/metrics", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return pending, dbBytes
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "ringproof_history_pending "); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				pending = int64(f)
+			}
+		}
+	}
+	return pending, dbBytes
 }
 
 // storeStats reads from the embedded etcd's metrics how many keys it holds
