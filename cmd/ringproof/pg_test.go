@@ -1,7 +1,9 @@
 package main
 
 import (
+	"database/sql"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -36,4 +38,36 @@ func historyDatabase(t *testing.T) string {
 		t.Skipf("pgtest: %v", pgErr)
 	}
 	return pg.Database(t)
+}
+
+// postgresDump returns every row of the history tables of the database at
+// url, as text: JSON bodies as their text, other byte strings in hex.
+func postgresDump(t *testing.T, url string) string {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b strings.Builder
+	for table, cols := range map[string]string{
+		"history_entries":   "id, number_key, kind, convert_from(body, 'UTF8')",
+		"history_data_keys": "number_key, encode(wrapped, 'hex')",
+		"history_erasures":  "guard",
+		"history_audit":     "id, subject, convert_from(body, 'UTF8')",
+	} {
+		rows, err := db.Query("SELECT CONCAT_WS(' ', " + cols + ") FROM " + table)
+		if err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		for rows.Next() {
+			var row string
+			if err := rows.Scan(&row); err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(table + ": " + row + "\n")
+		}
+		rows.Close()
+	}
+	return b.String()
 }

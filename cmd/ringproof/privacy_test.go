@@ -378,6 +378,11 @@ func TestEraseHangsUpARingingCallOnAnotherNode(t *testing.T) {
 	if !b.vault.Cached(nk) {
 		t.Fatal("node B does not cache the data key it made")
 	}
+	// The history database holds the number's index key until the erasure
+	// (so that the check after it could fail).
+	waitUntil(t, 10*time.Second, "the history reaches PostgreSQL", func() bool {
+		return strings.Contains(postgresDump(t, ca.History.PostgresURL), nk)
+	})
 	status, body := a.admin("POST", "/v1/privacy/erase", adminKey, `{"number":"+447911123456"}`)
 	if e := decode[privacy.Erasure](t, body); status != 200 || e.Counts["verifications"] != 1 || e.Counts["data_keys"] != 1 {
 		t.Fatalf("erase on node A: %d %s", status, body)
@@ -403,6 +408,7 @@ func TestEraseHangsUpARingingCallOnAnotherNode(t *testing.T) {
 	waitUntil(t, 10*time.Second, "node B's call ends", func() bool { return b.svc.LiveCalls() == 0 })
 	checkNoTrace(t, "the store", storeDump(t, a.store), append(numberForms, nk)...)
 	checkDiskHoldsNoNumber(t, ca.Store.DataDir)
+	checkNoTrace(t, "the history database", postgresDump(t, ca.History.PostgresURL), append(numberForms, nk)...)
 
 	// B verifies the number again: a new data key, and an export holds
 	// only the new verification.
