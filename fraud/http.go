@@ -1,7 +1,6 @@
 package fraud
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/store"
 )
 
@@ -26,7 +26,7 @@ type SuspendedPrefix struct {
 }
 
 // NewHandler serves the pumping guard's admin API. Wrap it in the admin
-// keys' authentication:
+// keys' authentication (api.RequireKey):
 //
 //	GET    /v1/fraud/prefixes             200 {"prefixes":[…]} the suspended prefixes
 //	DELETE /v1/fraud/prefixes/{prefix}    200 the suspension lifted; 404 if none
@@ -42,31 +42,31 @@ func NewHandler(g *Guard, log *slog.Logger) http.Handler {
 			out[i].Suspension = s
 			out[i].Window.Attempts, out[i].Window.Verified = g.pump.figures(s.Prefix)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"prefixes": out})
+		api.WriteJSON(w, http.StatusOK, map[string]any{"prefixes": out})
 	})
 	mux.HandleFunc("DELETE /v1/fraud/prefixes/{prefix}", func(w http.ResponseWriter, r *http.Request) {
 		prefix := r.PathValue("prefix")
 		if !validPrefix(prefix) {
-			writeError(w, http.StatusBadRequest, "invalid", "prefix is 1 to 15 digits, without '+'", "prefix")
+			api.WriteError(w, http.StatusBadRequest, "invalid", "prefix is 1 to 15 digits, without '+'", "prefix")
 			return
 		}
 		s, err := g.pump.lift(r.Context(), prefix)
 		switch {
 		case errors.Is(err, ErrNotSuspended):
-			writeError(w, http.StatusNotFound, "not_found", "prefix +"+prefix+" is not suspended", "prefix")
+			api.WriteError(w, http.StatusNotFound, "not_found", "prefix +"+prefix+" is not suspended", "prefix")
 		case errors.Is(err, store.ErrUnavailable):
 			w.Header().Set("Retry-After", "2")
-			writeError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable; retry", "")
+			api.WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable; retry", "")
 		case err != nil:
 			log.Error("fraud: lift", "prefix", prefix, "err", err)
-			writeError(w, http.StatusInternalServerError, "internal", "internal error", "")
+			api.WriteError(w, http.StatusInternalServerError, "internal", "internal error", "")
 		default:
 			log.Info("pumping guard: suspension lifted", "prefix", prefix)
-			writeJSON(w, http.StatusOK, map[string]any{"prefix": s.Prefix, "lifted_at": time.Now().UTC(), "suspension": s})
+			api.WriteJSON(w, http.StatusOK, map[string]any{"prefix": s.Prefix, "lifted_at": time.Now().UTC(), "suspension": s})
 		}
 	})
 	mux.HandleFunc("/v1/fraud/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such resource", "")
+		api.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
 	})
 	return mux
 }
@@ -82,21 +82,4 @@ func validPrefix(s string) bool {
 		}
 	}
 	return true
-}
-
-// writeError writes an error in the API's shape ({"error":{"code",
-// "message","field"}}).
-func writeError(w http.ResponseWriter, status int, code, msg, field string) {
-	detail := map[string]string{"code": code, "message": msg}
-	if field != "" {
-		detail["field"] = field
-	}
-	writeJSON(w, status, map[string]any{"error": detail})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
-	"github.com/ringproof/ringproof/verify"
 )
 
 // Handle decides an inbound call to a proxy number and reports whether
@@ -143,7 +143,7 @@ func (s *Service) parties(in *sip.Inbound) (proxy, caller, unread string, owns b
 	region := s.cfg.TrunkRegions[in.Trunk]
 	proxy = in.Dialed // proxies need not be numbers libphonenumber knows
 	if !strings.HasPrefix(proxy, "+") {
-		if n, err := verify.NormaliseCallerID(proxy, region); err == nil {
+		if n, err := number.NormaliseCallerID(proxy, region); err == nil {
 			proxy = n
 		}
 	}
@@ -153,7 +153,7 @@ func (s *Service) parties(in *sip.Inbound) (proxy, caller, unread string, owns b
 	if in.Anonymous || in.CallerID == "" {
 		return proxy, "", "no_caller_id", true
 	}
-	caller, err := verify.NormaliseCallerID(in.CallerID, region)
+	caller, err := number.NormaliseCallerID(in.CallerID, region)
 	if err != nil {
 		return proxy, "", "invalid_caller_id", true
 	}

@@ -27,12 +27,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/history"
+	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
-	"github.com/ringproof/ringproof/verify"
 )
 
 // Store is what masking needs of the store (store.Store).
@@ -75,7 +76,7 @@ type Config struct {
 // (fraud.Guard).
 type Destinations interface {
 	// CheckDestination returns nil, or an error refusing number (one
-	// that is verify.Refused).
+	// that is api.Refused).
 	CheckDestination(number string) error
 }
 
@@ -105,7 +106,7 @@ func New(st Store, vault *privacy.Vault, b Bridger, cfg Config, log *slog.Logger
 	return &Service{st: st, vault: vault, bridge: b, cfg: cfg, log: log}
 }
 
-// Errors the service returns besides *verify.InputError.
+// Errors the service returns besides *api.InputError.
 var (
 	ErrOff      = errors.New("masking: no proxy numbers configured (masking.numbers)")
 	ErrNoProxy  = errors.New("masking: every proxy number is in use by one of these numbers")
@@ -162,19 +163,19 @@ func (s *Service) Create(ctx context.Context, a, b, region string, ttl time.Dura
 	if len(s.cfg.Numbers) == 0 {
 		return nil, ErrOff
 	}
-	na, err := verify.ParseNumber(a, region)
+	na, err := number.Parse(a, region)
 	if err != nil {
 		return nil, renamed(err, "a")
 	}
-	nb, err := verify.ParseNumber(b, region)
+	nb, err := number.Parse(b, region)
 	if err != nil {
 		return nil, renamed(err, "b")
 	}
 	if na == nb {
-		return nil, &verify.InputError{Field: "b", Code: "invalid", Message: "a and b must be different numbers"}
+		return nil, &api.InputError{Field: "b", Code: "invalid", Message: "a and b must be different numbers"}
 	}
 	if ttl <= 0 || ttl > s.cfg.MaxTTL {
-		return nil, &verify.InputError{Field: "ttl_s", Code: "out_of_range", Message: fmt.Sprintf("ttl_s must be between 1 and %d", int(s.cfg.MaxTTL/time.Second))}
+		return nil, &api.InputError{Field: "ttl_s", Code: "out_of_range", Message: fmt.Sprintf("ttl_s must be between 1 and %d", int(s.cfg.MaxTTL/time.Second))}
 	}
 	if d := s.cfg.Destinations; d != nil {
 		if err := d.CheckDestination(na); err != nil {
@@ -395,7 +396,7 @@ func validID(id string) bool {
 // renamed gives an input error about "number" the name of the field it
 // came from.
 func renamed(err error, field string) error {
-	var in *verify.InputError
+	var in *api.InputError
 	if errors.As(err, &in) && in.Field == "number" {
 		c := *in
 		c.Field = field

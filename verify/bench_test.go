@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/dialer"
+	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store/storetest"
@@ -129,7 +130,7 @@ func BenchmarkRecordUpdate(b *testing.B) {
 }
 
 func BenchmarkParseNumber(b *testing.B) {
-	ParseNumber("+447911123456", "") // load the metadata
+	number.Parse("+447911123456", "") // load the metadata
 	for _, bc := range []struct{ name, number, region string }{
 		{"E164", "+447911123456", ""},
 		{"national", "07911 123456", "GB"},
@@ -137,7 +138,7 @@ func BenchmarkParseNumber(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := ParseNumber(bc.number, bc.region); err != nil {
+				if _, err := number.Parse(bc.number, bc.region); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/ringproof/ringproof/api"
 )
 
 // CORS wraps the verification API h for pages on other origins (exact
@@ -26,7 +28,7 @@ func CORS(origins []string, h http.Handler) http.Handler {
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			w.Header().Add("Vary", "Origin")
 			if !allowed {
-				WriteError(w, http.StatusForbidden, "origin_not_allowed", "pages on this origin may not call the API (http.cors_origins, http.publishable_keys[].origins)", "")
+				api.WriteError(w, http.StatusForbidden, "origin_not_allowed", "pages on this origin may not call the API (http.cors_origins, http.publishable_keys[].origins)", "")
 				return
 			}
 			w.Header().Set("Access-Control-Allow-Origin", origin)

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 )
@@ -39,19 +38,7 @@ func (e *NumberLimitError) Error() string {
 // Is matches ErrRateLimited.
 func (e *NumberLimitError) Is(target error) bool { return target == ErrRateLimited }
 
-// Refusal says how the API answers e (verify.Refused).
+// Refusal says how the API answers e (api.Refused).
 func (e *NumberLimitError) Refusal() (status int, code, reason string, retryAfter time.Duration) {
 	return http.StatusTooManyRequests, "rate_limited", "per_number", e.RetryAfter
-}
-
-// InputError is a request that cannot be served as given. Field names the
-// JSON field at fault; Code is a stable machine-readable word.
-type InputError struct {
-	Field   string
-	Code    string
-	Message string
-}
-
-func (e *InputError) Error() string {
-	return fmt.Sprintf("%s: %s", e.Field, e.Message)
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
 )
@@ -38,17 +39,17 @@ func checkFallback(method Method, names []string) ([]Method, error) {
 		return nil, nil
 	}
 	if !slices.Contains(fallbackMethods, method) && method != MethodKeypadOut {
-		return nil, &InputError{Field: "fallback", Code: "not_applicable",
+		return nil, &api.InputError{Field: "fallback", Code: "not_applicable",
 			Message: fmt.Sprintf("a %s verification waits for the user's call and has no fallback", method)}
 	}
 	if len(names) > maxFallbacks {
-		return nil, &InputError{Field: "fallback", Code: "too_long", Message: fmt.Sprintf("fallback lists at most %d methods", maxFallbacks)}
+		return nil, &api.InputError{Field: "fallback", Code: "too_long", Message: fmt.Sprintf("fallback lists at most %d methods", maxFallbacks)}
 	}
 	var out []Method
 	for _, n := range names {
 		m := Method(n)
 		if !slices.Contains(fallbackMethods, m) {
-			return nil, &InputError{Field: "fallback", Code: "unsupported",
+			return nil, &api.InputError{Field: "fallback", Code: "unsupported",
 				Message: fmt.Sprintf("method %q cannot be a fallback; fallbacks: flashcall, sms, voice", n)}
 		}
 		out = append(out, m)
@@ -139,8 +140,8 @@ const eventFallbackFailed sip.EventKind = "fallback_failed"
 // no number.
 func fallbackProblem(err error) string {
 	var (
-		in *InputError
-		rf Refused
+		in *api.InputError
+		rf api.Refused
 		nl *NumberLimitError
 	)
 	switch {

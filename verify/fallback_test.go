@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ringproof/ringproof/api"
 )
 
 // follow watches id until cond holds, failing t if the stream ends first
@@ -140,7 +142,7 @@ func TestFallbackIsChecked(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := svc.Create(context.Background(), CreateRequest{Number: "+447911123456", Method: tt.method, Fallback: tt.fallback})
-		var in *InputError
+		var in *api.InputError
 		if !errors.As(err, &in) || in.Field != "fallback" || in.Code != tt.code {
 			t.Errorf("%s with fallback %v: %v, want a %s error naming fallback", tt.method, tt.fallback, err, tt.code)
 		}

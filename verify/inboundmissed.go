@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/media"
+	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
@@ -34,7 +36,7 @@ func (inboundMissed) prepare(ctx context.Context, s *Service, r *record) error {
 // needDialNumbers fails unless inbound numbers are configured.
 func (s *Service) needDialNumbers(r *record) error {
 	if s.dial == nil || s.dial.Len() == 0 {
-		return &InputError{Field: "method", Code: "unsupported", Message: string(r.Method) + " needs inbound.numbers in the configuration"}
+		return &api.InputError{Field: "method", Code: "unsupported", Message: string(r.Method) + " needs inbound.numbers in the configuration"}
 	}
 	return nil
 }
@@ -119,7 +121,7 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 	if dialled == "" {
 		return "not_a_dial_number", nil
 	}
-	caller, err := NormaliseCallerID(in.CallerID, region)
+	caller, err := number.NormaliseCallerID(in.CallerID, region)
 	if err != nil {
 		return "invalid_caller_id", nil
 	}
@@ -180,23 +182,4 @@ func (s *Service) answerInbound(ctx context.Context, in *sip.Inbound, r *record)
 		s.stats.add(&s.stats.s.Answered, string(method)+" "+conv.Ended())
 		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: "call ended", At: time.Now(), Trunk: trunk})
 	})
-}
-
-// NormaliseCallerID reads a caller ID or dialled number as carriers send
-// it: E.164 with '+', national (with the trunk's region), or international
-// digits without the '+'.
-func NormaliseCallerID(raw, region string) (string, error) {
-	raw = strings.TrimPrefix(strings.TrimSpace(raw), "tel:")
-	if raw == "" {
-		return "", errors.New("empty")
-	}
-	if strings.HasPrefix(raw, "+") {
-		return ParseNumber(raw, "")
-	}
-	if region != "" {
-		if n, err := ParseNumber(raw, region); err == nil {
-			return n, nil
-		}
-	}
-	return ParseNumber("+"+raw, "")
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ringproof/ringproof/api"
 )
 
 // method is one way of verifying a number. Each lives in its own file.
@@ -53,11 +55,11 @@ var methods = map[Method]method{
 // lookupMethod returns the named method, or an InputError naming "method".
 func lookupMethod(name string) (method, error) {
 	if name == "" {
-		return nil, &InputError{Field: "method", Code: "missing", Message: "method is required (" + methodNames() + ")"}
+		return nil, &api.InputError{Field: "method", Code: "missing", Message: "method is required (" + methodNames() + ")"}
 	}
 	m, ok := methods[Method(name)]
 	if !ok {
-		return nil, &InputError{Field: "method", Code: "unsupported",
+		return nil, &api.InputError{Field: "method", Code: "unsupported",
 			Message: fmt.Sprintf("method %q is not supported; supported: %s", name, methodNames())}
 	}
 	return m, nil

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/privacy"
 )
 
@@ -56,6 +57,7 @@ type Limiter interface {
 // publishable is what a Handler knows of publishable keys.
 type publishable struct {
 	keys    []pubKey
+	tokens  api.Keys // the keys' tokens, in the order of keys
 	subject func(clientIP string) string
 	mux     *http.ServeMux
 }
@@ -77,6 +79,7 @@ func (h *Handler) AllowPublishable(keys []PublishableKey, subject func(clientIP 
 	p := &publishable{subject: subject, mux: http.NewServeMux()}
 	for _, k := range keys {
 		p.keys = append(p.keys, pubKey{PublishableKey: k, id: creatorID(k.Key)})
+		p.tokens = append(p.tokens, []byte(k.Key))
 	}
 	p.mux.HandleFunc("POST /v1/verifications", h.pubCreate)
 	p.mux.HandleFunc("GET /v1/verifications/{id}", h.pubGet)
@@ -84,7 +87,7 @@ func (h *Handler) AllowPublishable(keys []PublishableKey, subject func(clientIP 
 	p.mux.HandleFunc("POST /v1/verifications/{id}/hangup", h.pubHangup)
 	p.mux.HandleFunc("GET /v1/widget", h.pubSettings)
 	p.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, http.StatusForbidden, "forbidden",
+		api.WriteError(w, http.StatusForbidden, "forbidden",
 			"a publishable key may only create verifications and read, check or hang up its own", "")
 	})
 	h.pub = p
@@ -119,17 +122,10 @@ func (h *Handler) publishableKey(r *http.Request) *pubKey {
 	if h.pub == nil {
 		return nil
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
-		return nil
+	if i := h.pub.tokens.Match(r); i >= 0 {
+		return &h.pub.keys[i]
 	}
-	var found *pubKey
-	for i := range h.pub.keys {
-		if subtle.ConstantTimeCompare([]byte(h.pub.keys[i].Key), []byte(token)) == 1 {
-			found = &h.pub.keys[i]
-		}
-	}
-	return found
+	return nil
 }
 
 // servePublishable serves a request bearing k: from one of k's origins,
@@ -137,7 +133,7 @@ func (h *Handler) publishableKey(r *http.Request) *pubKey {
 func (h *Handler) servePublishable(w http.ResponseWriter, r *http.Request, k *pubKey) {
 	origin, ok := allowedOrigin(r, k.Origins)
 	if !ok {
-		WriteError(w, http.StatusForbidden, "origin_not_allowed",
+		api.WriteError(w, http.StatusForbidden, "origin_not_allowed",
 			"this publishable key may be used only from the pages listed in its origins; the request's Origin is not one", "")
 		return
 	}
@@ -154,7 +150,7 @@ func (h *Handler) servePublishable(w http.ResponseWriter, r *http.Request, k *pu
 		}
 		if !within {
 			w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(retry.Seconds())), 1)))
-			WriteError(w, http.StatusTooManyRequests, "rate_limited",
+			api.WriteError(w, http.StatusTooManyRequests, "rate_limited",
 				"too many requests from this address with this key; try later", "")
 			return
 		}
@@ -206,13 +202,13 @@ func (h *Handler) pubCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Method != "" && !slices.Contains(k.Methods, Method(req.Method)) {
-		WriteError(w, http.StatusForbidden, "method_not_allowed",
+		api.WriteError(w, http.StatusForbidden, "method_not_allowed",
 			fmt.Sprintf("this key may not create %s verifications; it may create: %s", req.Method, joinMethods(k.Methods)), "method")
 		return
 	}
 	for _, m := range req.Fallback {
 		if !slices.Contains(k.Methods, Method(m)) {
-			WriteError(w, http.StatusForbidden, "method_not_allowed",
+			api.WriteError(w, http.StatusForbidden, "method_not_allowed",
 				fmt.Sprintf("this key may not fall back to %s; it may use: %s", m, joinMethods(k.Methods)), "fallback")
 			return
 		}
@@ -223,7 +219,7 @@ func (h *Handler) pubCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/verifications/"+v.ID)
-	writeJSON(w, http.StatusCreated, pageView(v))
+	api.WriteJSON(w, http.StatusCreated, pageView(v))
 }
 
 func (h *Handler) pubGet(w http.ResponseWriter, r *http.Request) {
@@ -234,7 +230,7 @@ func (h *Handler) pubGet(w http.ResponseWriter, r *http.Request) {
 	}
 	v = pageView(v)
 	v.WatchToken = ""
-	writeJSON(w, http.StatusOK, v)
+	api.WriteJSON(w, http.StatusOK, v)
 }
 
 func (h *Handler) pubCheck(w http.ResponseWriter, r *http.Request) {
@@ -260,7 +256,7 @@ func (h *Handler) pubHangup(w http.ResponseWriter, r *http.Request) {
 	}
 	v = pageView(v)
 	v.WatchToken = ""
-	writeJSON(w, http.StatusOK, v)
+	api.WriteJSON(w, http.StatusOK, v)
 }
 
 // WidgetSettings is the answer to GET /v1/widget: what the page may offer.
@@ -269,7 +265,7 @@ type WidgetSettings struct {
 }
 
 func (h *Handler) pubSettings(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, WidgetSettings{Methods: requestKey(r).Methods})
+	api.WriteJSON(w, http.StatusOK, WidgetSettings{Methods: requestKey(r).Methods})
 }
 
 // pageView is v as a web page sees it: the number masked, as on the event

@@ -13,11 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/history"
 	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/media"
+	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
@@ -245,31 +247,31 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 		return nil, err
 	}
 	method := Method(req.Method)
-	number, err := ParseNumber(req.Number, req.Region)
+	number, err := number.Parse(req.Number, req.Region)
 	if err != nil {
 		return nil, err
 	}
 	codeLen := s.cfg.CodeLength
 	if req.CodeLength != 0 {
 		if req.CodeLength < 3 || req.CodeLength > 6 || req.CodeLength > s.cfg.MaxCodeLength {
-			return nil, &InputError{Field: "code_length", Code: "out_of_range",
+			return nil, &api.InputError{Field: "code_length", Code: "out_of_range",
 				Message: fmt.Sprintf("code_length must be between 3 and %d", min(6, s.cfg.MaxCodeLength))}
 		}
 		codeLen = req.CodeLength
 	}
 	if len(req.Platform) > 32 {
-		return nil, &InputError{Field: "platform", Code: "too_long", Message: "platform is at most 32 characters"}
+		return nil, &api.InputError{Field: "platform", Code: "too_long", Message: "platform is at most 32 characters"}
 	}
 	if len(req.Locale) > 16 || strings.ContainsAny(req.Locale, "/\\. ") {
-		return nil, &InputError{Field: "locale", Code: "invalid", Message: "locale is a language tag such as en or pt-BR"}
+		return nil, &api.InputError{Field: "locale", Code: "invalid", Message: "locale is a language tag such as en or pt-BR"}
 	}
 	if len(req.Reference) > 128 {
-		return nil, &InputError{Field: "reference", Code: "too_long", Message: "reference is at most 128 characters"}
+		return nil, &api.InputError{Field: "reference", Code: "too_long", Message: "reference is at most 128 characters"}
 	}
 	now := s.now().UTC()
 	if req.Consent != nil {
 		if field, problem := req.Consent.Check(now); field != "" {
-			return nil, &InputError{Field: field, Code: "invalid", Message: problem}
+			return nil, &api.InputError{Field: field, Code: "invalid", Message: problem}
 		}
 	}
 	fallback, err := checkFallback(method, req.Fallback)
@@ -431,11 +433,11 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 	var result outcome
 	r, err := s.update(ctx, id, func(r *record) error {
 		if r.CodeHash == "" {
-			return &InputError{Field: "code", Code: "not_applicable",
+			return &api.InputError{Field: "code", Code: "not_applicable",
 				Message: fmt.Sprintf("a %s verification has no code: the call itself verifies it", r.Method)}
 		}
 		if !validCode(code, r.CodeLength) {
-			return &InputError{Field: "code", Code: "invalid", Message: fmt.Sprintf("code must be %d digits", r.CodeLength)}
+			return &api.InputError{Field: "code", Code: "invalid", Message: fmt.Sprintf("code must be %d digits", r.CodeLength)}
 		}
 		result = r.applyCheck(s.codeHash(id, code), s.now())
 		return nil
@@ -571,7 +573,7 @@ func (s *Service) updateFrom(ctx context.Context, id string, cur []byte, rev int
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		var in *InputError
+		var in *api.InputError
 		if errors.As(err, &in) {
 			return nil, in
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/privacy"
 )
 
@@ -23,31 +24,30 @@ const sseHeartbeat = 15 * time.Second
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	if token == "" && !h.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="ringproof"`)
-		WriteError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong API key or watch token", "")
+		api.WriteUnauthorized(w, "ringproof", "missing or wrong API key or watch token")
 		return
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		WriteError(w, http.StatusInternalServerError, "internal", "streaming unsupported", "")
+		api.WriteError(w, http.StatusInternalServerError, "internal", "streaming unsupported", "")
 		return
 	}
 	ip := ClientIP(r)
 	switch h.streams.acquire(ip) {
 	case errTooManyStreams:
 		w.Header().Set("Retry-After", streamRetryAfter)
-		WriteError(w, http.StatusServiceUnavailable, "too_many_streams", "this node follows as many event streams as it may (http.max_event_streams); retry later", "")
+		api.WriteError(w, http.StatusServiceUnavailable, "too_many_streams", "this node follows as many event streams as it may (http.max_event_streams); retry later", "")
 		return
 	case errTooManyStreamsFromIP:
 		w.Header().Set("Retry-After", streamRetryAfter)
-		WriteError(w, http.StatusTooManyRequests, "too_many_streams", "too many event streams from your address (http.max_event_streams_per_ip); close one or retry later", "")
+		api.WriteError(w, http.StatusTooManyRequests, "too_many_streams", "too many event streams from your address (http.max_event_streams_per_ip); close one or retry later", "")
 		return
 	}
 	defer h.streams.release(ip)
 	changes, err := h.svc.Watch(r.Context(), r.PathValue("id"), token)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) && token != "" {
-			WriteError(w, http.StatusNotFound, "not_found", "no verification with that id and token", "id")
+			api.WriteError(w, http.StatusNotFound, "not_found", "no verification with that id and token", "id")
 			return
 		}
 		h.fail(w, r, err)

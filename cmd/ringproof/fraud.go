@@ -7,9 +7,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/fraud"
-	"github.com/ringproof/ringproof/verify"
 )
 
 // Fraud and abuse protection (package fraud): the guard every create and
@@ -32,7 +32,7 @@ func (s *server) startGuard(bg context.Context, cfg *conf.Config, nodeID string,
 
 // fraudAPI is /v1/fraud/, for holders of an admin key.
 func (s *server) fraudAPI(cfg *conf.Config) http.Handler {
-	return verify.RequireKey(cfg.HTTP.AdminKeys, fraud.NewHandler(s.guard, s.log))
+	return api.RequireKey(cfg.HTTP.AdminKeys, fraud.NewHandler(s.guard, s.log))
 }
 
 // fraudMetrics exposes the guard's counters.

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/cluster"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
@@ -365,40 +366,40 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 		defer cancel()
 		if err := s.store.Ready(ctx); err != nil {
 			if errors.Is(err, store.ErrFull) {
-				verify.WriteError(w, http.StatusServiceUnavailable, "store_full", "state store full; an operator must free space", "")
+				api.WriteError(w, http.StatusServiceUnavailable, "store_full", "state store full; an operator must free space", "")
 				return
 			}
 			w.Header().Set("Retry-After", "2")
-			verify.WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable", "")
+			api.WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable", "")
 			return
 		}
 		if err := s.sip.Ready(); err != nil {
 			w.Header().Set("Retry-After", "2")
-			verify.WriteError(w, http.StatusServiceUnavailable, "sip_listener_down", err.Error(), "")
+			api.WriteError(w, http.StatusServiceUnavailable, "sip_listener_down", err.Error(), "")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ready"}`+"\n")
 	})
-	mux.Handle("/v1/privacy/", newPrivacyHandler(s.vault, cfg.HTTP, s.log))
+	mux.Handle("/v1/privacy/", privacy.NewHandler(s.vault, cfg.HTTP, s.log))
 	mux.Handle("GET /v1/cluster", s.clusterHandler(cfg.HTTP.APIKeys))
 	mux.Handle("GET /metrics", s.metrics)
 	if cfg.HTTP.Pprof {
-		mux.Handle("/debug/pprof/", verify.RequireKey(cfg.HTTP.AdminKeys, pprofHandler()))
+		mux.Handle("/debug/pprof/", api.RequireKey(cfg.HTTP.AdminKeys, pprofHandler()))
 	}
 	mux.Handle("/v1/masking/", masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
 	mux.Handle("/v1/fraud/", s.fraudAPI(cfg))
 	mux.Handle("/v1/", s.clients.Middleware(s.verificationAPI(cfg)))
 	s.widgetRoutes(mux, cfg)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		verify.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
+		api.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
 	})
 	return mux
 }
 
 // clusterHandler lists the live nodes: GET /v1/cluster.
 func (s *server) clusterHandler(keys []string) http.Handler {
-	return verify.RequireKey(keys, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return api.RequireKey(keys, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"self": s.nodes.Self().ID, "nodes": s.nodes.Nodes()})
 	}))

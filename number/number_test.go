@@ -1,12 +1,14 @@
-package verify
+package number
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ringproof/ringproof/api"
 )
 
-func TestParseNumber(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		in, region string
 		want       string
@@ -29,14 +31,14 @@ func TestParseNumber(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in+"/"+tt.region, func(t *testing.T) {
-			got, err := ParseNumber(tt.in, tt.region)
+			got, err := Parse(tt.in, tt.region)
 			if tt.field == "" {
 				if err != nil || got != tt.want {
 					t.Fatalf("got %q, %v; want %q", got, err, tt.want)
 				}
 				return
 			}
-			var in *InputError
+			var in *api.InputError
 			if !errors.As(err, &in) || in.Field != tt.field {
 				t.Fatalf("got %q, %v; want an InputError on %q", got, err, tt.field)
 			}
@@ -44,18 +46,38 @@ func TestParseNumber(t *testing.T) {
 	}
 }
 
-func FuzzParseNumber(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"+447911123456", "07911123456", "", "+", "00", "+1 (415) 555-2671 ext. 5"} {
 		f.Add(s, "GB")
 	}
 	f.Fuzz(func(t *testing.T, s, region string) {
-		got, err := ParseNumber(s, region)
+		got, err := Parse(s, region)
 		if err == nil && (!strings.HasPrefix(got, "+") || len(got) > 16) {
-			t.Fatalf("ParseNumber(%q, %q) = %q: not E.164", s, region, got)
+			t.Fatalf("Parse(%q, %q) = %q: not E.164", s, region, got)
 		}
-		var in *InputError
+		var in *api.InputError
 		if err != nil && !errors.As(err, &in) {
 			t.Fatalf("error is not an InputError: %v", err)
 		}
 	})
+}
+
+func TestNormaliseCallerID(t *testing.T) {
+	tests := []struct {
+		raw, region, want string
+	}{
+		{"+447911123456", "", "+447911123456"},
+		{"tel:+447911123456", "", "+447911123456"},
+		{"07911123456", "GB", "+447911123456"},
+		{"447911123456", "", "+447911123456"},
+		{"447911123456", "US", "+447911123456"}, // not national in US: international digits
+		{" ", "GB", ""},
+		{"anonymous", "GB", ""},
+	}
+	for _, tt := range tests {
+		got, err := NormaliseCallerID(tt.raw, tt.region)
+		if (err != nil) != (tt.want == "") || got != tt.want {
+			t.Errorf("NormaliseCallerID(%q, %q) = %q, %v; want %q", tt.raw, tt.region, got, err, tt.want)
+		}
+	}
 }

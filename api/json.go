@@ -1,0 +1,88 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// WriteJSON writes v as the JSON body of a response with status. Responses
+// of the API are never cached: they hold the state of the moment, and
+// sometimes personal data.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// DecodeBody reads a JSON object body of at most maxBody bytes into v,
+// strictly: one object, known fields only. The Content-Type is not
+// checked, so that a plain curl -d works. On failure it writes a 4xx
+// naming the field when it can, and returns false.
+func DecodeBody(w http.ResponseWriter, r *http.Request, maxBody int64, v any) bool {
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeDecodeError(w, err)
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeDecodeError(w, err)
+			return false
+		}
+		WriteError(w, http.StatusBadRequest, "invalid_json", "body must hold a single JSON object", "")
+		return false
+	}
+	return true
+}
+
+// DecodeEmpty accepts a body of at most maxBody bytes that is empty or an
+// empty JSON object, for requests that take no parameters. On failure it
+// writes a 4xx and returns false.
+func DecodeEmpty(w http.ResponseWriter, r *http.Request, maxBody int64) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeDecodeError(w, err)
+		return false
+	}
+	if s := strings.TrimSpace(string(body)); s != "" && s != "{}" {
+		WriteError(w, http.StatusBadRequest, "invalid_json", "body must be empty or {}", "")
+		return false
+	}
+	return true
+}
+
+// writeDecodeError explains a JSON decoding failure, naming the field when
+// the decoder knows it.
+func writeDecodeError(w http.ResponseWriter, err error) {
+	var (
+		tooBig    *http.MaxBytesError
+		syntax    *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		unknownFx = "json: unknown field "
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		WriteError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body exceeds %d bytes", tooBig.Limit), "")
+	case errors.As(err, &syntax):
+		WriteError(w, http.StatusBadRequest, "invalid_json", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset), "")
+	case errors.As(err, &typeErr):
+		WriteError(w, http.StatusBadRequest, "invalid_type", fmt.Sprintf("%s must be a %s", typeErr.Field, typeErr.Type), typeErr.Field)
+	case strings.HasPrefix(err.Error(), unknownFx):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), unknownFx), `"`)
+		WriteError(w, http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", field), field)
+	case errors.Is(err, io.EOF):
+		WriteError(w, http.StatusBadRequest, "invalid_json", "body is empty; a JSON object is required", "")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		WriteError(w, http.StatusBadRequest, "invalid_json", "body ends in the middle of a JSON value", "")
+	default:
+		WriteError(w, http.StatusBadRequest, "invalid_json", "body is not a JSON object", "")
+	}
+}
