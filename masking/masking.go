@@ -143,15 +143,34 @@ const (
 	// the proxy (a privacy.Place).
 	RoutePrefix   = "mask/route/"
 	sessionPrefix = "mask/session/"
+	// PeerPrefix + number key + "/" + session id: the keys of a session
+	// that name the number besides its own route (the other party's route
+	// to it, the session record), as a JSON list, so that an erasure of
+	// the number deletes them too (a privacy.Place with Refs).
+	PeerPrefix = "mask/peer/"
 )
 
 // Places lists the keys masking names by number key, for privacy export
 // and erasure.
 func Places() []privacy.Place {
-	return []privacy.Place{{Kind: "masking_routes", Prefix: RoutePrefix}}
+	return []privacy.Place{
+		{Kind: "masking_routes", Prefix: RoutePrefix},
+		{Kind: "masking_peers", Prefix: PeerPrefix, Refs: true},
+	}
 }
 
 func routeKey(nk, proxy string) string { return RoutePrefix + nk + "/" + proxy }
+
+func peerKey(nk, session string) string { return PeerPrefix + nk + "/" + session }
+
+// peerOp writes the keys of session that name nk besides its own route:
+// the other party's route (through which nk is reached), the session
+// record, and the other party's own such key (whose list names nk's
+// route).
+func peerOp(nk, otherNK, session, otherRoute string, ttl time.Duration) store.Op {
+	val, _ := json.Marshal([]string{otherRoute, sessionPrefix + session, peerKey(otherNK, session)})
+	return store.OpPut(peerKey(nk, session), val, ttl)
+}
 
 func sealAAD(nk, session string) []byte {
 	return []byte("ringproof masking\x00" + nk + "\x00" + session)
@@ -233,7 +252,9 @@ func (s *Service) claim(ctx context.Context, sess *stored, na, nb string, ttl ti
 			return store.Txn{}, err
 		}
 		qb = q
-		return store.Txn{If: []store.Cmp{store.IfAbsent(ra), store.IfAbsent(rb)}, Then: []store.Op{store.OpPut(ra, val, ttl), h}}, nil
+		// ra holds b's number and number key: erasing b deletes it.
+		return store.Txn{If: []store.Cmp{store.IfAbsent(ra), store.IfAbsent(rb)},
+			Then: []store.Op{store.OpPut(ra, val, ttl), peerOp(kb, ka, sess.ID, ra, ttl), h}}, nil
 	})
 	if err != nil || !res.OK {
 		return false, err
@@ -253,13 +274,14 @@ func (s *Service) claim(ctx context.Context, sess *stored, na, nb string, ttl ti
 			return store.Txn{}, err
 		}
 		qa = q
-		return store.Txn{If: []store.Cmp{store.IfAbsent(rb)}, Then: []store.Op{store.OpPut(rb, val, ttl), store.OpPut(sessionPrefix+sess.ID, rec, ttl), h}}, nil
+		return store.Txn{If: []store.Cmp{store.IfAbsent(rb)}, Then: []store.Op{store.OpPut(rb, val, ttl), store.OpPut(sessionPrefix+sess.ID, rec, ttl),
+			peerOp(ka, kb, sess.ID, rb, ttl), h}}, nil
 	})
 	if err == nil && res.OK {
 		s.vault.Queue(res.Rev, qa)
 		return true, nil
 	}
-	if _, derr := s.st.DeleteKeys(context.WithoutCancel(ctx), []string{ra}); derr != nil {
+	if _, derr := s.st.DeleteKeys(context.WithoutCancel(ctx), []string{ra, peerKey(kb, sess.ID)}); derr != nil {
 		s.log.Warn("masking: a half-made session's route is left to expire", "id", sess.ID, "err", derr)
 	}
 	return false, err
@@ -330,7 +352,10 @@ func (s *Service) End(ctx context.Context, id string) (*Session, error) {
 		return nil, err
 	}
 	ended := time.Now().UTC()
-	ops := []store.Op{store.OpDelete(routeKey(sess.Keys[0], sess.Proxy)), store.OpDelete(routeKey(sess.Keys[1], sess.Proxy)), store.OpDelete(sessionPrefix + id)}
+	ops := []store.Op{
+		store.OpDelete(routeKey(sess.Keys[0], sess.Proxy)), store.OpDelete(routeKey(sess.Keys[1], sess.Proxy)), store.OpDelete(sessionPrefix + id),
+		store.OpDelete(peerKey(sess.Keys[0], id)), store.OpDelete(peerKey(sess.Keys[1], id)),
+	}
 	var qs []privacy.Queued
 	for party, nk := range sess.Keys {
 		k, err := s.vault.Key(ctx, nk, false)

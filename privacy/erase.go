@@ -150,7 +150,18 @@ func (v *Vault) erase(ctx context.Context, out *Erasure, nk string, listed map[s
 	}
 	for _, p := range v.places {
 		var n int64
-		if p.Last {
+		if p.Refs {
+			refs, err := v.refs(ctx, p, nk)
+			if err != nil {
+				return err
+			}
+			if n, err = v.st.DeleteKeys(ctx, refs); err != nil {
+				return err
+			}
+			if _, err := v.st.DeletePrefix(ctx, p.Prefix+nk+"/"); err != nil {
+				return err
+			}
+		} else if p.Last {
 			keys, err := v.lastKeys(ctx, p, nk)
 			if err != nil {
 				return err
@@ -176,6 +187,24 @@ func (v *Vault) erase(ctx context.Context, out *Erasure, nk string, listed map[s
 	return nil
 }
 
+// refs lists the keys that place p's keys of nk refer to.
+func (v *Vault) refs(ctx context.Context, p Place, nk string) ([]string, error) {
+	kvs, err := v.st.List(ctx, p.Prefix+nk+"/")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, kv := range kvs {
+		var keys []string
+		if err := json.Unmarshal(kv.Value, &keys); err != nil {
+			v.log.Warn("erase: a reference key holds no list of keys", "key", kv.Key)
+			continue
+		}
+		out = append(out, keys...)
+	}
+	return out, nil
+}
+
 // count fills counts with what erase would delete in the state store.
 func (v *Vault) count(ctx context.Context, counts map[string]int64, nk string, listed map[string][]string) error {
 	_, _, err := v.st.Get(ctx, dataKeyKey(nk))
@@ -199,9 +228,19 @@ func (v *Vault) count(ctx context.Context, counts map[string]int64, nk string, l
 	for _, p := range v.places {
 		var keys []string
 		var err error
-		if p.Last {
+		switch {
+		case p.Refs:
+			var refs []string
+			if refs, err = v.refs(ctx, p, nk); err == nil {
+				for _, k := range refs {
+					if _, _, gerr := v.st.Get(ctx, k); gerr == nil {
+						keys = append(keys, k)
+					}
+				}
+			}
+		case p.Last:
 			keys, err = v.lastKeys(ctx, p, nk)
-		} else {
+		default:
 			keys, err = v.st.Keys(ctx, p.Prefix+nk+"/")
 		}
 		if err != nil {

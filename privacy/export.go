@@ -205,8 +205,11 @@ func (v *Vault) held(ctx context.Context, p Place, nk string) ([]Held, error) {
 		}
 		for _, kv := range kvs {
 			val := string(kv.Value)
-			if p.Counter {
+			switch {
+			case p.Counter:
 				val = strconv.FormatInt(kv.Version, 10)
+			case p.Refs:
+				val = "" // other keys, which name others
 			}
 			out = append(out, Held{Name: kv.Key[len(p.Prefix)+len(nk)+1:], Value: val})
 		}

@@ -107,6 +107,11 @@ type Place struct {
 	// Counter marks keys that count by their version (store.IfFewer): an
 	// export shows the count as the value. Only with Last false.
 	Counter bool
+	// Refs marks keys whose value is a JSON list of other store keys that
+	// hold the number too (another party's route to it, say): Erase
+	// deletes those with them, and Export shows only the keys' names.
+	// Only with Last false.
+	Refs bool
 }
 
 // Kinds of data the vault itself keeps, as export and erasure count them.

@@ -135,9 +135,21 @@ func TestMaskingSessionsAreExportedAndErased(t *testing.T) {
 	if strings.Contains(mustJSON(t, exp.Held), strings.TrimPrefix(driver, "+")) {
 		t.Fatal("the rider's export shows the driver's number")
 	}
-	if _, err := srv.vault.Erase(context.Background(), rider, false, by); err != nil {
+	if len(exp.MaskingSessions) != 1 || exp.MaskingSessions[0].Proxy != proxy {
+		t.Fatalf("the rider's export shows the sessions %+v, want the one through %s", exp.MaskingSessions, proxy)
+	}
+	e, err := srv.vault.Erase(context.Background(), rider, false, by)
+	if err != nil {
 		t.Fatal(err)
 	}
+	// Gone with the rider: its route, the driver's route to it, the
+	// session record and the driver's list of them (all of which named
+	// the rider's number key), and its history of the session.
+	if e.Counts["masking_routes"] != 1 || e.Counts["masking_peers"] != 3 || e.Counts["history"] != 1 {
+		t.Fatalf("erasure counts %v", e.Counts)
+	}
+	nk := srv.vault.Index().Of(rider)
+	checkNoTrace(t, "the store", storeDump(t, srv.store), nk, strings.TrimPrefix(rider, "+"))
 	// The rider's route is gone, and the driver's route to the rider
 	// cannot be opened: neither call connects.
 	for _, from := range []string{rider, driver} {
