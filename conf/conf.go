@@ -73,10 +73,11 @@ type HTTP struct {
 	// Env RINGPROOF_API_KEYS (comma-separated) replaces the list.
 	APIKeys []string `yaml:"api_keys"`
 	// AdminKeys are the bearer tokens compliance staff present to the
-	// privacy export and erasure API. Empty disables that API. None may
-	// also be an API key. Env RINGPROOF_ADMIN_KEYS (comma-separated)
-	// replaces the list.
-	AdminKeys []string `yaml:"admin_keys"`
+	// privacy API, each with the name the audit trail records (see
+	// AdminKey). Empty disables that API. None may also be an API key.
+	// Env RINGPROOF_ADMIN_KEYS (comma-separated, "name:key" or a bare
+	// key) replaces the list.
+	AdminKeys []AdminKey `yaml:"admin_keys"`
 	// MaxBodyBytes caps a request body. Default 65536.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// Pprof serves Go's runtime profiles (net/http/pprof) under
@@ -254,6 +255,15 @@ type Privacy struct {
 	// RetentionDays is how long personal data is kept. Default 30;
 	// 1 to 3650.
 	RetentionDays int `yaml:"retention_days"`
+	// SigningKeyHex is the seed of the Ed25519 key that signs erasure
+	// receipts and seals the audit trail: hex, exactly 32 bytes. Empty:
+	// generated in store.data_dir/keys with the embedded store, required
+	// with store.endpoints. Env RINGPROOF_PRIVACY_SIGNING_KEY overrides
+	// it.
+	SigningKeyHex string `yaml:"signing_key"`
+	// AuditRetentionDays is how long the audit trail is kept: at least
+	// RetentionDays, at most 36500. Default 2190 (6 years).
+	AuditRetentionDays int `yaml:"audit_retention_days"`
 }
 
 // Trunk is a carrier that ringproof sends INVITEs to and receives them

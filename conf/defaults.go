@@ -57,7 +57,8 @@ func Default() *Config {
 			RequestTimeoutS: 3,
 		},
 		Privacy: Privacy{
-			RetentionDays: 30,
+			RetentionDays:      30,
+			AuditRetentionDays: 2190,
 		},
 		History: History{
 			Backend: "embedded",

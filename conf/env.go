@@ -118,12 +118,13 @@ func EnvVars() []EnvVar {
 var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 
 // isSection reports whether t (or what it points to) is a struct, which a
-// variable sets field by field.
+// variable sets field by field, unless it has a text form (AdminKey:
+// "name:key"), in which case a list of them is written comma-separated.
 func isSection(t reflect.Type) bool {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	return t.Kind() == reflect.Struct
+	return t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(textUnmarshalerType)
 }
 
 // envKind describes how a value of type t is written in a variable, or

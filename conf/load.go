@@ -119,7 +119,9 @@ func parse(data []byte, getenv func(string) string, environ []string) (*Config, 
 	}
 	// An empty list set in the file means the same as none.
 	emptyToNil(&c.Store.Endpoints)
-	emptyToNil(&c.HTTP.AdminKeys)
+	if len(c.HTTP.AdminKeys) == 0 {
+		c.HTTP.AdminKeys = nil
+	}
 	emptyToNil(&c.HTTP.CORSOrigins)
 	if len(c.HTTP.PublishableKeys) == 0 {
 		c.HTTP.PublishableKeys = nil

@@ -15,9 +15,10 @@ var (
 	hmacKeyHex = hexKey(32)
 	encKeyHex  = strings.Repeat("ab", 32)
 	oldKeyHex  = strings.Repeat("CD", 32)
+	sigKeyHex  = strings.Repeat("5e", 32)
 	// sharedKeys is the privacy and history sections an external store
 	// needs.
-	sharedKeys = "privacy:\n  hmac_key: " + hmacKeyHex + "\n  encryption_key: " + encKeyHex + "\n" +
+	sharedKeys = "privacy:\n  hmac_key: " + hmacKeyHex + "\n  encryption_key: " + encKeyHex + "\n  signing_key: " + sigKeyHex + "\n" +
 		"history:\n  backend: postgres\n  postgres_url: postgres://ringproof@10.0.0.5:5432/ringproof\n"
 )
 
@@ -275,8 +276,23 @@ func TestEnvOverrides(t *testing.T) {
 		{"admin keys replace the file's", "http:\n  admin_keys: [file-admin]\n",
 			map[string]string{"RINGPROOF_ADMIN_KEYS": "adm-a , adm-b"},
 			func(t *testing.T, c *Config) {
-				if want := []string{"adm-a", "adm-b"}; !reflect.DeepEqual(c.HTTP.AdminKeys, want) {
+				if want := AdminKeysOf("adm-a", "adm-b"); !reflect.DeepEqual(c.HTTP.AdminKeys, want) {
 					t.Errorf("admin_keys = %q, want %q", c.HTTP.AdminKeys, want)
+				}
+			}},
+		{"admin keys with names", "http:\n  admin_keys:\n    - {name: alice, key: k-a}\n    - k-b\n", nil,
+			func(t *testing.T, c *Config) {
+				if want := []AdminKey{{Name: "alice", Key: "k-a"}, {Key: "k-b"}}; !reflect.DeepEqual(c.HTTP.AdminKeys, want) {
+					t.Errorf("admin_keys = %+v, want %+v", c.HTTP.AdminKeys, want)
+				}
+				if a, b := c.HTTP.Operator(0), c.HTTP.Operator(1); a != "alice" || b != "admin_keys[1]" {
+					t.Errorf("operators %q, %q", a, b)
+				}
+			}},
+		{"admin keys with names from the environment", "", map[string]string{"RINGPROOF_ADMIN_KEYS": "alice:k:a, k-b"},
+			func(t *testing.T, c *Config) {
+				if want := []AdminKey{{Name: "alice", Key: "k:a"}, {Key: "k-b"}}; !reflect.DeepEqual(c.HTTP.AdminKeys, want) {
+					t.Errorf("admin_keys = %+v, want %+v", c.HTTP.AdminKeys, want)
 				}
 			}},
 		{"admin keys of only commas empty the list", "http:\n  admin_keys: [file-admin]\n",
@@ -291,10 +307,12 @@ func TestEnvOverrides(t *testing.T) {
 				"RINGPROOF_HISTORY_POSTGRES_URL":        "postgres://u:p@10.0.0.5/ringproof",
 				"RINGPROOF_PRIVACY_HMAC_KEY":            hmacKeyHex,
 				"RINGPROOF_PRIVACY_ENCRYPTION_KEY":      encKeyHex,
+				"RINGPROOF_PRIVACY_SIGNING_KEY":         sigKeyHex,
 				"RINGPROOF_PRIVACY_OLD_ENCRYPTION_KEYS": oldKeyHex + ", " + hexKey(32),
 			},
 			func(t *testing.T, c *Config) {
-				p := Privacy{HMACKeyHex: hmacKeyHex, EncryptionKeyHex: encKeyHex, OldEncryptionKeysHex: []string{oldKeyHex, hexKey(32)}, RetentionDays: 30}
+				p := Privacy{HMACKeyHex: hmacKeyHex, EncryptionKeyHex: encKeyHex, SigningKeyHex: sigKeyHex,
+					OldEncryptionKeysHex: []string{oldKeyHex, hexKey(32)}, RetentionDays: 30, AuditRetentionDays: 2190}
 				if !reflect.DeepEqual(c.Privacy, p) {
 					t.Errorf("privacy = %+v, want %+v", c.Privacy, p)
 				}
@@ -335,6 +353,10 @@ func TestEnvIsValidated(t *testing.T) {
 		{"key with a space", map[string]string{"RINGPROOF_API_KEYS": "a b"}, "http.api_keys[0]: contains a space"},
 		{"admin key is an api key", map[string]string{"RINGPROOF_API_KEYS": "k1,k2", "RINGPROOF_ADMIN_KEYS": "k2"},
 			"http.admin_keys[0]: is also http.api_keys[1]"},
+		{"admin key named nothing", map[string]string{"RINGPROOF_ADMIN_KEYS": "k1,:k2"},
+			`http.admin_keys: element 1: an element starts with ":"`},
+		{"named admin key is an api key", map[string]string{"RINGPROOF_API_KEYS": "k1,k2", "RINGPROOF_ADMIN_KEYS": "bob:k2"},
+			"http.admin_keys[0].key: is also http.api_keys[1]"},
 		{"bad hmac key", map[string]string{"RINGPROOF_PRIVACY_HMAC_KEY": "abc"}, "privacy.hmac_key: has an odd number of hex digits"},
 		{"bad old keys", map[string]string{"RINGPROOF_PRIVACY_OLD_ENCRYPTION_KEYS": encKeyHex + ",abcd"},
 			"privacy.old_encryption_keys[1]: is 2 bytes; want exactly 32"},

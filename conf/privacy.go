@@ -12,6 +12,8 @@ const (
 	minHMACKeyBytes = 32
 	// encryptionKeyBytes is the size of an AES-256 key.
 	encryptionKeyBytes = 32
+	// signingKeyBytes is the size of an Ed25519 seed.
+	signingKeyBytes = 32
 )
 
 // HMACKey returns hmac_key decoded from hex, or nil, nil if it is empty.
@@ -26,6 +28,13 @@ func (p Privacy) HMACKey() ([]byte, error) {
 // privacy.encryption_key; it never shows the key.
 func (p Privacy) EncryptionKey() ([]byte, error) {
 	return decodeKey("privacy.encryption_key", p.EncryptionKeyHex, encryptionKeyBytes, encryptionKeyBytes)
+}
+
+// SigningKey returns signing_key decoded from hex: the 32-byte seed of an
+// Ed25519 key, or nil, nil if it is empty. The error is a *FieldError
+// naming privacy.signing_key; it never shows the key.
+func (p Privacy) SigningKey() ([]byte, error) {
+	return decodeKey("privacy.signing_key", p.SigningKeyHex, signingKeyBytes, signingKeyBytes)
 }
 
 // OldEncryptionKeys returns old_encryption_keys decoded from hex, in

@@ -41,6 +41,10 @@ func checkDocument(doc *yaml.Node) (lines map[string]int, problems []*FieldError
 // a single scalar (TrunkGroup).
 var scalarOrListType = reflect.TypeFor[interface{ scalarOrList() }]()
 
+// scalarOrSectionType is the interface of sections that may be written as
+// a single scalar (AdminKey: a bare key).
+var scalarOrSectionType = reflect.TypeFor[interface{ scalarOrSection() }]()
+
 // maxWalkSteps bounds the nodes checkDocument visits. Aliases and merge
 // keys let a small document name a huge tree; a real configuration needs a
 // step per key and list element.
@@ -92,6 +96,10 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 	n = resolve(n)
 	switch t.Kind() {
 	case reflect.Struct:
+		if n.Kind == yaml.ScalarNode && t.Implements(scalarOrSectionType) {
+			w.walk(n, reflect.TypeFor[string](), path)
+			return
+		}
 		if n.Kind != yaml.MappingNode {
 			w.wrong(n, path, line, "want a mapping of keys, got %s", describe(n))
 			return

@@ -154,14 +154,7 @@ func (c *Config) validateHTTP(v *validator) {
 	for i, k := range c.HTTP.APIKeys {
 		v.check("http.api_keys["+strconv.Itoa(i)+"]", bearerProblem(k))
 	}
-	for i, k := range c.HTTP.AdminKeys {
-		key := "http.admin_keys[" + strconv.Itoa(i) + "]"
-		if p := bearerProblem(k); p != "" {
-			v.add(key, "%s", p)
-		} else if j := slices.Index(c.HTTP.APIKeys, k); j >= 0 {
-			v.add(key, "is also http.api_keys[%d]; an admin key must not be an API key", j)
-		}
-	}
+	c.validateAdminKeys(v)
 	v.atLeast("http.max_body_bytes", c.HTTP.MaxBodyBytes, 1)
 	v.atLeast("http.max_event_streams", int64(c.HTTP.MaxEventStreams), 0)
 	v.atLeast("http.max_event_streams_per_ip", int64(c.HTTP.MaxEventStreamsPerIP), 0)
@@ -391,6 +384,7 @@ func (c *Config) validatePrivacy(v *validator) {
 	}{
 		{"privacy.hmac_key", p.HMACKeyHex, EnvHMACKey, minHMACKeyBytes, 0},
 		{"privacy.encryption_key", p.EncryptionKeyHex, EnvEncryptionKey, encryptionKeyBytes, encryptionKeyBytes},
+		{"privacy.signing_key", p.SigningKeyHex, "RINGPROOF_PRIVACY_SIGNING_KEY", signingKeyBytes, signingKeyBytes},
 	}
 	for _, k := range keys {
 		switch {
@@ -409,6 +403,10 @@ func (c *Config) validatePrivacy(v *validator) {
 		}
 	}
 	v.between("privacy.retention_days", int64(p.RetentionDays), 1, 3650)
+	v.between("privacy.audit_retention_days", int64(p.AuditRetentionDays), 1, 36500)
+	if p.AuditRetentionDays >= 1 && p.AuditRetentionDays < p.RetentionDays {
+		v.add("privacy.audit_retention_days", "%d is below privacy.retention_days (%d): the trail of what was done with personal data must outlive the data", p.AuditRetentionDays, p.RetentionDays)
+	}
 }
 
 func (c *Config) validateTrunks(v *validator) {

@@ -60,11 +60,11 @@ func TestValidateRejects(t *testing.T) {
 		{"tcp connections per ip negative", func(c *Config) { c.SIP.MaxTCPConnectionsPerIP = -1 }, "sip.max_tcp_connections_per_ip", "-1 is below the minimum 0"},
 		{"event streams negative", func(c *Config) { c.HTTP.MaxEventStreams = -1 }, "http.max_event_streams", "-1 is below the minimum 0"},
 		{"event streams per ip negative", func(c *Config) { c.HTTP.MaxEventStreamsPerIP = -1 }, "http.max_event_streams_per_ip", "-1 is below the minimum 0"},
-		{"admin key empty", func(c *Config) { c.HTTP.AdminKeys = []string{"admin-1", ""} }, "http.admin_keys[1]", "is empty"},
-		{"admin key with space", func(c *Config) { c.HTTP.AdminKeys = []string{"bad\tkey"} }, "http.admin_keys[0]", "contains a space or control character"},
+		{"admin key empty", func(c *Config) { c.HTTP.AdminKeys = AdminKeysOf("admin-1", "") }, "http.admin_keys[1]", "is empty"},
+		{"admin key with space", func(c *Config) { c.HTTP.AdminKeys = AdminKeysOf("bad\tkey") }, "http.admin_keys[0]", "contains a space or control character"},
 		{"admin key is an api key", func(c *Config) {
 			c.HTTP.APIKeys = []string{"app-1", "shared"}
-			c.HTTP.AdminKeys = []string{"admin-1", "shared"}
+			c.HTTP.AdminKeys = AdminKeysOf("admin-1", "shared")
 		}, "http.admin_keys[1]", "is also http.api_keys[1]; an admin key must not be an API key"},
 
 		{"rtp ip hostname", func(c *Config) { c.Media.RTPIP = "media.example.com" }, "media.rtp_ip", `"media.example.com" is not an IP address`},
@@ -144,6 +144,19 @@ func TestValidateRejects(t *testing.T) {
 			c.Privacy.HMACKeyHex = hmacKeyHex
 		}, "privacy.encryption_key", "is required with an external etcd cluster (store.endpoints): every node must share it; set it or RINGPROOF_PRIVACY_ENCRYPTION_KEY"},
 		{"retention zero", func(c *Config) { c.Privacy.RetentionDays = 0 }, "privacy.retention_days", "0 is out of range 1..3650"},
+		{"signing key required with external store", func(c *Config) {
+			c.Store.Endpoints = []string{"10.0.0.1:2379"}
+			c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = hmacKeyHex, encKeyHex
+		}, "privacy.signing_key", "is required with an external etcd cluster (store.endpoints): every node must share it; set it or RINGPROOF_PRIVACY_SIGNING_KEY"},
+		{"signing key short", func(c *Config) { c.Privacy.SigningKeyHex = hexKey(31) }, "privacy.signing_key", "is 31 bytes; want exactly 32"},
+		{"audit kept less than the data", func(c *Config) { c.Privacy.RetentionDays, c.Privacy.AuditRetentionDays = 90, 60 },
+			"privacy.audit_retention_days", "60 is below privacy.retention_days (90)"},
+		{"audit retention too long", func(c *Config) { c.Privacy.AuditRetentionDays = 36501 }, "privacy.audit_retention_days", "36501 is out of range 1..36500"},
+		{"admin key name with a space", func(c *Config) { c.HTTP.AdminKeys = []AdminKey{{Name: "alice smith", Key: "k-1"}} }, "http.admin_keys[0].name", `"alice smith" holds ' '`},
+		{"admin key names repeated", func(c *Config) {
+			c.HTTP.AdminKeys = []AdminKey{{Name: "alice", Key: "k-1"}, {Name: "alice", Key: "k-2"}}
+		}, "http.admin_keys[1].name", `"alice" is also the name of http.admin_keys[0]`},
+		{"named admin key empty", func(c *Config) { c.HTTP.AdminKeys = []AdminKey{{Name: "alice"}} }, "http.admin_keys[0].key", "is empty"},
 		{"history backend unknown", func(c *Config) { c.History.Backend = "bolt" }, "history.backend", `"bolt"`},
 		{"history postgres without url", func(c *Config) { c.History.Backend = "postgres" }, "history.postgres_url", "is required with history.backend: postgres"},
 		{"history postgres url not a url", func(c *Config) {
@@ -151,7 +164,7 @@ func TestValidateRejects(t *testing.T) {
 		}, "history.postgres_url", "is not a postgres://user:password@host:port/database URL"},
 		{"embedded history in a cluster", func(c *Config) {
 			c.Store.Endpoints = []string{"10.0.0.1:2379"}
-			c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = hmacKeyHex, encKeyHex
+			c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex, c.Privacy.SigningKeyHex = hmacKeyHex, encKeyHex, sigKeyHex
 		}, "history.postgres_url", "is required with store.endpoints"},
 		{"grace too long", func(c *Config) { c.Verification.GraceS = 86401 }, "verification.grace_s", "86401 is out of range 0..86400"},
 		{"retention high", func(c *Config) { c.Privacy.RetentionDays = 3651 }, "privacy.retention_days", "3651 is out of range 1..3650"},
@@ -291,7 +304,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"external store", func(c *Config) {
 			c.Store.Endpoints = []string{"https://etcd1.example.com:2379", "10.0.0.2:2379", "etcd3:2379"}
 			c.Store.DataDir = ""
-			c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = hmacKeyHex, encKeyHex
+			c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex, c.Privacy.SigningKeyHex = hmacKeyHex, encKeyHex, sigKeyHex
 			c.History = History{Backend: "postgres", PostgresURL: "postgresql://u:p@db.example:5432/ringproof?sslmode=verify-full"}
 		}},
 		{"no grace", func(c *Config) { c.Verification.GraceS = 0 }},
@@ -308,7 +321,7 @@ func TestValidateAccepts(t *testing.T) {
 			c.Verification = Verification{ExpiryS: 86400, MaxAttempts: 10, MaxPerNumberPerHour: 1}
 		}},
 		{"short api key", func(c *Config) { c.HTTP.APIKeys = []string{"k"} }},
-		{"admin keys distinct from api keys", func(c *Config) { c.HTTP.AdminKeys = []string{"admin-1", "admin-2"} }},
+		{"admin keys distinct from api keys", func(c *Config) { c.HTTP.AdminKeys = AdminKeysOf("admin-1", "admin-2") }},
 		{"rtp ip and port edges", func(c *Config) {
 			c.Media.RTPIP, c.Media.RTPPortMin, c.Media.RTPPortMax = "192.0.2.10", 1024, 1025
 		}},
@@ -339,6 +352,8 @@ func TestValidateAccepts(t *testing.T) {
 				EncryptionKeyHex:     encKeyHex,
 				OldEncryptionKeysHex: []string{oldKeyHex, hexKey(32)},
 				RetentionDays:        3650,
+				SigningKeyHex:        sigKeyHex,
+				AuditRetentionDays:   3650,
 			}
 		}},
 		{"only some privacy keys with the embedded store", func(c *Config) {
@@ -398,7 +413,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 func TestValidateKeepsSecretsOutOfErrors(t *testing.T) {
 	c := Default()
 	c.HTTP.APIKeys = []string{"sup3r secret", "shared-k3y"}
-	c.HTTP.AdminKeys = []string{"shared-k3y", "adm1n secret"}
+	c.HTTP.AdminKeys = AdminKeysOf("shared-k3y", "adm1n secret")
 	c.Store.Password = "st0re-secret"
 	c.Trunks[0].Password = "trunk-secret"
 	c.Trunks[0].Address = "nowhere"
@@ -528,7 +543,7 @@ func TestPrivacyKeys(t *testing.T) {
 func tlsStore(mod func(*Store)) func(*Config) {
 	return func(c *Config) {
 		c.Store.Endpoints = []string{"https://10.0.0.1:2379"}
-		c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = hmacKeyHex, encKeyHex
+		c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex, c.Privacy.SigningKeyHex = hmacKeyHex, encKeyHex, sigKeyHex
 		c.History = History{Backend: "postgres", PostgresURL: "postgres://ringproof@10.0.0.5:5432/ringproof"}
 		mod(&c.Store)
 	}

@@ -77,7 +77,7 @@ func (c *Config) validateWidget(v *validator) {
 		keys[k] = "http.api_keys[" + strconv.Itoa(i) + "]"
 	}
 	for i, k := range h.AdminKeys {
-		keys[k] = "http.admin_keys[" + strconv.Itoa(i) + "]"
+		keys[k.Key] = "http.admin_keys[" + strconv.Itoa(i) + "]"
 	}
 	for i, pk := range h.PublishableKeys {
 		at := "http.publishable_keys[" + strconv.Itoa(i) + "]"

@@ -44,6 +44,7 @@ func TestWidgetKeysRejected(t *testing.T) {
 			c.Store.Endpoints = []string{"http://10.0.0.1:2379"}
 			c.Privacy.HMACKeyHex = strings.Repeat("ab", 32)
 			c.Privacy.EncryptionKeyHex = strings.Repeat("cd", 32)
+			c.Privacy.SigningKeyHex = strings.Repeat("ef", 32)
 			pk(func(*PublishableKey) {})(c)
 		}},
 		{"demo without a key", "http.demo", "needs a publishable key", func(c *Config) { c.HTTP.Demo = true }},

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ringproof/ringproof/history"
 )
@@ -15,11 +18,31 @@ import (
 // Actor is who asks for an export or an erasure, as the audit trail
 // records it.
 type Actor struct {
-	// Operator names the person: --operator or $USER on the command line,
-	// the admin key's position ("admin_keys[0]") on the API.
+	// Operator names the person: --operator, $USER or $LOGNAME on the
+	// command line; on the API, the admin key's name (http.admin_keys),
+	// or its place ("admin_keys[0]") when it has none.
 	Operator string
 	// Via is "cli" or "api".
 	Via string
+}
+
+// ErrNoOperator means an export or erasure was asked for without saying
+// who asks: the audit trail must name someone.
+var ErrNoOperator = errors.New("privacy: no operator: the audit trail must name who acts")
+
+// CheckOperator reports what keeps name from being recorded as an
+// operator: empty, over 128 bytes, or holding a control character or
+// invalid UTF-8.
+func CheckOperator(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return ErrNoOperator
+	case len(name) > maxOperator:
+		return fmt.Errorf("privacy: operator name is %d bytes; at most %d", len(name), maxOperator)
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		return errors.New("privacy: operator name holds a control character or invalid UTF-8")
+	}
+	return nil
 }
 
 // AuditEntry records one export or erasure. It is kept in the history

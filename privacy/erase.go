@@ -109,7 +109,11 @@ func (v *Vault) Erase(ctx context.Context, number string, dryRun bool, by Actor)
 		return out, err
 	}
 	if !dryRun {
-		v.lift(ctx, nk)
+		v.lifting.Add(1)
+		go func() {
+			defer v.lifting.Done()
+			v.lift(context.WithoutCancel(ctx), nk)
+		}()
 	}
 	return out, nil
 }

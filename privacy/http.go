@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/ringproof/ringproof/api"
@@ -17,8 +16,11 @@ import (
 // handler serves the admin API under /v1/privacy/: export, erase and the
 // audit trail, for compliance staff holding an admin key.
 type handler struct {
-	vault   *Vault
-	admin   api.Keys
+	vault *Vault
+	admin api.Keys
+	// operators are the names of the admin keys, in order, as the audit
+	// trail records them (conf.HTTP.Operator).
+	operators []string
 	api     api.Keys
 	maxBody int64
 	log     *slog.Logger
@@ -34,14 +36,17 @@ type handler struct {
 //
 // No key (or an unknown one) gets 401, an application's API key
 // (c.APIKeys) 403. With no admin key configured the API is off: 404. The
-// audit trail names the admin key that acted by its place,
-// admin_keys[i].
+// audit trail names the admin key that acted by its name, or by its place
+// (admin_keys[i]) when it has none.
 func NewHandler(v *Vault, c conf.HTTP, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &handler{vault: v, admin: api.NewKeys(c.AdminKeys), api: api.NewKeys(c.APIKeys),
+	h := &handler{vault: v, admin: api.NewKeys(c.AdminTokens()), api: api.NewKeys(c.APIKeys),
 		maxBody: c.MaxBodyBytes, log: log, mux: http.NewServeMux()}
+	for i := range c.AdminKeys {
+		h.operators = append(h.operators, c.Operator(i))
+	}
 	h.mux.HandleFunc("GET /v1/privacy/export", h.export)
 	h.mux.HandleFunc("POST /v1/privacy/erase", h.erase)
 	h.mux.HandleFunc("GET /v1/privacy/audit", h.audit)
@@ -66,7 +71,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	admin, key := h.admin.MatchToken(token), h.api.MatchToken(token)
 	switch {
 	case admin >= 0:
-		by := Actor{Operator: "admin_keys[" + strconv.Itoa(admin) + "]", Via: "api"}
+		by := Actor{Operator: h.operators[admin], Via: "api"}
 		h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, by)))
 	case key >= 0:
 		api.WriteError(w, http.StatusForbidden, "forbidden", "the privacy API needs an admin key, not an API key", "")

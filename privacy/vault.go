@@ -51,6 +51,13 @@ type VaultConfig struct {
 	// Retention is how long personal data is kept (privacy.retention_days);
 	// exports report it. Default 30 days.
 	Retention time.Duration
+	// AuditRetention is how long audit entries are kept
+	// (privacy.audit_retention_days). Default 2190 days.
+	AuditRetention time.Duration
+	// Signer signs erasure receipts and seals audit entries
+	// (privacy.signing_key). Nil: a key made for this vault alone, whose
+	// signatures no other process can check (tests).
+	Signer *Signer
 	// Places are the other packages' keys named by number keys.
 	Places []Place
 	// Log receives warnings; nil discards them.
@@ -78,10 +85,15 @@ type Vault struct {
 	idx       *Index
 	ring      *Keyring
 	retention time.Duration
-	places    []Place
-	log       *slog.Logger
-	now       func() time.Time
-	writer    *writer
+	// auditRetention is how long audit entries are kept.
+	auditRetention time.Duration
+	signer         *Signer
+	places         []Place
+	log            *slog.Logger
+	now            func() time.Time
+	writer         *writer
+	// lifting counts erasure guards waiting to be lifted (Wait).
+	lifting sync.WaitGroup
 
 	mu    sync.Mutex
 	cache map[string]cachedKey // by number key
@@ -118,11 +130,18 @@ func NewVault(st Store, c VaultConfig) (*Vault, error) {
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
 	}
+	if c.AuditRetention <= 0 {
+		c.AuditRetention = DefaultAuditRetention
+	}
+	if c.Signer == nil {
+		c.Signer = newRandomSigner()
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	v := &Vault{
 		st: st, hist: c.History, idx: c.Index, ring: c.Keyring, retention: c.Retention,
+		auditRetention: c.AuditRetention, signer: c.Signer,
 		places: c.Places, log: c.Log, now: time.Now,
 		cache: make(map[string]cachedKey),
 	}
@@ -151,6 +170,18 @@ func NewEphemeralVault(ctx context.Context, st Store, dir string) (*Vault, error
 	go v.Run(ctx)
 	return v, nil
 }
+
+// DefaultAuditRetention is how long audit entries are kept unless
+// VaultConfig says otherwise: six years.
+const DefaultAuditRetention = 2190 * 24 * time.Hour
+
+// Verifier checks what the vault's signer signed.
+func (v *Vault) Verifier() Verifier { return v.signer.Verifier() }
+
+// Wait waits until what Erase left running in the background (lifting the
+// guard of each erased number, a few seconds after it) is done: call it
+// before the process exits.
+func (v *Vault) Wait() { v.lifting.Wait() }
 
 // Index is the vault's number index.
 func (v *Vault) Index() *Index { return v.idx }

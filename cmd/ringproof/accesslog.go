@@ -58,7 +58,7 @@ func keyNames(c conf.HTTP) keyLabels {
 		add("api_keys", i, key)
 	}
 	for i, key := range c.AdminKeys {
-		add("admin_keys", i, key)
+		add("admin_keys", i, key.Key)
 	}
 	for i, key := range c.PublishableKeys {
 		add("publishable_keys", i, key.Key)

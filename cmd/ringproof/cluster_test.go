@@ -54,7 +54,7 @@ func startCluster(t *testing.T, n int, carrier string, mod func(*conf.Config)) *
 	t.Cleanup(func() { <-oneCluster })
 	start := time.Now()
 	tc := &testCluster{t: t, etcd: etcdtest.Start(t, 3), history: historyDatabase(t), carrier: carrier}
-	tc.keys = conf.Privacy{HMACKeyHex: randomHex(t), EncryptionKeyHex: randomHex(t)}
+	tc.keys = conf.Privacy{HMACKeyHex: randomHex(t), EncryptionKeyHex: randomHex(t), SigningKeyHex: randomHex(t)}
 	for range n {
 		tc.nodes = append(tc.nodes, startServer(t, tc.config(mod)))
 	}
@@ -84,7 +84,7 @@ var oneCluster = make(chan struct{}, 1)
 func (tc *testCluster) config(mod func(*conf.Config)) *conf.Config {
 	c := testConfig(tc.t, tc.carrier)
 	c.Store.Endpoints = tc.etcd.Endpoints()
-	c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = tc.keys.HMACKeyHex, tc.keys.EncryptionKeyHex
+	c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex, c.Privacy.SigningKeyHex = tc.keys.HMACKeyHex, tc.keys.EncryptionKeyHex, tc.keys.SigningKeyHex
 	c.History = conf.History{Backend: "postgres", PostgresURL: tc.history}
 	if mod != nil {
 		mod(c)

@@ -32,7 +32,7 @@ func (s *server) startGuard(bg context.Context, cfg *conf.Config, nodeID string,
 
 // fraudAPI is /v1/fraud/, for holders of an admin key.
 func (s *server) fraudAPI(cfg *conf.Config) http.Handler {
-	return api.RequireKey(cfg.HTTP.AdminKeys, fraud.NewHandler(s.guard, s.log))
+	return api.RequireKey(cfg.HTTP.AdminTokens(), fraud.NewHandler(s.guard, s.log))
 }
 
 // fraudMetrics exposes the guard's counters.

@@ -71,7 +71,7 @@ var keyed = []string{"fraud-key-0", "fraud-key-1", "fraud-key-2", "fraud-key-3",
 func fraudConfig(t *testing.T) *conf.Config {
 	c := testConfig(t, "127.0.0.1:5070")
 	c.HTTP.APIKeys = append([]string{apiKey}, keyed...)
-	c.HTTP.AdminKeys = []string{adminKey}
+	c.HTTP.AdminKeys = conf.AdminKeysOf(adminKey)
 	c.HTTP.TrustedProxies = []string{"127.0.0.1"}
 	c.Inbound.Numbers = []string{dialRange}
 	c.Masking.Numbers = []string{"+442079460900-+442079460909"}

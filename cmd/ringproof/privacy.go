@@ -14,102 +14,25 @@ import (
 
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/history"
-	"github.com/ringproof/ringproof/masking"
-	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/store"
-	"github.com/ringproof/ringproof/verify"
+	"github.com/ringproof/ringproof/number"
 )
 
-// Privacy: the keys that protect personal data at rest and the privacy
-// commands (export, erase, audit, rewrap). The admin API over the same
-// operations is privacy.NewHandler.
+// "ringproof privacy <command>": what compliance staff run. Each command
+// has a file of its own (privacyexport.go, privacyerase.go…); this one
+// dispatches them and holds what they share: flags, the store they attach
+// to, the operator they act as.
 
-// Key files in the embedded store's data dir, used when the configuration
-// sets no key. index.key is the name the HMAC key always had.
-const (
-	hmacKeyFile       = "index.key"
-	encryptionKeyFile = "encryption.key"
-)
-
-// privacyKeys returns the number index and the keyring, from
-// privacy.hmac_key and privacy.encryption_key (conf.Validate requires both
-// with an external cluster) or, for a key left empty with the embedded
-// store, from a key file in data_dir/keys: made on first start when
-// create, else it must exist. Keys kept beside the data they protect earn
-// a warning.
-func privacyKeys(cfg *conf.Config, create bool, log *slog.Logger) (*privacy.Index, *privacy.Keyring, error) {
-	hmacKey, err := cfg.Privacy.HMACKey()
-	if err != nil {
-		return nil, nil, err
-	}
-	encKey, err := cfg.Privacy.EncryptionKey()
-	if err != nil {
-		return nil, nil, err
-	}
-	oldKeys, err := cfg.Privacy.OldEncryptionKeys()
-	if err != nil {
-		return nil, nil, err
-	}
-	fromFile := func(setting, file string, size int) ([]byte, error) {
-		if len(cfg.Store.Endpoints) > 0 {
-			return nil, fmt.Errorf("%s is required with an external etcd cluster", setting)
-		}
-		path := filepath.Join(cfg.Store.DataDir, "keys", file)
-		var key []byte
-		if create {
-			var made bool
-			if key, made, err = privacy.LoadOrCreateKey(path); err != nil {
-				return nil, err
-			}
-			if made {
-				log.Warn(setting+" is not set: generated a key in "+path+"; back it up, or set "+setting+" to keep the key apart from the data it protects", "setting", setting)
-			} else {
-				log.Warn(setting+" is not set: using the key generated in "+path, "setting", setting)
-			}
-		} else if key, err = privacy.LoadKey(path); err != nil {
-			return nil, fmt.Errorf("%s is not set and %w", setting, err)
-		}
-		return key[:size], nil
-	}
-	if hmacKey == nil {
-		if hmacKey, err = fromFile("privacy.hmac_key", hmacKeyFile, privacy.KeySize); err != nil {
-			return nil, nil, err
-		}
-	}
-	if encKey == nil {
-		if encKey, err = fromFile("privacy.encryption_key", encryptionKeyFile, privacy.EncryptionKeySize); err != nil {
-			return nil, nil, err
-		}
-	}
-	idx, err := privacy.NewIndex(hmacKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	ring, err := privacy.NewKeyring(encKey, oldKeys...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return idx, ring, nil
+// privacyCommands are the privacy commands, by name.
+var privacyCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
+	"export": cmdPrivacyExport,
+	"erase":  cmdPrivacyErase,
+	"audit":  cmdPrivacyAudit,
+	"rewrap": cmdPrivacyRewrap,
 }
 
-// openVault returns the vault of personal data in st and hist.
-func openVault(cfg *conf.Config, st *store.Store, hist history.Store, log *slog.Logger, create bool) (*privacy.Vault, error) {
-	idx, ring, err := privacyKeys(cfg, create, log)
-	if err != nil {
-		return nil, err
-	}
-	return privacy.NewVault(st, privacy.VaultConfig{
-		Index:     idx,
-		Keyring:   ring,
-		History:   hist,
-		Retention: time.Duration(cfg.Privacy.RetentionDays) * 24 * time.Hour,
-		Places:    append(verify.NumberKeyPlaces(), masking.Places()...),
-		Log:       log,
-	})
-}
-
-// cmdPrivacy runs "ringproof privacy <export|erase|audit|rewrap>".
+// cmdPrivacy runs "ringproof privacy <command>".
 func cmdPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		privacyUsage(stderr)
@@ -118,112 +41,13 @@ func cmdPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		return 2
 	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("privacy "+sub, flag.ContinueOnError)
-	path := configFlag(fs)
-	var (
-		num, region, operator, out *string
-		dryRun                     *bool
-	)
-	switch sub {
-	case "export", "erase", "audit":
-		num = fs.String("number", "", "the phone `number`: E.164, or national with --region")
-		region = fs.String("region", "", "ISO 3166 `region` of a national --number, such as GB")
-	case "rewrap":
-	default:
-		fmt.Fprintf(stderr, "ringproof privacy: unknown command %q\n", sub)
+	cmd, ok := privacyCommands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "ringproof privacy: unknown command %q\n", args[0])
 		privacyUsage(stderr)
 		return 2
 	}
-	if sub == "export" || sub == "erase" {
-		operator = fs.String("operator", os.Getenv("USER"), "who asks, for the audit trail (default $USER)")
-	}
-	if sub == "export" {
-		out = fs.String("out", "", "write the export to `file` (mode 0600) instead of standard output")
-	}
-	if sub == "erase" {
-		dryRun = fs.Bool("dry-run", false, "count what would be erased; erase nothing")
-	}
-	if code := parseFlags(fs, args, stderr); code >= 0 {
-		return code
-	}
-	if num != nil && *num == "" && sub != "audit" {
-		fmt.Fprintf(stderr, "ringproof privacy %s: --number is required\n", sub)
-		return 2
-	}
-	var e164 string
-	if num != nil && *num != "" {
-		n, err := number.Parse(*num, *region)
-		if err != nil {
-			fmt.Fprintf(stderr, "ringproof privacy %s: %v\n", sub, err)
-			return 2
-		}
-		e164 = n
-	}
-	cfg, err := loadConfig(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "ringproof: %v\n", err)
-		return 2
-	}
-	log := newLogger(conf.Log{Level: "warn", Format: cfg.Log.Format}, stderr)
-	octx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Store.DialTimeoutS)*time.Second+10*time.Second)
-	st, err := store.Attach(octx, cfg.Store, log)
-	cancel()
-	if err != nil {
-		fmt.Fprintf(stderr, "ringproof privacy %s: no store reachable: %v\n", sub, err)
-		return 1
-	}
-	defer st.Close()
-	hist, err := history.Open(ctx, cfg.History, cfg.Store.DataDir)
-	if err != nil {
-		fmt.Fprintf(stderr, "ringproof privacy %s: %v\n", sub, err)
-		return 1
-	}
-	defer hist.Close()
-	vault, err := openVault(cfg, st, hist, log, false)
-	if err != nil {
-		fmt.Fprintf(stderr, "ringproof privacy %s: %v\n", sub, err)
-		return 1
-	}
-	var by privacy.Actor
-	if operator != nil {
-		by = privacy.Actor{Operator: *operator, Via: "cli"}
-	}
-
-	var doc any
-	switch sub {
-	case "export":
-		doc, err = vault.Export(ctx, e164, by)
-	case "erase":
-		doc, err = vault.Erase(ctx, e164, *dryRun, by)
-	case "audit":
-		var entries []privacy.AuditEntry
-		if entries, err = vault.Audit(ctx, e164); err == nil {
-			doc = map[string]any{"entries": entries}
-		}
-	case "rewrap":
-		var n, total int
-		if n, total, err = vault.Rewrap(ctx); err == nil {
-			doc = map[string]any{"rewrapped": n, "data_keys": total}
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ringproof privacy %s: %v\n", sub, err)
-		return 1
-	}
-	data, _ := json.MarshalIndent(doc, "", "  ")
-	data = append(data, '\n')
-	if out != nil && *out != "" {
-		if err := os.WriteFile(*out, data, 0o600); err != nil {
-			fmt.Fprintf(stderr, "ringproof privacy export: %v\n", err)
-			return 1
-		}
-		return 0
-	}
-	if _, err := stdout.Write(data); err != nil {
-		return 1
-	}
-	return 0
+	return cmd(ctx, args[1:], stdout, stderr)
 }
 
 func privacyUsage(w io.Writer) {
@@ -241,6 +65,178 @@ commands:
 
 Every command takes --config FILE. With the embedded store they work
 whether "ringproof serve" runs or not: when it holds the data dir, they
-connect to its etcd as a client. See docs/privacy.md.
+connect to its etcd as a client. export and erase record who acts in the
+audit trail: --operator, else $USER, else $LOGNAME; they refuse to act
+without one. See docs/privacy.md.
 `)
+}
+
+// privacyFlags are the flags a privacy command may take.
+type privacyFlags struct {
+	*flag.FlagSet
+	name   string
+	config *string
+	// number and region, when the command takes a number.
+	number, region *string
+	// operator, when the command acts on personal data.
+	operator *string
+}
+
+func newPrivacyFlags(name string) *privacyFlags {
+	fs := &privacyFlags{FlagSet: flag.NewFlagSet("privacy "+name, flag.ContinueOnError), name: name}
+	fs.config = configFlag(fs.FlagSet)
+	return fs
+}
+
+// withNumber adds --number and --region.
+func (fs *privacyFlags) withNumber() *privacyFlags {
+	fs.number = fs.String("number", "", "the phone `number`: E.164, or national with --region")
+	fs.region = fs.String("region", "", "ISO 3166 `region` of national numbers, such as GB")
+	return fs
+}
+
+// withOperator adds --operator.
+func (fs *privacyFlags) withOperator() *privacyFlags {
+	fs.operator = fs.String("operator", "", "who asks, as the audit trail records it (default $USER, else $LOGNAME)")
+	return fs
+}
+
+// parsedNumber returns --number in E.164 ("" when not given), or prints
+// why it is not a number and returns exit code 2.
+func (fs *privacyFlags) parsedNumber(stderr io.Writer) (string, int) {
+	if fs.number == nil || *fs.number == "" {
+		return "", -1
+	}
+	n, err := number.Parse(*fs.number, *fs.region)
+	if err != nil {
+		fmt.Fprintf(stderr, "ringproof privacy %s: %v\n", fs.name, err)
+		return "", 2
+	}
+	return n, -1
+}
+
+// actor returns who acts, for the audit trail: --operator, else $USER,
+// else $LOGNAME. With none of them, or a name the trail cannot record, it
+// prints why and returns exit code 2.
+func (fs *privacyFlags) actor(stderr io.Writer) (privacy.Actor, int) {
+	name, from := *fs.operator, "--operator"
+	for _, env := range []string{"USER", "LOGNAME"} {
+		if name == "" {
+			name, from = os.Getenv(env), "$"+env
+		}
+	}
+	if name == "" {
+		fmt.Fprintf(stderr, "ringproof privacy %s: no operator to record in the audit trail: give --operator NAME (or set $USER or $LOGNAME)\n", fs.name)
+		return privacy.Actor{}, 2
+	}
+	if err := privacy.CheckOperator(name); err != nil {
+		fmt.Fprintf(stderr, "ringproof privacy %s: %s: %v\n", fs.name, from, err)
+		return privacy.Actor{}, 2
+	}
+	return privacy.Actor{Operator: name, Via: "cli"}, -1
+}
+
+// privacySession is what a privacy command works on: the configuration,
+// the state store (attached to a running server's, or opened), the
+// history store and the vault over them.
+type privacySession struct {
+	cfg   *conf.Config
+	log   *slog.Logger
+	st    *store.Store
+	hist  history.Store
+	vault *privacy.Vault
+}
+
+// openPrivacy loads the configuration at path and opens the stores and the
+// vault for command sub. On failure it prints why and returns nil and the
+// exit code: 2 for the configuration, 1 for the stores.
+func openPrivacy(ctx context.Context, sub, path string, stderr io.Writer) (*privacySession, int) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "ringproof: %v\n", err)
+		return nil, 2
+	}
+	s := &privacySession{cfg: cfg, log: newLogger(conf.Log{Level: "warn", Format: cfg.Log.Format}, stderr)}
+	octx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Store.DialTimeoutS)*time.Second+10*time.Second)
+	s.st, err = store.Attach(octx, cfg.Store, s.log)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "ringproof privacy %s: no store reachable: %v\n", sub, err)
+		return nil, 1
+	}
+	if s.hist, err = history.Open(ctx, cfg.History, cfg.Store.DataDir); err != nil {
+		s.Close()
+		fmt.Fprintf(stderr, "ringproof privacy %s: %v\n", sub, err)
+		return nil, 1
+	}
+	if s.vault, err = openVault(cfg, s.st, s.hist, s.log, false); err != nil {
+		s.Close()
+		fmt.Fprintf(stderr, "ringproof privacy %s: %v\n", sub, err)
+		return nil, 1
+	}
+	return s, -1
+}
+
+// Close waits for what the vault does after an erasure, then closes the
+// stores.
+func (s *privacySession) Close() {
+	if s.vault != nil {
+		s.vault.Wait()
+	}
+	if s.hist != nil {
+		s.hist.Close()
+	}
+	if s.st != nil {
+		s.st.Close()
+	}
+}
+
+// writeDoc prints doc as indented JSON to stdout, or to the file out
+// (mode 0600) when out is not "". It returns the exit code.
+func writeDoc(stdout, stderr io.Writer, doc any, out string) int {
+	data, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		fmt.Fprintf(stderr, "ringproof privacy: %v\n", err)
+		return 1
+	}
+	data = append(data, '\n')
+	if out != "" {
+		if err := writeFileAtomic(out, data); err != nil {
+			fmt.Fprintf(stderr, "ringproof privacy: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if _, err := stdout.Write(data); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// writeFileAtomic writes data to path with mode 0600, through a temporary
+// file renamed into place, so that path never holds half a document.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".ringproof-*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }

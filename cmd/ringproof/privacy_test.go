@@ -42,7 +42,7 @@ var numberForms = []string{"+447911123456", "447911123456", "07911123456", "7911
 // privacyConfig is testConfig with an admin key and dial numbers.
 func privacyConfig(t *testing.T, carrier string) *conf.Config {
 	c := testConfig(t, carrier)
-	c.HTTP.AdminKeys = []string{adminKey}
+	c.HTTP.AdminKeys = []conf.AdminKey{{Name: "carol", Key: adminKey}}
 	c.Inbound.Numbers = []string{dialRange}
 	return c
 }
@@ -314,7 +314,7 @@ func TestPrivacyExportAndErase(t *testing.T) {
 			t.Errorf("%s after erasure: %d %v", id, sc, v)
 		}
 	}
-	x = decode[privacy.Export](t, []byte(privacyCLI(t, 0, "export", "--config", cfgPath, "--number", testNumber)))
+	x = decode[privacy.Export](t, []byte(privacyCLI(t, 0, "export", "--config", cfgPath, "--number", testNumber, "--operator", "dave")))
 	if x.DataKey || len(x.Verifications) != 0 || len(x.Held) != 0 {
 		t.Errorf("export after erasure: %+v", x)
 	}
@@ -328,7 +328,7 @@ func TestPrivacyExportAndErase(t *testing.T) {
 	}
 
 	// Erasing again finds nothing.
-	e = decode[privacy.Erasure](t, []byte(privacyCLI(t, 0, "erase", "--config", cfgPath, "--number", testNumber)))
+	e = decode[privacy.Erasure](t, []byte(privacyCLI(t, 0, "erase", "--config", cfgPath, "--number", testNumber, "--operator", "bob")))
 	for kind, n := range e.Counts {
 		if n != 0 {
 			t.Errorf("second erasure deleted %d %s", n, kind)
@@ -342,7 +342,7 @@ func TestPrivacyExportAndErase(t *testing.T) {
 	for _, a := range trail {
 		actions = append(actions, a.Action+"/"+a.Via+"/"+a.Operator)
 	}
-	wantActions := []string{"export/cli/alice", "export/api/admin_keys[0]", "erase/api/admin_keys[0]", "erase/cli/bob", "export/cli/"}
+	wantActions := []string{"export/cli/alice", "export/api/carol", "erase/api/carol", "erase/cli/bob", "export/cli/dave"}
 	for _, w := range wantActions {
 		if !slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, w) }) {
 			t.Errorf("audit trail %v lacks %s", actions, w)
@@ -361,7 +361,7 @@ func TestEraseHangsUpARingingCallOnAnotherNode(t *testing.T) {
 	// Node A runs the embedded etcd; node B, the one calling, uses it as an
 	// external cluster, with the same privacy keys and history store.
 	ca := privacyConfig(t, fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t)))
-	ca.Privacy.HMACKeyHex, ca.Privacy.EncryptionKeyHex = randomHex(t), randomHex(t)
+	ca.Privacy.HMACKeyHex, ca.Privacy.EncryptionKeyHex, ca.Privacy.SigningKeyHex = randomHex(t), randomHex(t), randomHex(t)
 	ca.History = conf.History{Backend: "postgres", PostgresURL: historyDatabase(t)}
 	a := startServer(t, ca)
 
@@ -441,20 +441,20 @@ func TestPrivacyCommandsWithoutServer(t *testing.T) {
 	}
 
 	// No server holds the data dir: the commands start etcd on it.
-	x := decode[privacy.Export](t, []byte(privacyCLI(t, 0, "export", "--config", cfgPath, "--number", testNumber)))
+	x := decode[privacy.Export](t, []byte(privacyCLI(t, 0, "export", "--config", cfgPath, "--number", testNumber, "--operator", "alice")))
 	if len(x.Verifications) != 1 || x.Verifications[0].ID != id || x.Verifications[0].Status != "pending" {
 		t.Fatalf("export: %+v", x)
 	}
 	out := filepath.Join(t.TempDir(), "export.json")
-	privacyCLI(t, 0, "export", "--config", cfgPath, "--number", testNumber, "--out", out)
+	privacyCLI(t, 0, "export", "--config", cfgPath, "--number", testNumber, "--out", out, "--operator", "alice")
 	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("--out: %v %v", fi, err)
 	}
-	e := decode[privacy.Erasure](t, []byte(privacyCLI(t, 0, "erase", "--config", cfgPath, "--number", testNumber, "--dry-run")))
+	e := decode[privacy.Erasure](t, []byte(privacyCLI(t, 0, "erase", "--config", cfgPath, "--number", testNumber, "--dry-run", "--operator", "alice")))
 	if !e.DryRun || e.Counts["verifications"] != 1 {
 		t.Fatalf("dry run: %+v", e)
 	}
-	e = decode[privacy.Erasure](t, []byte(privacyCLI(t, 0, "erase", "--config", cfgPath, "--number", testNumber)))
+	e = decode[privacy.Erasure](t, []byte(privacyCLI(t, 0, "erase", "--config", cfgPath, "--number", testNumber, "--operator", "alice")))
 	if e.Counts["verifications"] != 1 || e.Counts["inbound_index"] != 1 || e.Counts["data_keys"] != 1 {
 		t.Fatalf("erase: %+v", e)
 	}
@@ -488,7 +488,7 @@ func TestPrivacyCommandsFailClearly(t *testing.T) {
 	noDir := writeConfig(t, c)
 	c.Store.Endpoints = []string{fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t))}
 	c.Store.DialTimeoutS = 1
-	c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex = randomHex(t), randomHex(t)
+	c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex, c.Privacy.SigningKeyHex = randomHex(t), randomHex(t), randomHex(t)
 	c.History = conf.History{Backend: "postgres", PostgresURL: fmt.Sprintf("postgres://ringproof@127.0.0.1:%d/ringproof", freeTCPPort(t))}
 	unreachable := writeConfig(t, c)
 
@@ -502,8 +502,8 @@ func TestPrivacyCommandsFailClearly(t *testing.T) {
 		{"unknown command", 2, []string{"forget"}, `unknown command "forget"`},
 		{"no number", 2, []string{"erase", "--config", noDir}, "--number is required"},
 		{"bad number", 2, []string{"export", "--number", "12345", "--config", noDir}, "number must be in E.164 form"},
-		{"no data dir", 1, []string{"export", "--number", testNumber, "--config", noDir}, "no store reachable: store: data dir " + c.Store.DataDir + " holds no store"},
-		{"no cluster", 1, []string{"erase", "--number", testNumber, "--config", unreachable}, "no store reachable: store: no etcd endpoint reachable at"},
+		{"no data dir", 1, []string{"export", "--number", testNumber, "--config", noDir, "--operator", "alice"}, "no store reachable: store: data dir " + c.Store.DataDir + " holds no store"},
+		{"no cluster", 1, []string{"erase", "--number", testNumber, "--config", unreachable, "--operator", "alice"}, "no store reachable: store: no etcd endpoint reachable at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -567,5 +567,36 @@ func TestPrivacyExportReadsAPlusInTheQuery(t *testing.T) {
 	}
 	if status, body := srv.admin("GET", "/v1/privacy/audit?number=+447911123456", adminKey, ""); status != 200 {
 		t.Errorf("audit?number=+…: %d %s, want 200", status, body)
+	}
+}
+
+// TestPrivacyCommandsNeedAnOperator runs export and erase with no
+// --operator, $USER or $LOGNAME: they refuse to act, since the audit trail
+// must name someone. (Not parallel: it changes the environment.)
+func TestPrivacyCommandsNeedAnOperator(t *testing.T) {
+	t.Setenv("USER", "")
+	t.Setenv("LOGNAME", "")
+	for _, sub := range []string{"export", "erase"} {
+		msg := privacyCLI(t, 2, sub, "--number", testNumber)
+		if !strings.Contains(msg, "no operator to record in the audit trail: give --operator NAME (or set $USER or $LOGNAME)") {
+			t.Errorf("%s: %q", sub, msg)
+		}
+	}
+	if msg := privacyCLI(t, 2, "erase", "--number", testNumber, "--operator", "a\x1bb"); !strings.Contains(msg, "--operator: privacy: operator name holds a control character") {
+		t.Errorf("control character: %q", msg)
+	}
+	// $LOGNAME when $USER is unset, --operator over both.
+	for _, tt := range []struct{ user, logname, flag, want string }{
+		{"", "erin", "", "erin"}, {"frank", "erin", "", "frank"}, {"frank", "erin", "gina", "gina"},
+	} {
+		t.Setenv("USER", tt.user)
+		t.Setenv("LOGNAME", tt.logname)
+		fs := newPrivacyFlags("export").withOperator()
+		if err := fs.Parse([]string{"--operator=" + tt.flag}); err != nil {
+			t.Fatal(err)
+		}
+		if by, code := fs.actor(io.Discard); code >= 0 || by.Operator != tt.want || by.Via != "cli" {
+			t.Errorf("USER=%q LOGNAME=%q --operator=%q: %+v (exit %d), want %s", tt.user, tt.logname, tt.flag, by, code, tt.want)
+		}
 	}
 }

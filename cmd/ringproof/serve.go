@@ -385,7 +385,7 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	mux.Handle("GET /v1/cluster", s.clusterHandler(cfg.HTTP.APIKeys))
 	mux.Handle("GET /metrics", s.metrics)
 	if cfg.HTTP.Pprof {
-		mux.Handle("/debug/pprof/", api.RequireKey(cfg.HTTP.AdminKeys, pprofHandler()))
+		mux.Handle("/debug/pprof/", api.RequireKey(cfg.HTTP.AdminTokens(), pprofHandler()))
 	}
 	mux.Handle("/v1/masking/", masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
 	mux.Handle("/v1/fraud/", s.fraudAPI(cfg))
@@ -465,6 +465,7 @@ func (s *server) close(ctx context.Context) error {
 	if s.vaultStop != nil {
 		s.vaultStop()
 		<-s.vaultDone
+		s.vault.Wait()
 	}
 	if s.hist != nil {
 		if err := s.hist.Close(); err != nil {
