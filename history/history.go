@@ -100,7 +100,10 @@ type Erased struct {
 }
 
 // AuditRecord is one entry of the compliance audit trail: opaque to the
-// store but for its id, time and subject.
+// store but for its id, times and subject. The trail is one hash chain
+// (per database, so per cluster): each record carries the hash of the one
+// before it, so that a record edited, removed or slipped in breaks the
+// chain (CheckAuditChain).
 type AuditRecord struct {
 	ID string
 	At time.Time
@@ -108,11 +111,42 @@ type AuditRecord struct {
 	// or "" for entries about no one number.
 	Subject string
 	Body    []byte
+	// ExpiresAt is when retention ends for the record; zero: never.
+	// Expire removes records from the start of the chain only, up to the
+	// first one still retained.
+	ExpiresAt time.Time
+
+	// Set by the store when the record is appended:
+
+	// Seq is the record's place in the chain, from 1.
+	Seq int64
+	// Prev is the Hash of the record before it (32 zero bytes for the
+	// first record ever; the anchor's hash after retention).
+	Prev []byte
+	// Hash is AuditHash of the record.
+	Hash []byte
+	// Seal is what the appender's seal function made of Hash (a
+	// signature), opaque to the store; empty for records appended
+	// without one.
+	Seal []byte
+}
+
+// AuditAnchor is where the retained audit chain starts: the place and
+// hash of the last record that retention removed (Seq 0 and 32 zero bytes
+// when none was).
+type AuditAnchor struct {
+	Seq  int64
+	Hash []byte
+	// At is when retention last moved the anchor.
+	At time.Time
 }
 
 // Expired counts what one Expire removed.
 type Expired struct {
 	Entries, DataKeys, Erasures int64
+	// Audit counts the audit records removed from the start of the chain,
+	// and AuditThrough is the place of the last of them (the new anchor).
+	Audit, AuditThrough int64
 }
 
 // KindStats describes what is held of one kind.
@@ -146,13 +180,27 @@ type Store interface {
 	// erasure, in one transaction; dry, it only counts.
 	Erase(ctx context.Context, e Erasure) (Erased, error)
 	// Expire removes, in bulk, entries and data keys whose retention ended
-	// before now, and erasure marks older than a day.
+	// before now, erasure marks older than a day, and the audit records
+	// at the start of the chain whose retention ended (moving the
+	// chain's anchor to the last of them, in the same transaction).
 	Expire(ctx context.Context, now time.Time) (Expired, error)
-	// AppendAudit adds one audit record.
+	// AppendAudit adds one audit record at the end of the chain, without
+	// a seal.
 	AppendAudit(ctx context.Context, r AuditRecord) error
+	// AppendAuditSealed adds r at the end of the chain, in one
+	// transaction that reads the chain's last record: r gets the next
+	// Seq, Prev and Hash, and Seal = seal(Hash) (seal may be nil). Nodes
+	// and processes appending at once still make one chain. It returns r
+	// as stored.
+	AppendAuditSealed(ctx context.Context, r AuditRecord, seal func(hash []byte) []byte) (AuditRecord, error)
 	// Audit returns the audit trail about subject, or all of it when
-	// subject is "", oldest first.
+	// subject is "", in chain order.
 	Audit(ctx context.Context, subject string) ([]AuditRecord, error)
+	// AuditChain returns up to limit records of the chain after place
+	// after, in chain order.
+	AuditChain(ctx context.Context, after int64, limit int) ([]AuditRecord, error)
+	// AuditAnchor returns where the retained chain starts.
+	AuditAnchor(ctx context.Context) (AuditAnchor, error)
 	// Stats describes what is held, by kind of entry.
 	Stats(ctx context.Context) ([]KindStats, error)
 	// Close releases the store.

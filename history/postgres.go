@@ -39,6 +39,8 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 		dollar:    true,
 		txOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
 		retryable: pgRetryable,
+		forUpdate: " FOR UPDATE",
+		seqTaken:  pgSeqTaken,
 	})
 	if err != nil {
 		db.Close()
@@ -52,4 +54,11 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 func pgRetryable(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
+}
+
+// pgSeqTaken reports whether err is the unique index on an audit record's
+// place refusing it: a concurrent append took the place first.
+func pgSeqTaken(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505" && e.ConstraintName == "history_audit_by_seq"
 }

@@ -1,5 +1,11 @@
 package history
 
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
 // The schema, the same on SQLite and PostgreSQL but for the type of byte
 // strings. Times are Unix milliseconds (BIGINT), so that both compare them
 // alike. Every statement sticks to what PostgreSQL-compatible distributed
@@ -9,14 +15,20 @@ package history
 //	history_entries    one row per verification or masking route
 //	history_data_keys  one row per number with data: its wrapped data key
 //	history_erasures   marks of recent erasures (a day), by digest
-//	history_audit      the compliance audit trail
+//	history_audit      the compliance audit trail, a hash chain (chain.go)
+//	history_audit_anchor  where the retained chain starts
 //
 // schemaVersion is stored in history_meta; a database written by a newer
-// ringproof is refused rather than misread.
-const schemaVersion = 1
+// ringproof is refused rather than misread. schema creates version 1;
+// migrations bring a database from each version to the next, each in one
+// transaction.
+const schemaVersion = 2
 
-// schema returns the statements that create the schema if it is absent;
-// blob is the dialect's type for byte strings.
+// baseVersion is the version schema creates.
+const baseVersion = 1
+
+// schema returns the statements that create the schema of version 1 if it
+// is absent; blob is the dialect's type for byte strings.
 func schema(blob string) []string {
 	return []string{
 		`CREATE TABLE IF NOT EXISTS history_meta (
@@ -50,4 +62,77 @@ func schema(blob string) []string {
 			body    ` + blob + ` NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS history_audit_by_subject ON history_audit (subject, id)`,
 	}
+}
+
+// migrations[v] brings a database from version v to v+1: statements run
+// in one transaction, then fill (if set) in the same transaction.
+var migrations = map[int64]struct {
+	statements func(blob string) []string
+	fill       func(ctx context.Context, s *sqlStore, tx *sql.Tx) error
+}{
+	// 2: the audit trail becomes a hash chain, with retention. Records
+	// written before are chained in the order of their ids, unsealed,
+	// and kept the default audit retention from their time.
+	1: {
+		statements: func(blob string) []string {
+			return []string{
+				`ALTER TABLE history_audit ADD COLUMN seq BIGINT`,
+				`ALTER TABLE history_audit ADD COLUMN prev ` + blob,
+				`ALTER TABLE history_audit ADD COLUMN hash ` + blob,
+				`ALTER TABLE history_audit ADD COLUMN seal ` + blob,
+				`ALTER TABLE history_audit ADD COLUMN expires_at BIGINT`,
+				`CREATE UNIQUE INDEX history_audit_by_seq ON history_audit (seq)`,
+				`CREATE INDEX history_audit_by_expiry ON history_audit (expires_at)`,
+				`CREATE TABLE history_audit_anchor (
+					name TEXT PRIMARY KEY,
+					seq  BIGINT NOT NULL,
+					hash ` + blob + ` NOT NULL,
+					at   BIGINT NOT NULL)`,
+				// What a holdings report counts, by kind and time.
+				`CREATE INDEX history_entries_by_kind ON history_entries (kind, created_at)`,
+			}
+		},
+		fill: chainUnchained,
+	},
+}
+
+// legacyAuditRetention is how long audit records written before the chain
+// are kept: privacy.audit_retention_days' default.
+const legacyAuditRetention = 2190 * 24 * time.Hour
+
+// chainUnchained chains the audit records that have no place yet, in the
+// order of their ids.
+func chainUnchained(ctx context.Context, s *sqlStore, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, at, subject, body FROM history_audit WHERE seq IS NULL ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	var recs []AuditRecord
+	for rows.Next() {
+		var r AuditRecord
+		var at int64
+		if err := rows.Scan(&r.ID, &at, &r.Subject, &r.Body); err != nil {
+			rows.Close()
+			return err
+		}
+		r.At = fromMS(at)
+		r.ExpiresAt = r.At.Add(legacyAuditRetention)
+		recs = append(recs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	prev, seq := genesis, int64(0)
+	upd := s.rebind(`UPDATE history_audit SET seq = ?, prev = ?, hash = ?, expires_at = ? WHERE id = ?`)
+	for _, r := range recs {
+		seq++
+		r.Seq, r.Prev = seq, prev
+		r.Hash = AuditHash(r)
+		if _, err := tx.ExecContext(ctx, upd, r.Seq, r.Prev, r.Hash, ms(r.ExpiresAt), r.ID); err != nil {
+			return err
+		}
+		prev = r.Hash
+	}
+	return nil
 }

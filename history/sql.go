@@ -25,6 +25,13 @@ type dialect struct {
 	// retryable reports whether err is a serialization failure, after
 	// which the transaction may be run again.
 	retryable func(err error) bool
+	// forUpdate ends a SELECT that locks the rows it reads until the
+	// transaction ends (" FOR UPDATE"); "" where a writing transaction
+	// holds the whole database already (SQLite).
+	forUpdate string
+	// seqTaken reports whether err says that an audit record's place was
+	// taken by a concurrent append (worth another try).
+	seqTaken func(err error) bool
 }
 
 // sqlStore is Store on a database/sql database.
@@ -40,7 +47,8 @@ type queries struct {
 	entries, dataKey, allDataKeys, swapDataKey,
 	eraseMark, eraseEntries, eraseDataKey, listErased, countDataKey,
 	expireEntries, expireDataKeys, expireErasures,
-	appendAudit, auditAll, auditOf, stats, getVersion, putVersion string
+	appendAudit, auditAll, auditOf, stats, getVersion, putVersion,
+	auditTail, auditAnchor, auditChain, auditKeepFrom, auditLast, expireAudit, putAnchor string
 }
 
 func newQueries(d dialect) queries {
@@ -59,9 +67,16 @@ func newQueries(d dialect) queries {
 		expireEntries:  `DELETE FROM history_entries WHERE id IN (SELECT id FROM history_entries WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
 		expireDataKeys: `DELETE FROM history_data_keys WHERE number_key IN (SELECT number_key FROM history_data_keys WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
 		expireErasures: `DELETE FROM history_erasures WHERE at < ?`,
-		appendAudit:    `INSERT INTO history_audit (id, at, subject, body) VALUES (?, ?, ?, ?)`,
-		auditAll:       `SELECT id, at, subject, body FROM history_audit ORDER BY id`,
-		auditOf:        `SELECT id, at, subject, body FROM history_audit WHERE subject = ? ORDER BY id`,
+		appendAudit:    `INSERT INTO history_audit (id, at, subject, body, seq, prev, hash, seal, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		auditAll:       `SELECT ` + auditColumns + ` FROM history_audit ORDER BY seq`,
+		auditOf:        `SELECT ` + auditColumns + ` FROM history_audit WHERE subject = ? ORDER BY seq`,
+		auditChain:     `SELECT ` + auditColumns + ` FROM history_audit WHERE seq > ? ORDER BY seq LIMIT ?`,
+		auditTail:      `SELECT seq, hash FROM history_audit WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`,
+		auditAnchor:    `SELECT seq, hash, at FROM history_audit_anchor WHERE name = 'anchor'`,
+		auditKeepFrom:  `SELECT MIN(seq) FROM history_audit WHERE expires_at IS NULL OR expires_at = 0 OR expires_at >= ?`,
+		auditLast:      `SELECT seq, hash FROM history_audit WHERE seq < ? ORDER BY seq DESC LIMIT 1`,
+		expireAudit:    `DELETE FROM history_audit WHERE seq <= ?`,
+		putAnchor:      `INSERT INTO history_audit_anchor (name, seq, hash, at) VALUES ('anchor', ?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at`,
 		stats:          `SELECT kind, COUNT(*), MIN(created_at), MAX(created_at) FROM history_entries GROUP BY kind`,
 		getVersion:     `SELECT value FROM history_meta WHERE name = 'schema_version'`,
 		putVersion:     `INSERT INTO history_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO NOTHING`,
@@ -70,12 +85,17 @@ func newQueries(d dialect) queries {
 		for _, p := range []*string{&q.entries, &q.dataKey, &q.allDataKeys, &q.swapDataKey,
 			&q.eraseMark, &q.eraseEntries, &q.eraseDataKey, &q.listErased, &q.countDataKey,
 			&q.expireEntries, &q.expireDataKeys, &q.expireErasures,
-			&q.appendAudit, &q.auditAll, &q.auditOf, &q.stats, &q.getVersion, &q.putVersion} {
+			&q.appendAudit, &q.auditAll, &q.auditOf, &q.stats, &q.getVersion, &q.putVersion,
+			&q.auditTail, &q.auditAnchor, &q.auditChain, &q.auditKeepFrom, &q.auditLast, &q.expireAudit, &q.putAnchor} {
 			*p = dollars(*p)
 		}
 	}
 	return q
 }
+
+// auditColumns are the columns of an audit record, as scanAudit reads
+// them.
+const auditColumns = `id, at, subject, body, seq, prev, hash, seal, expires_at`
 
 // expireSlice is how many rows one retention statement deletes.
 const expireSlice = 10000
@@ -99,26 +119,71 @@ func dollars(q string) string {
 	return b.String()
 }
 
-// open prepares db for use: the schema is created if absent, and a schema
-// newer than this code is refused.
+// open prepares db for use: the schema is created if absent and brought
+// to this code's version, and a schema newer than this code is refused.
 func open(ctx context.Context, db *sql.DB, d dialect) (*sqlStore, error) {
 	s := &sqlStore{db: db, d: d, q: newQueries(d)}
+	if s.d.seqTaken == nil {
+		s.d.seqTaken = func(error) bool { return false }
+	}
 	for _, stmt := range schema(d.blob) {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("history: %s: create schema: %w", d.name, err)
 		}
 	}
-	if _, err := db.ExecContext(ctx, s.q.putVersion, schemaVersion); err != nil {
+	if _, err := db.ExecContext(ctx, s.q.putVersion, baseVersion); err != nil {
 		return nil, fmt.Errorf("history: %s: schema version: %w", d.name, err)
 	}
-	var v int64
-	if err := db.QueryRowContext(ctx, s.q.getVersion).Scan(&v); err != nil {
-		return nil, fmt.Errorf("history: %s: schema version: %w", d.name, err)
-	}
-	if v > schemaVersion {
-		return nil, fmt.Errorf("history: %s: the database has schema version %d, newer than this ringproof's %d", d.name, v, schemaVersion)
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// migrate brings the schema to schemaVersion, a version at a time, each in
+// a transaction that holds the version row: of processes opening the
+// database at once, one migrates and the others find it done.
+func (s *sqlStore) migrate(ctx context.Context) error {
+	for {
+		var v int64
+		if err := s.db.QueryRowContext(ctx, s.q.getVersion).Scan(&v); err != nil {
+			return fmt.Errorf("history: %s: schema version: %w", s.d.name, err)
+		}
+		switch {
+		case v > schemaVersion:
+			return fmt.Errorf("history: %s: the database has schema version %d, newer than this ringproof's %d", s.d.name, v, schemaVersion)
+		case v == schemaVersion:
+			return nil
+		}
+		m, ok := migrations[v]
+		if !ok {
+			return fmt.Errorf("history: %s: no migration from schema version %d", s.d.name, v)
+		}
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var cur int64
+			if err := tx.QueryRowContext(ctx, s.q.getVersion+s.d.forUpdate).Scan(&cur); err != nil {
+				return err
+			}
+			if cur != v {
+				return nil // another process did it
+			}
+			for _, stmt := range m.statements(s.d.blob) {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			if m.fill != nil {
+				if err := m.fill(ctx, s, tx); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, s.rebind(`UPDATE history_meta SET value = ? WHERE name = 'schema_version'`), v+1)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("history: %s: migrate the schema from version %d: %w", s.d.name, v, err)
+		}
+	}
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -479,14 +544,101 @@ func (s *sqlStore) Expire(ctx context.Context, now time.Time) (Expired, error) {
 		return out, fmt.Errorf("history: expire: %w", err)
 	}
 	out.Erasures, _ = r.RowsAffected()
+	if out.Audit, out.AuditThrough, err = s.expireAudit(ctx, now); err != nil {
+		return out, fmt.Errorf("history: expire audit: %w", err)
+	}
 	return out, nil
 }
 
 func (s *sqlStore) AppendAudit(ctx context.Context, r AuditRecord) error {
-	if _, err := s.db.ExecContext(ctx, s.q.appendAudit, r.ID, ms(r.At), r.Subject, r.Body); err != nil {
-		return fmt.Errorf("history: audit: %w", err)
+	_, err := s.AppendAuditSealed(ctx, r, nil)
+	return err
+}
+
+func (s *sqlStore) AppendAuditSealed(ctx context.Context, r AuditRecord, seal func(hash []byte) []byte) (AuditRecord, error) {
+	var out AuditRecord
+	var err error
+	// A concurrent append may take the place this one read as free: on
+	// PostgreSQL that is a serialization failure (inTx runs it again), or
+	// the unique index on seq refusing the second (run again here).
+	for try := 0; try < 8; try++ {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			out = r
+			var seq int64
+			var prev []byte
+			err := tx.QueryRowContext(ctx, s.q.auditTail).Scan(&seq, &prev)
+			if errors.Is(err, sql.ErrNoRows) {
+				var a AuditAnchor
+				if a, err = s.anchor(ctx, tx); err == nil {
+					seq, prev = a.Seq, a.Hash
+				}
+			}
+			if err != nil {
+				return err
+			}
+			out.Seq, out.Prev = seq+1, prev
+			out.Hash = AuditHash(out)
+			out.Seal = nil
+			if seal != nil {
+				out.Seal = seal(out.Hash)
+			}
+			_, err = tx.ExecContext(ctx, s.q.appendAudit, out.ID, ms(out.At), out.Subject, out.Body,
+				out.Seq, out.Prev, out.Hash, out.Seal, msOrZero(out.ExpiresAt))
+			return err
+		})
+		if err == nil || !s.d.seqTaken(err) {
+			break
+		}
 	}
-	return nil
+	if err != nil {
+		return AuditRecord{}, fmt.Errorf("history: audit: %w", err)
+	}
+	return out, nil
+}
+
+// anchor reads where the retained chain starts.
+func (s *sqlStore) anchor(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) (AuditAnchor, error) {
+	a := AuditAnchor{Hash: genesis}
+	var at int64
+	err := q.QueryRowContext(ctx, s.q.auditAnchor).Scan(&a.Seq, &a.Hash, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return AuditAnchor{Hash: genesis}, nil
+	case err != nil:
+		return AuditAnchor{}, err
+	}
+	a.At = fromMS(at)
+	return a, nil
+}
+
+func (s *sqlStore) AuditAnchor(ctx context.Context) (AuditAnchor, error) {
+	a, err := s.anchor(ctx, s.db)
+	if err != nil {
+		return AuditAnchor{}, fmt.Errorf("history: audit anchor: %w", err)
+	}
+	return a, nil
+}
+
+// scanAudit reads rows of auditColumns.
+func scanAudit(rows *sql.Rows) ([]AuditRecord, error) {
+	defer rows.Close()
+	var out []AuditRecord
+	for rows.Next() {
+		var r AuditRecord
+		var at int64
+		var seq, expires sql.NullInt64
+		if err := rows.Scan(&r.ID, &at, &r.Subject, &r.Body, &seq, &r.Prev, &r.Hash, &r.Seal, &expires); err != nil {
+			return nil, err
+		}
+		r.At, r.Seq = fromMS(at), seq.Int64
+		if expires.Int64 != 0 {
+			r.ExpiresAt = fromMS(expires.Int64)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func (s *sqlStore) Audit(ctx context.Context, subject string) ([]AuditRecord, error) {
@@ -500,21 +652,56 @@ func (s *sqlStore) Audit(ctx context.Context, subject string) ([]AuditRecord, er
 	if err != nil {
 		return nil, fmt.Errorf("history: audit: %w", err)
 	}
-	defer rows.Close()
-	var out []AuditRecord
-	for rows.Next() {
-		var r AuditRecord
-		var at int64
-		if err := rows.Scan(&r.ID, &at, &r.Subject, &r.Body); err != nil {
-			return nil, fmt.Errorf("history: audit: %w", err)
-		}
-		r.At = fromMS(at)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAudit(rows)
+	if err != nil {
 		return nil, fmt.Errorf("history: audit: %w", err)
 	}
 	return out, nil
+}
+
+func (s *sqlStore) AuditChain(ctx context.Context, after int64, limit int) ([]AuditRecord, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.auditChain, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("history: audit chain: %w", err)
+	}
+	out, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("history: audit chain: %w", err)
+	}
+	return out, nil
+}
+
+// expireAudit removes the audit records at the start of the chain whose
+// retention ended before now, up to the first one still retained, and
+// moves the anchor to the last removed, in one transaction.
+func (s *sqlStore) expireAudit(ctx context.Context, now time.Time) (n, through int64, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		n, through = 0, 0
+		var keep sql.NullInt64
+		if err := tx.QueryRowContext(ctx, s.q.auditKeepFrom, ms(now)).Scan(&keep); err != nil {
+			return err
+		}
+		limit := int64(1<<62 - 1)
+		if keep.Valid {
+			limit = keep.Int64
+		}
+		var hash []byte
+		err := tx.QueryRowContext(ctx, s.q.auditLast, limit).Scan(&through, &hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // nothing to remove
+		}
+		if err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, s.q.expireAudit, through)
+		if err != nil {
+			return err
+		}
+		n, _ = r.RowsAffected()
+		_, err = tx.ExecContext(ctx, s.q.putAnchor, through, hash, ms(now))
+		return err
+	})
+	return n, through, err
 }
 
 func (s *sqlStore) Stats(ctx context.Context) ([]KindStats, error) {

@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to edit a database behind the store
 	"github.com/ringproof/ringproof/history"
 	"github.com/ringproof/ringproof/history/pgtest"
+	_ "modernc.org/sqlite" // the "sqlite" driver, likewise
 )
 
 // pg is the package's PostgreSQL server, started by the first test that
@@ -27,6 +30,57 @@ func TestMain(m *testing.M) {
 		pg.Close()
 	}
 	os.Exit(code)
+}
+
+// backendsSQL is backends that also hands fn the backend's database as
+// plain SQL, for tests that edit it behind the store's back.
+func backendsSQL(t *testing.T, fn func(t *testing.T, open func(t *testing.T) history.Store, db *sql.DB)) {
+	t.Run("embedded", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), history.EmbeddedFile)
+		fn(t, func(t *testing.T) history.Store {
+			s, err := history.OpenEmbedded(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}, rawDB(t, "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgDatabase(t)
+		fn(t, func(t *testing.T) history.Store {
+			s, err := history.OpenPostgres(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}, rawDB(t, "pgx", url))
+	})
+}
+
+func rawDB(t *testing.T, driver, dsn string) *sql.DB {
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// pgDatabase returns the URL of a new database on the package's
+// PostgreSQL server, skipping the test without PostgreSQL (unless CI is
+// "true").
+func pgDatabase(t *testing.T) string {
+	pgOnce.Do(func() { pg, pgErr = pgtest.Start() })
+	if pgErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pgtest: %v", pgErr)
+		}
+		t.Skipf("pgtest: %v", pgErr)
+	}
+	return pg.Database(t)
 }
 
 // backends runs fn against each backend: the embedded one on a fresh file,

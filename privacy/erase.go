@@ -55,6 +55,9 @@ type Erasure struct {
 // its index key. With dryRun it deletes nothing and counts what it would
 // delete. Erasing a number that has nothing stored is not an error.
 func (v *Vault) Erase(ctx context.Context, number string, dryRun bool, by Actor) (*Erasure, error) {
+	if err := CheckOperator(by.Operator); err != nil {
+		return nil, err
+	}
 	nk := v.idx.Of(number)
 	out := &Erasure{Number: Mask(number), DryRun: dryRun, Counts: map[string]int64{}}
 	at := v.now().UTC()

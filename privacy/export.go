@@ -69,6 +69,9 @@ type Held struct {
 // Export gathers everything held about number (E.164) and records the
 // export in the audit trail.
 func (v *Vault) Export(ctx context.Context, number string, by Actor) (*Export, error) {
+	if err := CheckOperator(by.Operator); err != nil {
+		return nil, err
+	}
 	nk := v.idx.Of(number)
 	out := &Export{
 		Number:          number,

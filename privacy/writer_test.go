@@ -47,7 +47,7 @@ func TestWriterMovesTheOutboxToTheHistoryStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := newVault(t, st, key(1))
-	x, err := other.Export(t.Context(), testNumber, Actor{})
+	x, err := other.Export(t.Context(), testNumber, Actor{Operator: "t"})
 	if err != nil || len(x.Verifications) != 1 || x.Verifications[0].Reference != "ref-v1" || x.Verifications[0].CallerIDs[0] != "+442079461234" {
 		t.Fatalf("export from history: %+v, %v", x, err)
 	}

@@ -517,12 +517,12 @@ const retentionEvery = time.Hour
 // gone already costs little.
 func (s *server) expireHistory(ctx context.Context, log *slog.Logger) {
 	for {
-		x, err := s.hist.Expire(ctx, time.Now())
+		x, err := s.vault.Expire(ctx, time.Now())
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("history: retention failed; it is tried again within the hour", "err", err)
-		case x.Entries+x.DataKeys > 0:
-			log.Info("history: retention deleted what had expired", "entries", x.Entries, "data_keys", x.DataKeys)
+		case x.Entries+x.DataKeys+x.Audit > 0:
+			log.Info("history: retention deleted what had expired", "entries", x.Entries, "data_keys", x.DataKeys, "audit_entries", x.Audit)
 		}
 		t := time.NewTimer(retentionEvery)
 		select {
