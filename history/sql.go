@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -197,11 +198,22 @@ func guardOf(numberKey string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// txTries bounds how often inTx runs a transaction that keeps meeting
+// serialization failures.
+const txTries = 16
+
 // inTx runs fn in a writing transaction, again while the database reports
-// a serialization failure (at most a few times).
+// a serialization failure (at most txTries times, after a random pause
+// that grows with each try, so that transactions that collided do not
+// collide again in step).
 func (s *sqlStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var err error
-	for try := 0; try < 8; try++ {
+	for try := 0; try < txTries; try++ {
+		if try > 0 {
+			if werr := pause(ctx, try); werr != nil {
+				return werr
+			}
+		}
 		var tx *sql.Tx
 		tx, err = s.db.BeginTx(ctx, s.d.txOptions)
 		if err != nil {
@@ -218,15 +230,22 @@ func (s *sqlStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		if err == nil || !s.d.retryable(err) {
 			return err
 		}
-		t := time.NewTimer(time.Duration(1+try*try) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
 	}
 	return err
+}
+
+// pause waits before try number try (from 1): a random time up to
+// 2^try ms, at most 100 ms, or until ctx ends.
+func pause(ctx context.Context, try int) error {
+	limit := min(time.Duration(1)<<min(try, 7)*time.Millisecond, 100*time.Millisecond)
+	t := time.NewTimer(time.Millisecond + rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // writeChunk bounds the rows one INSERT statement carries.
@@ -561,7 +580,12 @@ func (s *sqlStore) AppendAuditSealed(ctx context.Context, r AuditRecord, seal fu
 	// A concurrent append may take the place this one read as free: on
 	// PostgreSQL that is a serialization failure (inTx runs it again), or
 	// the unique index on seq refusing the second (run again here).
-	for try := 0; try < 8; try++ {
+	for try := 0; try < txTries; try++ {
+		if try > 0 {
+			if err := pause(ctx, try); err != nil {
+				return AuditRecord{}, fmt.Errorf("history: audit: %w", err)
+			}
+		}
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			out = r
 			var seq int64
