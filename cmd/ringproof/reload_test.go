@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ringproof/ringproof/conf"
 )
 
 // get sends GET path with key and returns the status.
@@ -73,7 +75,7 @@ func TestReloadSwapsKeysWithoutDroppingACall(t *testing.T) {
 func TestAccessLog(t *testing.T) {
 	t.Parallel()
 	c := testConfig(t, "127.0.0.1:9") // no call is placed
-	c.HTTP.AdminKeys = []string{"admin-key-1"}
+	c.HTTP.AdminKeys = conf.AdminKeysOf("admin-key-1")
 	srv := startServer(t, c)
 	srv.call("POST", "/v1/verifications", `{"number":"+447911123456","method":"nope"}`)
 	srv.getWith("admin-key-1", "/v1/privacy/audit")
