@@ -21,10 +21,10 @@ type handler struct {
 	// operators are the names of the admin keys, in order, as the audit
 	// trail records them (conf.HTTP.Operator).
 	operators []string
-	api     api.Keys
-	maxBody int64
-	log     *slog.Logger
-	mux     *http.ServeMux
+	api       api.Keys
+	maxBody   int64
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // NewHandler serves the privacy API of v to holders of an admin key

@@ -14,9 +14,9 @@ import (
 
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/history"
+	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/store"
-	"github.com/ringproof/ringproof/number"
 )
 
 // "ringproof privacy <command>": what compliance staff run. Each command
