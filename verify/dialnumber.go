@@ -1,12 +1,15 @@
 package verify
 
 import (
+	"fmt"
 	"strings"
 	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/store"
 )
 
 // dialNumbers hands out the system numbers users call, in turn, so that
@@ -88,4 +91,45 @@ func (d *dialNumbers) contains(e164 string) bool {
 		}
 	}
 	return false
+}
+
+// dialTries bounds how many dial numbers a record tries before it takes
+// over one.
+const dialTries = 8
+
+// needDialNumbers fails unless inbound numbers are configured.
+func (s *Service) needDialNumbers(r *record) error {
+	if s.dial == nil || s.dial.Len() == 0 {
+		return &api.InputError{Field: "method", Code: "unsupported", Message: string(r.Method) + " needs inbound.numbers in the configuration"}
+	}
+	return nil
+}
+
+// dialNumbered is embedded by the inbound methods: their records reserve a
+// dial number.
+type dialNumbered struct{}
+
+// reservations offers the dial numbers in turn, from the next one, so
+// that an INVITE finds the record with one read of its (dial number,
+// number) index key. A dial number is free when no other pending
+// verification of the same number waits on it; when the first dialTries
+// are all taken, the newest verification takes over the first.
+func (dialNumbered) reservations(s *Service, r *record) func() (reservation, error) {
+	n := s.dial.Len()
+	first, tries, i := s.dial.take(), min(dialTries, n), uint64(0)
+	return func() (reservation, error) {
+		force := false
+		var number string
+		switch {
+		case i < tries:
+			number = s.dial.at((first + i) % n)
+		case i == tries:
+			number, force = s.dial.at(first), true
+		default:
+			return reservation{}, fmt.Errorf("verify: dial number: %w", store.ErrConflict)
+		}
+		i++
+		r.DialNumber = number
+		return reservation{key: inboundKey(number, r.NumberKey), val: []byte(r.ID), ttl: s.cfg.Expiry, force: force}, nil
+	}
 }

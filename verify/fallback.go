@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ringproof/ringproof/api"
@@ -24,11 +25,6 @@ import (
 // one. The whole chain shares one watch token, and a watch of a link stays
 // open until the link names its next.
 
-// fallbackMethods are the methods a chain may fall back to: those that
-// reach the user on their own. The inbound methods wait for the user's
-// call, and keypad_out shows its code in the create response only.
-var fallbackMethods = []Method{MethodFlashCall, MethodSMS, MethodVoice}
-
 // maxFallbacks bounds a chain.
 const maxFallbacks = 3
 
@@ -38,7 +34,7 @@ func checkFallback(method Method, names []string) ([]Method, error) {
 	if len(names) == 0 {
 		return nil, nil
 	}
-	if !slices.Contains(fallbackMethods, method) && method != MethodKeypadOut {
+	if !traitsOf(method).chains() {
 		return nil, &api.InputError{Field: "fallback", Code: "not_applicable",
 			Message: fmt.Sprintf("a %s verification waits for the user's call and has no fallback", method)}
 	}
@@ -48,9 +44,9 @@ func checkFallback(method Method, names []string) ([]Method, error) {
 	var out []Method
 	for _, n := range names {
 		m := Method(n)
-		if !slices.Contains(fallbackMethods, m) {
+		if !traitsOf(m).link {
 			return nil, &api.InputError{Field: "fallback", Code: "unsupported",
-				Message: fmt.Sprintf("method %q cannot be a fallback; fallbacks: flashcall, sms, voice", n)}
+				Message: fmt.Sprintf("method %q cannot be a fallback; fallbacks: %s", n, strings.Join(methodsWhere(func(t traits) bool { return t.link }), ", "))}
 		}
 		out = append(out, m)
 	}

@@ -5,10 +5,16 @@ import (
 	"fmt"
 )
 
+// MethodFlashCall: ringproof calls from a pool caller ID and hangs up
+// when it rings; the last digits of the caller ID are the code.
+const MethodFlashCall Method = "flashcall"
+
 // flashCall is the reverse caller-ID method: ringproof calls the number from
 // a pool caller ID and hangs up as soon as it rings; the caller ID's last
 // code_length digits are the code.
 type flashCall struct{}
+
+func (flashCall) traits() traits { return traits{link: true, delivers: byRing} }
 
 // callerIDTries bounds how many caller IDs a new flash verification draws
 // before it gives up: each one already leased to the same number costs a

@@ -1,20 +1,6 @@
 package verify
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"strings"
-	"time"
-
-	"github.com/ringproof/ringproof/api"
-	"github.com/ringproof/ringproof/dialer"
-	"github.com/ringproof/ringproof/media"
-	"github.com/ringproof/ringproof/number"
-	"github.com/ringproof/ringproof/privacy"
-	"github.com/ringproof/ringproof/sip"
-	"github.com/ringproof/ringproof/store"
-)
+import "context"
 
 // MethodInboundMissed is the missed-call method: the user calls the
 // dial_number from the phone being verified and hangs up (or is rejected
@@ -24,162 +10,15 @@ const MethodInboundMissed Method = "inbound_missed"
 // inboundMissed implements MethodInboundMissed.
 type inboundMissed struct{ dialNumbered }
 
-// dialTries bounds how many dial numbers a record tries before it takes
-// over one.
-const dialTries = 8
+func (inboundMissed) traits() traits {
+	return traits{delivers: byCallerID, inbound: inboundVerifies}
+}
 
 func (inboundMissed) prepare(ctx context.Context, s *Service, r *record) error {
 	r.CodeLength = 0
 	return s.needDialNumbers(r)
 }
 
-// needDialNumbers fails unless inbound numbers are configured.
-func (s *Service) needDialNumbers(r *record) error {
-	if s.dial == nil || s.dial.Len() == 0 {
-		return &api.InputError{Field: "method", Code: "unsupported", Message: string(r.Method) + " needs inbound.numbers in the configuration"}
-	}
-	return nil
-}
-
-// dialNumbered is embedded by the inbound methods: their records reserve a
-// dial number.
-type dialNumbered struct{}
-
-// reservations offers the dial numbers in turn, from the next one, so
-// that an INVITE finds the record with one read of its (dial number,
-// number) index key. A dial number is free when no other pending
-// verification of the same number waits on it; when the first dialTries
-// are all taken, the newest verification takes over the first.
-func (dialNumbered) reservations(s *Service, r *record) func() (reservation, error) {
-	n := s.dial.Len()
-	first, tries, i := s.dial.take(), min(dialTries, n), uint64(0)
-	return func() (reservation, error) {
-		force := false
-		var number string
-		switch {
-		case i < tries:
-			number = s.dial.at((first + i) % n)
-		case i == tries:
-			number, force = s.dial.at(first), true
-		default:
-			return reservation{}, fmt.Errorf("verify: dial number: %w", store.ErrConflict)
-		}
-		i++
-		r.DialNumber = number
-		return reservation{key: inboundKey(number, r.NumberKey), val: []byte(r.ID), ttl: s.cfg.Expiry, force: force}, nil
-	}
-}
-
 func (inboundMissed) start(*Service, *record) error { return nil }
 
 func (inboundMissed) code(*record) string { return "" }
-
-// inboundKey is where a pending inbound verification is found from the
-// number dialled and the caller's number key.
-func inboundKey(dialNumber, numberKey string) string {
-	return inboundPrefix + strings.TrimPrefix(dialNumber, "+") + "/" + numberKey
-}
-
-// inboundPrefix is where inboundKey's keys live.
-const inboundPrefix = "inbound/"
-
-// HandleInbound decides an inbound call: if its caller ID and dialled
-// number match a pending inbound_missed verification, that verification is
-// verified. Whatever the match, the call is rejected unanswered with the
-// configured final response, so the caller pays nothing. Nothing is stored
-// about callers that match nothing.
-func (s *Service) HandleInbound(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
-	dec := sip.InboundDecision{Status: s.cfg.InboundStatus, RingFor: s.cfg.InboundRing}
-	outcome, answered := s.matchInbound(ctx, in)
-	s.stats.add(&s.stats.s.Inbound, outcome)
-	s.log.Info("inbound call", "trunk", in.Trunk, "caller", privacy.Mask(in.CallerID), "outcome", outcome)
-	switch {
-	case answered != nil:
-		return s.answerInbound(ctx, in, answered)
-	case outcome != "verified" && s.cfg.UnknownCaller == "announce":
-		return s.dialer.Answer(ctx, in.Offer, "", func(ctx context.Context, conv *dialer.Conversation) {
-			_ = conv.Say(ctx, media.PromptUnidentified)
-		})
-	}
-	return dec
-}
-
-// matchInbound verifies the inbound_missed verification an inbound call
-// proves, if any, and says what happened in one word. A pending
-// verification of a method that answers the call is returned instead.
-func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *record) {
-	if in.Anonymous || in.CallerID == "" {
-		return "anonymous", nil
-	}
-	if in.Untrusted != "" {
-		// The trunk's require_verstat or min_attestation: a caller ID
-		// that may be spoofed proves nothing.
-		return "untrusted_" + in.Untrusted, nil
-	}
-	region := s.cfg.TrunkRegions[in.Trunk]
-	dialled := s.dial.match(in.Dialed, region)
-	if dialled == "" {
-		return "not_a_dial_number", nil
-	}
-	caller, err := number.NormaliseCallerID(in.CallerID, region)
-	if err != nil {
-		return "invalid_caller_id", nil
-	}
-	key := inboundKey(dialled, s.index(caller))
-	val, _, err := s.store.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return "unknown_caller", nil
-	}
-	if err != nil {
-		s.log.Warn("inbound call: store", "err", err)
-		return "error", nil
-	}
-	id := string(val)
-	if r, err := s.load(ctx, id); err == nil && answersInbound(r.Method) {
-		if r.DialNumber != dialled || r.Number != caller || r.statusAt(s.now()).Final() {
-			return "unknown_caller", nil
-		}
-		return "answered", r
-	}
-	matched := false
-	_, err = s.update(ctx, id, func(r *record) error {
-		now := s.now()
-		if r.Method != MethodInboundMissed || r.DialNumber != dialled || r.Number != caller || r.statusAt(now).Final() {
-			return nil
-		}
-		r.Events = append(r.Events, Event{Type: "inbound_call", Reason: "caller ID matched",
-			Verstat: in.Verstat, Attestation: in.Attestation, At: now.UTC(), Trunk: in.Trunk})
-		r.Status, r.Reason, r.UpdatedAt = StatusVerified, "", now.UTC()
-		matched = true
-		return nil
-	})
-	if err != nil {
-		s.log.Warn("inbound call: update", "id", id, "err", err)
-		return "error", nil
-	}
-	if !matched {
-		return "unknown_caller", nil
-	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	_ = s.store.Delete(dctx, key)
-	return "verified", nil
-}
-
-// answerInbound answers the user's call for r: inbound_voice speaks the
-// code, keypad_in collects it.
-func (s *Service) answerInbound(ctx context.Context, in *sip.Inbound, r *record) sip.InboundDecision {
-	id, code, method, trunk := r.ID, r.Code, r.Method, in.Trunk
-	return s.dialer.Answer(ctx, in.Offer, r.Locale, func(ctx context.Context, conv *dialer.Conversation) {
-		s.recordEvent(id, sip.Event{Kind: sip.EventAnswered, Reason: "inbound call", At: time.Now(), Trunk: trunk})
-		switch method {
-		case MethodInboundVoice:
-			s.speakCode(ctx, id, conv, code)
-		case MethodKeypadIn:
-			s.collectCode(ctx, id, conv)
-		}
-		conv.Hangup()
-		s.stats.add(&s.stats.s.Answered, string(method)+" "+conv.Ended())
-		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: "call ended", At: time.Now(), Trunk: trunk})
-	})
-}

@@ -15,16 +15,45 @@ const MethodKeypadOut Method = "keypad_out"
 // keypadOut implements MethodKeypadOut.
 type keypadOut struct{ generatedCode }
 
+func (keypadOut) traits() traits { return traits{showsCode: true, delivers: byAnswer} }
+
 func (keypadOut) prepare(ctx context.Context, s *Service, r *record) error {
 	r.Code = newCode(r.CodeLength)
 	return nil
 }
 
-func (keypadOut) start(s *Service, r *record) error {
-	id := r.ID
-	return s.startAnsweredCall(r, func(ctx context.Context, conv conversation) {
-		s.collectCode(ctx, id, conv)
-	})
+func (k keypadOut) start(s *Service, r *record) error { return s.startAnsweredCall(r, k) }
+
+// talk collects the code.
+func (keypadOut) talk(ctx context.Context, s *Service, id, _ string, conv conversation) {
+	s.collectCode(ctx, id, conv)
+}
+
+// MethodKeypadIn: the web page shows the code and the dial_number; the
+// user calls it and types the code on the keypad; the caller ID says which
+// verification it is.
+const MethodKeypadIn Method = "keypad_in"
+
+// keypadIn implements MethodKeypadIn.
+type keypadIn struct {
+	generatedCode
+	dialNumbered
+}
+
+func (keypadIn) traits() traits {
+	return traits{showsCode: true, delivers: byAnswer, inbound: inboundAnswers}
+}
+
+func (keypadIn) prepare(ctx context.Context, s *Service, r *record) error {
+	r.Code = newCode(r.CodeLength)
+	return s.needDialNumbers(r)
+}
+
+func (keypadIn) start(*Service, *record) error { return nil }
+
+// talk collects the code.
+func (keypadIn) talk(ctx context.Context, s *Service, id, _ string, conv conversation) {
+	s.collectCode(ctx, id, conv)
 }
 
 // keyGap is how long ringproof waits for the next key.

@@ -8,15 +8,17 @@ import (
 )
 
 // applyCallEvent moves r along its lifecycle for one call event and records
-// the event. A final status never changes: a call that ends after the code
-// was verified leaves the verification verified.
+// the event, as its method delivers the code (traits.delivers). A final
+// status never changes: a call that ends after the code was verified
+// leaves the verification verified.
 func (r *record) applyCallEvent(ev sip.Event) {
 	r.Events = append(r.Events, Event{Type: string(ev.Kind), Status: ev.Status, Reason: ev.Reason, At: ev.At.UTC(), Trunk: ev.Trunk})
 	r.UpdatedAt = ev.At.UTC()
 	if r.statusAt(ev.At).Final() {
 		return
 	}
-	if r.Method == MethodSMS {
+	delivers := traitsOf(r.Method).delivers
+	if delivers == byText {
 		r.textEnded(ev)
 		return
 	}
@@ -26,11 +28,11 @@ func (r *record) applyCallEvent(ev sip.Event) {
 			r.Status = StatusRinging
 		}
 	case sip.EventAnswered:
-		if r.Method != MethodFlashCall {
+		if delivers != byRing { // a flash call's answer only raced the CANCEL
 			r.Status = StatusAnswered
 		}
 	case sip.EventHungUp:
-		if r.Method != MethodFlashCall {
+		if delivers != byRing {
 			// An answered call that ended: the code stays checkable.
 			return
 		}

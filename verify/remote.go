@@ -69,7 +69,7 @@ func (s *Service) NodeLost(ctx context.Context, node string, list func(ctx conte
 	closed := 0
 	for _, val := range vals {
 		var r record
-		if json.Unmarshal(val, &r) != nil || r.Node != node || r.callOver() || !placesCall(r.Method) {
+		if json.Unmarshal(val, &r) != nil || r.Node != node || r.callOver() || !traitsOf(r.Method).places() {
 			continue
 		}
 		_, err := s.update(ctx, r.ID, func(r *record) error {
@@ -77,7 +77,7 @@ func (s *Service) NodeLost(ctx context.Context, node string, list func(ctx conte
 				return nil
 			}
 			ev := sip.Event{Kind: sip.EventFailed, Reason: "node_lost", At: s.now()}
-			if r.Status == StatusPending || r.Status == StatusRinging && r.Method != MethodFlashCall {
+			if r.Status == StatusPending || r.Status == StatusRinging && traitsOf(r.Method).delivers != byRing {
 				r.applyCallEvent(ev)
 				return nil
 			}
@@ -94,10 +94,4 @@ func (s *Service) NodeLost(ctx context.Context, node string, list func(ctx conte
 		s.log.Warn("closed the calls of a lost node", "node", node, "calls", closed)
 	}
 	return closed
-}
-
-// placesCall reports whether a method's verification has a call placed by
-// its node.
-func placesCall(m Method) bool {
-	return m == MethodFlashCall || m == MethodVoice || m == MethodKeypadOut
 }

@@ -232,7 +232,7 @@ func (s *Service) create(ctx context.Context, rec *record) (*Verification, error
 		return nil, err
 	}
 	v := rec.view(s.now())
-	if rec.Method == MethodKeypadOut || rec.Method == MethodKeypadIn {
+	if m.traits().showsCode {
 		// The web page shows this code; it is never returned again.
 		v.Code = rec.Code
 	}
@@ -336,9 +336,9 @@ func (s *Service) startCall(rec *record) error {
 }
 
 // startAnsweredCall places rec's call in the background and, once it is
-// answered, runs talk on it; the call is hung up when talk returns.
-func (s *Service) startAnsweredCall(rec *record, talk func(context.Context, conversation)) error {
-	id, number, locale, method := rec.ID, rec.Number, rec.Locale, rec.Method
+// answered, has t talk on it; the call is hung up when t is done.
+func (s *Service) startAnsweredCall(rec *record, t talker) error {
+	id, number, locale, method, code := rec.ID, rec.Number, rec.Locale, rec.Method, rec.Code
 	return s.goCall(id, func(ctx context.Context) {
 		conv, ev := s.dialer.Call(ctx, number, locale, func(ev sip.Event) { s.recordEvent(id, ev) })
 		if conv == nil {
@@ -346,7 +346,7 @@ func (s *Service) startAnsweredCall(rec *record, talk func(context.Context, conv
 			s.log.Info("call ended", "id", id, "event", ev.Kind, "sip_status", ev.Status, "reason", ev.Reason)
 			return
 		}
-		talk(ctx, conv)
+		t.talk(ctx, s, id, code, conv)
 		conv.Hangup()
 		why := conv.Ended()
 		s.stats.add(&s.stats.s.Answered, string(method)+" "+why)
@@ -625,7 +625,7 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 		var queued privacy.Queued
 		res, err := s.vault.Write(ctx, rec.NumberKey, live, func(k *privacy.Key) (store.Txn, error) {
 			personal := privacy.Personal{Number: rec.Number, Reference: rec.Reference, Consent: rec.Consent, CallerID: rec.CallerID}
-			if rec.Method == MethodInboundVoice {
+			if m.traits().sealsCode {
 				// Whichever node answers the user's call speaks the code.
 				personal.Code = rec.Code
 			}
@@ -727,7 +727,7 @@ func (s *Service) outboxOp(k *privacy.Key, r *record) (store.Op, privacy.Queued,
 		return store.Op{}, privacy.Queued{}, err
 	}
 	sealed := r.Sealed
-	if r.Code != "" && r.Method == MethodInboundVoice {
+	if r.Code != "" && traitsOf(r.Method).sealsCode {
 		// The record's sealed data holds the code: the history's must not.
 		if sealed, err = k.SealPersonal(r.ID, privacy.Personal{Number: r.Number, Reference: r.Reference, Consent: r.Consent, CallerID: r.CallerID}); err != nil {
 			return store.Op{}, privacy.Queued{}, err

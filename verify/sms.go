@@ -16,6 +16,8 @@ const MethodSMS Method = "sms"
 // sms implements MethodSMS.
 type sms struct{ generatedCode }
 
+func (sms) traits() traits { return traits{link: true, delivers: byText} }
+
 func (sms) prepare(ctx context.Context, s *Service, r *record) error {
 	r.Code = newCode(r.CodeLength)
 	return nil

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"maps"
-	"strings"
 	"sync"
 )
 
@@ -48,11 +47,6 @@ func (s *Service) Stats() Stats {
 		Texts:    maps.Clone(s.stats.s.Texts),
 		Answered: maps.Clone(s.stats.s.Answered),
 	}
-}
-
-// Methods lists the methods by name, sorted.
-func Methods() []string {
-	return strings.Split(methodNames(), ", ")
 }
 
 // outcomeName names a check outcome for Stats.

@@ -43,12 +43,9 @@ func (s Status) Final() bool {
 // Method is a way of verifying a number.
 type Method string
 
-// The methods ringproof offers.
-const (
-	// MethodFlashCall: ringproof calls from a pool caller ID and hangs up
-	// when it rings; the last digits of the caller ID are the code.
-	MethodFlashCall Method = "flashcall"
-)
+// The methods ringproof offers are declared each in its own file
+// (flashcall.go, sms.go, voice.go, keypad.go, inboundmissed.go,
+// inboundvoice.go), and listed in method.go.
 
 // Reasons a verification ended the way it did.
 const (
@@ -201,7 +198,7 @@ func (r *record) view(now time.Time) *Verification {
 	if v.Status == StatusExpired && r.Status != StatusExpired {
 		v.Reason = ReasonExpired
 	}
-	if r.Method == MethodFlashCall && len(r.CallerID) > r.CodeLength {
+	if len(r.CallerID) > r.CodeLength { // a flash call's caller ID: the code is its last digits
 		v.CLIPrefix = r.CallerID[:len(r.CallerID)-r.CodeLength]
 	}
 	if v.Events == nil {

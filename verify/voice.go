@@ -15,16 +15,18 @@ const MethodVoice Method = "voice"
 // voice implements MethodVoice.
 type voice struct{ generatedCode }
 
+func (voice) traits() traits { return traits{link: true, delivers: byAnswer} }
+
 func (voice) prepare(ctx context.Context, s *Service, r *record) error {
 	r.Code = newCode(r.CodeLength)
 	return nil
 }
 
-func (voice) start(s *Service, r *record) error {
-	code := r.Code
-	return s.startAnsweredCall(r, func(ctx context.Context, conv conversation) {
-		s.speakCode(ctx, r.ID, conv, code)
-	})
+func (v voice) start(s *Service, r *record) error { return s.startAnsweredCall(r, v) }
+
+// talk speaks the code.
+func (voice) talk(ctx context.Context, s *Service, id, code string, conv conversation) {
+	s.speakCode(ctx, id, conv, code)
 }
 
 // speakCode reads code out, repeated as configured, and records it.

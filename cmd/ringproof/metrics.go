@@ -20,7 +20,7 @@ var (
 	flashEnds       = []string{"cancelled", "failed", "timeout", "hungup"}
 	textEnds        = []string{"sent", "failed", "timeout"}
 	inboundOutcomes = []string{"verified", "answered", "unknown_caller", "anonymous", "not_a_dial_number", "invalid_caller_id", "error"}
-	answeredMethods = []string{"voice", "keypad_out", "inbound_voice", "keypad_in"}
+	answeredMethods = verify.AnsweredMethods()
 	answeredEnds    = []string{"failed", "timeout", "cancelled", "remote_bye", "local", "no_media", "max_duration"}
 )
 
