@@ -23,6 +23,11 @@ type Erasure struct {
 	// data_keys, history, verifications, inbound_index, caller_id_leases,
 	// rate_limit_counters, masking_routes.
 	Counts map[string]int64 `json:"counts"`
+	// Stores are what was deleted, by store ("history_store",
+	// "state_store") then kind: Counts adds them up.
+	Stores map[string]map[string]int64 `json:"stores,omitempty"`
+	// Receipt is the signed receipt of the erasure (none for a dry run).
+	Receipt *Receipt `json:"receipt,omitempty"`
 	// CompactedRevision is the state store revision up to which its
 	// history was discarded after the deletion.
 	CompactedRevision int64     `json:"compacted_revision,omitempty"`
@@ -98,6 +103,10 @@ func (v *Vault) Erase(ctx context.Context, number string, dryRun bool, by Actor)
 	}
 	out.Counts[KindHistory] = int64(len(ids))
 	out.Counts[KindDataKeys] = erased.DataKeys
+	out.Stores = map[string]map[string]int64{
+		StoreHistory: {KindHistory: int64(len(erased.Entries)), KindDataKeys: erased.DataKeys},
+		StoreState:   {},
+	}
 	if dryRun {
 		err = v.count(ctx, out.Counts, nk, listed)
 	} else {
@@ -107,8 +116,17 @@ func (v *Vault) Erase(ctx context.Context, number string, dryRun bool, by Actor)
 		return nil, fmt.Errorf("privacy: erase: %w", err)
 	}
 	out.At = at
-	if _, err := v.audit(ctx, AuditEntry{Action: "erase", DryRun: dryRun, Operator: by.Operator, Via: by.Via,
-		Subject: v.idx.Subject(number), Counts: out.Counts}); err != nil {
+	if dryRun {
+		out.Stores = nil
+	}
+	entry := AuditEntry{Action: "erase", DryRun: dryRun, Operator: by.Operator, Via: by.Via,
+		Subject: v.idx.Subject(number), Counts: out.Counts, At: v.now().UTC()}
+	entry.ID = v.newAuditID(entry.At)
+	if !dryRun {
+		out.Receipt = v.receipt(entry, out)
+		entry.Receipt = out.Receipt
+	}
+	if _, err := v.audit(ctx, entry); err != nil {
 		return out, err
 	}
 	if !dryRun {
@@ -144,8 +162,10 @@ func (v *Vault) erase(ctx context.Context, out *Erasure, nk string, listed map[s
 		return err
 	}
 	out.Counts[KindDataKeys] = max(out.Counts[KindDataKeys], n)
+	state := out.Stores[StoreState]
+	state[KindDataKeys] = n
 	v.Forget(nk)
-	if _, err := v.st.DeletePrefix(ctx, outboxPrefix+nk+"/"); err != nil {
+	if state[KindOutbox], err = v.st.DeletePrefix(ctx, outboxPrefix+nk+"/"); err != nil {
 		return err
 	}
 	for _, kind := range slices.Sorted(maps.Keys(listed)) {
@@ -154,6 +174,7 @@ func (v *Vault) erase(ctx context.Context, out *Erasure, nk string, listed map[s
 			return err
 		}
 		out.Counts[kind] += n
+		state[kind] += n
 	}
 	for _, p := range v.places {
 		var n int64
@@ -181,6 +202,7 @@ func (v *Vault) erase(ctx context.Context, out *Erasure, nk string, listed map[s
 			return err
 		}
 		out.Counts[p.Kind] += n
+		state[p.Kind] += n
 	}
 	var id [16]byte
 	mustRandom(id[:])

@@ -30,6 +30,8 @@ var privacyCommands = map[string]func(ctx context.Context, args []string, stdout
 	"erase":  cmdPrivacyErase,
 	"audit":  cmdPrivacyAudit,
 	"rewrap": cmdPrivacyRewrap,
+
+	"verify-receipt": cmdPrivacyVerifyReceipt,
 }
 
 // cmdPrivacy runs "ringproof privacy <command>".
@@ -56,11 +58,15 @@ func privacyUsage(w io.Writer) {
 commands:
   export --number N [--region R] [--out FILE] [--operator NAME]
             print everything held about a number, as one JSON document
-  erase --number N [--region R] [--dry-run] [--operator NAME]
+  erase --number N [--region R] [--dry-run] [--receipt FILE] [--operator NAME]
             delete everything held about a number, hang up its calls,
-            and print what was deleted, by kind
-  audit [--number N [--region R]]
-            list the audit trail of exports and erasures
+            and print what was deleted, by store and kind, with a signed
+            receipt (--receipt writes it to FILE too)
+  audit [--number N [--region R]] [--verify]
+            list the audit trail of exports and erasures; --verify checks
+            its hash chain and seals and reports the first broken link
+  verify-receipt FILE [--public-key HEX] [--number N [--region R]]
+            check an erasure receipt's signature (and that it is about N)
   rewrap    rewrap data keys under privacy.encryption_key (after a rotation)
 
 Every command takes --config FILE. With the embedded store they work

@@ -11,8 +11,13 @@ import (
 func cmdPrivacyErase(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newPrivacyFlags("erase").withNumber().withOperator()
 	dryRun := fs.Bool("dry-run", false, "count what would be erased; erase nothing")
+	receipt := fs.String("receipt", "", "write the erasure's signed receipt to `file` (mode 0600); it is printed too")
 	if code := parseFlags(fs.FlagSet, args, stderr); code >= 0 {
 		return code
+	}
+	if *dryRun && *receipt != "" {
+		fmt.Fprintln(stderr, "ringproof privacy erase: a dry run erases nothing and has no receipt: drop --receipt or --dry-run")
+		return 2
 	}
 	if *fs.number == "" {
 		fmt.Fprintln(stderr, "ringproof privacy erase: --number is required")
@@ -35,6 +40,11 @@ func cmdPrivacyErase(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		fmt.Fprintf(stderr, "ringproof privacy erase: %v\n", err)
 		return 1
+	}
+	if *receipt != "" {
+		if code := writeDoc(stdout, stderr, e.Receipt, *receipt); code != 0 {
+			return code
+		}
 	}
 	return writeDoc(stdout, stderr, e, "")
 }
