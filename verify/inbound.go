@@ -81,23 +81,31 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 		return "error", nil
 	}
 	id := string(val)
-	if r, err := s.load(ctx, id); err == nil && traitsOf(r.Method).inbound == inboundAnswers {
-		if r.DialNumber != dialled || r.Number != caller || r.statusAt(s.now()).Final() {
-			return "unknown_caller", nil
-		}
+	r, err := s.load(ctx, id)
+	if err != nil {
+		s.log.Warn("inbound call: load", "id", id, "err", err)
+		return "error", nil
+	}
+	t := traitsOf(r.Method)
+	if r.DialNumber != dialled || r.Number != caller || r.statusAt(s.now()).Final() || t.inbound == inboundNone {
+		return "unknown_caller", nil
+	}
+	if t.inbound == inboundAnswers {
 		return "answered", r
 	}
+	// The caller ID proves the number: verified, and the inbound key
+	// deleted in the same transaction, starting from the record just read.
 	matched := false
-	_, err = s.update(ctx, id, func(r *record) error {
+	_, err = s.updateWith(ctx, id, r.stored, r.rev, func(r *record) ([]store.Op, error) {
 		now := s.now()
 		if traitsOf(r.Method).inbound != inboundVerifies || r.DialNumber != dialled || r.Number != caller || r.statusAt(now).Final() {
-			return nil
+			return nil, nil
 		}
 		r.Events = append(r.Events, Event{Type: "inbound_call", Reason: "caller ID matched",
 			Verstat: in.Verstat, Attestation: in.Attestation, At: now.UTC(), Trunk: in.Trunk})
 		r.Status, r.Reason, r.UpdatedAt = StatusVerified, "", now.UTC()
 		matched = true
-		return nil
+		return []store.Op{store.OpDelete(key)}, nil
 	})
 	if err != nil {
 		s.log.Warn("inbound call: update", "id", id, "err", err)
@@ -106,9 +114,6 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 	if !matched {
 		return "unknown_caller", nil
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	_ = s.store.Delete(dctx, key)
 	return "verified", nil
 }
 

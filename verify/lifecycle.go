@@ -87,3 +87,13 @@ func (r *record) applyCheck(given string, now time.Time) outcome {
 	}
 	return outcomeWrong
 }
+
+// callOver reports whether r's call has reached a final event.
+func (r *record) callOver() bool {
+	for _, ev := range r.Events {
+		if sip.EventKind(ev.Type).Final() {
+			return true
+		}
+	}
+	return false
+}

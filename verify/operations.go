@@ -1,0 +1,148 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ringproof/ringproof/api"
+	"github.com/ringproof/ringproof/privacy"
+)
+
+// The operations of the API: create, get, check and hang up a
+// verification.
+
+// Create validates req, reserves what the method needs, stores the
+// verification and starts its call. The call goes on after Create returns.
+//
+// The record, its history entry, its number's data key, the rate-limit
+// count and what the method reserves (a caller ID, a dial number) are
+// written in one store transaction.
+func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification, error) {
+	rec, err := s.newRecord(req)
+	if err != nil {
+		return nil, err
+	}
+	return s.create(ctx, rec)
+}
+
+// create stores the new record rec and starts its method.
+func (s *Service) create(ctx context.Context, rec *record) (*Verification, error) {
+	m := methods[rec.Method]
+	if err := m.prepare(ctx, s, rec); err != nil {
+		return nil, err
+	}
+	done, err := s.cfg.Guard.Admit(ctx, rec.Number)
+	if err != nil {
+		return nil, err
+	}
+	err = s.save(ctx, rec, m)
+	done(err == nil)
+	if err != nil {
+		return nil, err
+	}
+	s.stats.add(&s.stats.s.Created, string(rec.Method))
+	s.log.Info("verification created", "id", rec.ID, "method", rec.Method, "number", privacy.Mask(rec.Number))
+	if err := m.start(s, rec); err != nil {
+		return nil, err
+	}
+	v := rec.view(s.now())
+	if m.traits().showsCode {
+		// The web page shows this code; it is never returned again.
+		v.Code = rec.Code
+	}
+	// Only the creator learns the watch token: the store keeps its hash.
+	v.WatchToken = rec.WatchToken
+	return v, nil
+}
+
+// Get returns the verification id as of now.
+func (s *Service) Get(ctx context.Context, id string) (*Verification, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := r.view(s.now())
+	v.ResultToken = s.resultToken(v)
+	return v, nil
+}
+
+// CheckResult is the answer to a check.
+type CheckResult struct {
+	ID           string `json:"id"`
+	Status       Status `json:"status"`
+	AttemptsLeft int    `json:"attempts_left"`
+	// ResultToken is set when the verification is verified
+	// (resulttoken.go).
+	ResultToken string `json:"result_token,omitempty"`
+}
+
+// HangupCode is the code an application sends, in CheckMobi's manner, when
+// no call came: the call is hung up instead of a code being checked.
+const HangupCode = "HANGUP"
+
+// Check compares code with the verification's code. A right code verifies
+// it (and hangs up a call still ringing); a wrong one uses an attempt, and
+// the last attempt fails it. Final verifications are not changed. Code
+// HANGUP hangs up the call instead and uses no attempt.
+func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, error) {
+	if err := s.cfg.Guard.Check(ctx); err != nil {
+		return nil, err
+	}
+	if code == HangupCode {
+		v, err := s.Hangup(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return &CheckResult{ID: v.ID, Status: v.Status, AttemptsLeft: v.AttemptsLeft}, nil
+	}
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	var result outcome
+	r, err := s.update(ctx, id, func(r *record) error {
+		if r.CodeHash == "" {
+			return &api.InputError{Field: "code", Code: "not_applicable",
+				Message: fmt.Sprintf("a %s verification has no code: the call itself verifies it", r.Method)}
+		}
+		if !validCode(code, r.CodeLength) {
+			return &api.InputError{Field: "code", Code: "invalid", Message: fmt.Sprintf("code must be %d digits", r.CodeLength)}
+		}
+		result = r.applyCheck(s.codeHash(id, code), s.now())
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.stats.add(&s.stats.s.Checks, outcomeName(result))
+	switch result {
+	case outcomeMatch:
+		s.hangupAnywhere(ctx, r)
+		s.log.Info("verification verified", "id", id)
+	case outcomeLockout:
+		s.hangupAnywhere(ctx, r)
+		s.log.Info("verification failed: attempts exhausted", "id", id)
+	}
+	v := r.view(s.now())
+	return &CheckResult{ID: v.ID, Status: v.Status, AttemptsLeft: v.AttemptsLeft, ResultToken: s.resultToken(v)}, nil
+}
+
+// Hangup ends the verification's call if it is still in progress. It does
+// not change a final status and is harmless when there is no call.
+func (s *Service) Hangup(ctx context.Context, id string) (*Verification, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	r, err := s.update(ctx, id, func(r *record) error {
+		// With fallbacks, asking to hang up says nothing came: the chain
+		// moves on once the call (or text) is over.
+		if !r.callOver() || (len(r.Fallback) > 0 && !r.Status.Final()) {
+			r.HangupAsked = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.hangupAnywhere(ctx, r)
+	return r.view(s.now()), nil
+}
