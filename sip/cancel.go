@@ -29,3 +29,12 @@ func newCancel(invite *sip.Request) *sip.Request {
 	c.Laddr = invite.Laddr
 	return c
 }
+
+// answerStrayCancel answers a CANCEL that matches no pending INVITE with
+// 481 Call/Transaction Does Not Exist, as RFC 3261 §9.2 asks ("If the UAS
+// did not find a matching transaction for the CANCEL ... it SHOULD respond
+// to the CANCEL with a 481"). A CANCEL that matches one never gets here:
+// sipgo's transaction layer answers it 200 and ends the INVITE with 487.
+func (e *Endpoint) answerStrayCancel(req *sip.Request, tx sip.ServerTransaction) {
+	e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+}

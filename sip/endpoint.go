@@ -239,6 +239,7 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	server.OnBye(e.wellFormed(e.answerBye))
 	server.OnInfo(e.wellFormed(e.answerInfo))
 	server.OnMessage(e.wellFormed(e.dispatchMessage))
+	server.OnCancel(e.wellFormed(e.answerStrayCancel))
 
 	e.wg.Add(2)
 	go func() {
