@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -20,12 +22,23 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // DecodeBody reads a JSON object body of at most maxBody bytes into v,
-// strictly: one object, known fields only. The Content-Type is not
+// strictly: one object, known fields only, each key once and in the case
+// the API gives it. The Content-Type is not
 // checked, so that a plain curl -d works. On failure it writes a 4xx
 // naming the field when it can, and returns false.
 func DecodeBody(w http.ResponseWriter, r *http.Request, maxBody int64, v any) bool {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
-	dec := json.NewDecoder(body)
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeDecodeError(w, err)
+		return false
+	}
+	// What encoding/json would let by: a key twice, a key in another case
+	// (strictjson.go).
+	if p := checkKeys(data, reflect.TypeOf(v)); p != nil {
+		WriteError(w, http.StatusBadRequest, p.code, p.message, p.field)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeDecodeError(w, err)
@@ -73,8 +86,10 @@ func writeDecodeError(w http.ResponseWriter, err error) {
 		WriteError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body exceeds %d bytes", tooBig.Limit), "")
 	case errors.As(err, &syntax):
 		WriteError(w, http.StatusBadRequest, "invalid_json", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset), "")
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		WriteError(w, http.StatusBadRequest, "invalid_type", fmt.Sprintf("body must be a JSON object, not %s", article(typeErr.Value)), "")
 	case errors.As(err, &typeErr):
-		WriteError(w, http.StatusBadRequest, "invalid_type", fmt.Sprintf("%s must be a %s", typeErr.Field, typeErr.Type), typeErr.Field)
+		WriteError(w, http.StatusBadRequest, "invalid_type", fmt.Sprintf("%s must be %s, not %s", typeErr.Field, article(jsonType(typeErr.Type)), article(typeErr.Value)), typeErr.Field)
 	case strings.HasPrefix(err.Error(), unknownFx):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), unknownFx), `"`)
 		WriteError(w, http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", field), field)

@@ -27,6 +27,11 @@ func Parse(s, region string) (string, error) {
 	if len(s) > maxNumberInput {
 		return "", &api.InputError{Field: "number", Code: "invalid", Message: "number is too long"}
 	}
+	if strings.IndexFunc(s, notDialable) >= 0 || strings.LastIndexByte(s, '+') > 0 {
+		// The parser would drop what it does not understand
+		// ("+447911128101x" would pass for +447911128101).
+		return "", &api.InputError{Field: "number", Code: "invalid", Message: "number may hold only digits, a leading +, and spaces, dashes, dots or brackets between them"}
+	}
 	region = strings.ToUpper(strings.TrimSpace(region))
 	if region != "" && !knownRegion(region) {
 		return "", &api.InputError{Field: "region", Code: "invalid", Message: "region must be an ISO 3166-1 alpha-2 code such as GB"}
@@ -44,6 +49,11 @@ func Parse(s, region string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
+// notDialable reports whether r may not appear in a number as written.
+func notDialable(r rune) bool {
+	return !(r >= '0' && r <= '9') && !strings.ContainsRune("+ -.()", r)
+}
+
 // knownRegion reports whether region is a region the numbering plan knows.
 func knownRegion(region string) bool {
 	return phonenumbers.GetCountryCodeForRegion(region) != 0
@@ -54,6 +64,7 @@ func knownRegion(region string) bool {
 // digits without the '+'.
 func NormaliseCallerID(raw, region string) (string, error) {
 	raw = strings.TrimPrefix(strings.TrimSpace(raw), "tel:")
+	raw, _, _ = strings.Cut(raw, ";") // user parameters (;isub=, ;npdi)
 	if raw == "" {
 		return "", errors.New("empty")
 	}

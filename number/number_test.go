@@ -28,6 +28,12 @@ func TestParse(t *testing.T) {
 		{"", "", "", "number"},
 		{"+44" + strings.Repeat("1", 80), "", "", "number"},
 		{"07911123456", "XX", "", "region"},
+		{"+447911128101x", "", "", "number"}, // trailing junk the parser would drop
+		{"+447911128101;ext=1", "", "", "number"},
+		{"+44 7911 128101 ext. 5", "", "", "number"},
+		{"44+7911128101", "GB", "", "number"},
+		{"(07911) 128-101", "GB", "+447911128101", ""},
+		{"+44.7911.128101", "", "+447911128101", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in+"/"+tt.region, func(t *testing.T) {
@@ -72,6 +78,8 @@ func TestNormaliseCallerID(t *testing.T) {
 		{"447911123456", "", "+447911123456"},
 		{"447911123456", "US", "+447911123456"}, // not national in US: international digits
 		{" ", "GB", ""},
+		{"tel:+447911128101;npdi", "", "+447911128101"}, // user parameters
+		{"anonymous", "GB", ""},
 		{"anonymous", "GB", ""},
 	}
 	for _, tt := range tests {

@@ -135,6 +135,10 @@ func TestAPIRejectsBadInput(t *testing.T) {
 		{"array", "POST", "/v1/verifications", testKey, `[]`, 400, "invalid_type", ""},
 		{"two objects", "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall"}{}`, 400, "invalid_json", ""},
 		{"unknown field", "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall","pin":"1"}`, 400, "unknown_field", "pin"},
+		{"duplicate key", "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall","number":"+447911123457"}`, 400, "duplicate_field", "number"},
+		{"duplicate nested key", "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall","consent":{"purpose":"a","purpose":"b"}}`, 400, "duplicate_field", "consent.purpose"},
+		{"key in another case", "POST", "/v1/verifications", testKey, `{"Number":"+447911123456","method":"flashcall"}`, 400, "unknown_field", "Number"},
+		{"trailing junk in the number", "POST", "/v1/verifications", testKey, `{"number":"+447911128101x","method":"flashcall"}`, 400, "invalid", "number"},
 		{"wrong type", "POST", "/v1/verifications", testKey, `{"number":447911123456,"method":"flashcall"}`, 400, "invalid_type", "number"},
 		{"unknown method", "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"telepathy"}`, 400, "unsupported", "method"},
 		{"no method", "POST", "/v1/verifications", testKey, `{"number":"+447911123456"}`, 400, "missing", "method"},
@@ -173,6 +177,26 @@ func TestAPIRejectsBadInput(t *testing.T) {
 	_, v := do(t, srv, "GET", "/v1/verifications/"+id, testKey, "")
 	if v["attempts_left"] != float64(3) {
 		t.Fatalf("bad input used attempts: %v", v)
+	}
+}
+
+// TestAPIErrorsSpeakJSON: a body of the wrong shape is explained in the
+// API's terms (a JSON object, an array of strings), never by a Go type.
+func TestAPIErrorsSpeakJSON(t *testing.T) {
+	srv, _ := newTestAPI(t)
+	tests := []struct{ body, want string }{
+		{`[]`, "body must be a JSON object, not an array"},
+		{`"x"`, "body must be a JSON object, not a string"},
+		{`{"number":447911123456,"method":"flashcall"}`, "number must be a string, not a number"},
+		{`{"number":"+447911123456","method":"flashcall","fallback":"sms"}`, "fallback must be an array of strings, not a string"},
+		{`{"number":"+447911123456","method":"flashcall","code_length":"4"}`, "code_length must be a whole number, not a string"},
+	}
+	for _, tt := range tests {
+		_, body := do(t, srv, "POST", "/v1/verifications", testKey, tt.body)
+		e, _ := body["error"].(map[string]any)
+		if msg, _ := e["message"].(string); msg != tt.want {
+			t.Errorf("%s: message %q, want %q", tt.body, msg, tt.want)
+		}
 	}
 }
 

@@ -288,6 +288,10 @@ func TestPrivacyExportAndErase(t *testing.T) {
 		t.Errorf("bad number: %d %s", status, body)
 	}
 
+	if status, body := srv.admin("POST", "/v1/privacy/erase", adminKey, `{"number":"+447911123456","number":"+447911123457","dry_run":true}`); status != 400 || !strings.Contains(string(body), `"duplicate_field"`) {
+		t.Errorf("erase with two numbers: %d %s", status, body)
+	}
+
 	// A dry run counts and deletes nothing.
 	sc, body := srv.admin("POST", "/v1/privacy/erase", adminKey, `{"number":"+447911123456","dry_run":true}`)
 	dry := decode[privacy.Erasure](t, body)
