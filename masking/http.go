@@ -73,6 +73,9 @@ func fail(w http.ResponseWriter, err error, log *slog.Logger) {
 		api.WriteError(w, http.StatusNotFound, "masking_off", "masking is off: configure masking.numbers", "")
 	case errors.Is(err, ErrNoProxy):
 		api.WriteError(w, http.StatusConflict, "no_proxy_free", "every proxy number is in use by a or b; end a session or add masking.numbers", "")
+	case errors.Is(err, store.ErrFull):
+		api.WriteError(w, http.StatusInsufficientStorage, "store_full", "state store full; an operator must free space", "")
+		log.Error("masking request failed: "+store.FullAdvice, "err", err)
 	case errors.Is(err, store.ErrUnavailable):
 		w.Header().Set("Retry-After", "2")
 		api.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "the store is unavailable; try again", "")

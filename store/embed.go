@@ -17,6 +17,7 @@ import (
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"go.etcd.io/etcd/server/v3/storage"
 	"go.uber.org/zap"
 
 	"github.com/ringproof/ringproof/conf"
@@ -170,6 +171,14 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 	if err := lock.Truncate(0); err == nil {
 		_, _ = lock.WriteAt([]byte(s.clientURL+"\n"), 0)
 	}
+
+	// Recover from a full store by itself once space is back (alarm.go).
+	quota := c.QuotaBytes
+	if quota <= 0 {
+		quota = storage.DefaultQuotaBytes
+	}
+	s.wg.Add(1)
+	go s.recoverSpace(quota, s.spaceCheckEvery)
 
 	// Report serving errors of the running server until Close.
 	s.wg.Add(1)

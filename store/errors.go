@@ -34,6 +34,13 @@ var (
 	ErrInUse = errors.New("in use by another store")
 )
 
+// FullAdvice is what to log when a request fails with ErrFull: what the
+// store does by itself, and what an operator does.
+const FullAdvice = "the state store is full (etcd's space quota; its NOSPACE alarm is raised). " +
+	"The embedded store recovers by itself once space is back: it compacts, defragments and disarms the alarm. " +
+	"To make room: raise store.quota_bytes and restart, or lower verification.grace_s. " +
+	"An external cluster needs its operator: etcdctl compact, etcdctl defrag, then etcdctl alarm disarm"
+
 // opError is what every operation returns on failure: it names the
 // operation and the key (relative to the store prefix; keys hold opaque ids,
 // never personal data) and unwraps to the cause and, where it applies, to

@@ -32,3 +32,8 @@ func Listeners(s *Store) (clients, peers []string) {
 	}
 	return clients, peers
 }
+
+// WithSpaceCheckEvery paces the recovery from a full quota.
+func WithSpaceCheckEvery(d time.Duration) Option {
+	return func(s *Store) { s.spaceCheckEvery = d }
+}

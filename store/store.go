@@ -46,7 +46,10 @@ type Store struct {
 	log        *slog.Logger
 	leases     *leaseCache
 	observer   Observer // or nil
-	broadcasts sync.Map // prefix -> *Broadcast
+	// spaceCheckEvery paces the embedded store's recovery from a full
+	// quota (alarm.go).
+	spaceCheckEvery time.Duration
+	broadcasts      sync.Map // prefix -> *Broadcast
 
 	closed    *atomic.Bool    // silences logging once Close starts
 	bg        context.Context // ends when Close starts
@@ -82,13 +85,14 @@ func Open(ctx context.Context, c conf.Store, log *slog.Logger, opts ...Option) (
 
 	bg, stop := context.WithCancel(context.Background())
 	s := &Store{
-		prefix:     c.Prefix,
-		reqTimeout: seconds(c.RequestTimeoutS, defaultRequestTimeout),
-		log:        log,
-		closed:     closed,
-		bg:         bg,
-		stop:       stop,
-		done:       bg.Done(),
+		prefix:          c.Prefix,
+		reqTimeout:      seconds(c.RequestTimeoutS, defaultRequestTimeout),
+		spaceCheckEvery: spaceCheckEvery,
+		log:             log,
+		closed:          closed,
+		bg:              bg,
+		stop:            stop,
+		done:            bg.Done(),
 	}
 	for _, o := range opts {
 		o(s)

@@ -258,3 +258,46 @@ func TestFullStoreSaysSo(t *testing.T) {
 		t.Fatalf("Ready on a full store: %v, want ErrFull", err)
 	}
 }
+
+// TestFullStoreRecoversOnceSpaceIsBack: after the quota was reached and
+// the data that filled it deleted, writes work again with no operator:
+// the store compacts, defragments and disarms etcd's NOSPACE alarm, which
+// etcd never does by itself.
+func TestFullStoreRecoversOnceSpaceIsBack(t *testing.T) {
+	t.Parallel()
+	c := storetest.Config(t)
+	c.QuotaBytes = 4 << 20
+	ctx := t.Context()
+	s, err := store.Open(ctx, c, storetest.Logger(t), store.WithSpaceCheckEvery(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	val := bytes.Repeat([]byte("x"), 64<<10)
+	for i := 0; ; i++ {
+		err = s.Put(ctx, fmt.Sprintf("fill/%d", i), val, 0)
+		if errors.Is(err, store.ErrFull) {
+			break
+		}
+		if err != nil || i == 1000 {
+			t.Fatalf("filling the store: %v after %d writes", err, i)
+		}
+	}
+	if _, err := s.DeletePrefix(ctx, "fill/"); err != nil {
+		t.Fatalf("deleting from a full store: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := s.Put(ctx, "after", []byte("written"), 0)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrFull) || time.Now().After(deadline) {
+			t.Fatalf("writing once the data is gone: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.Ready(ctx); err != nil {
+		t.Fatalf("Ready after recovering: %v", err)
+	}
+}

@@ -171,7 +171,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		api.WriteError(w, http.StatusServiceUnavailable, "no_caller_id", "no caller ID is free for this number; try later", "")
 	case errors.Is(err, store.ErrFull):
 		api.WriteError(w, http.StatusInsufficientStorage, "store_full", "state store full; an operator must free space", "")
-		h.log.Error("request failed: the state store is full (etcd NOSPACE): compact and defragment etcd, raise store.quota_bytes or lower verification.grace_s", "path", r.URL.Path, "err", err)
+		h.log.Error("request failed: "+store.FullAdvice, "path", r.URL.Path, "err", err)
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", "2")
 		api.WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable; retry", "")
