@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 )
@@ -63,6 +64,12 @@ func redactAttr(a slog.Attr) slog.Attr {
 		}
 		if s, ok := v.Any().(interface{ String() string }); ok {
 			return slog.String(a.Key, Redact(s.String()))
+		}
+		// Anything else (a slice, a map, a struct) is printed by the
+		// next handler as it likes; if its text holds a number, it is
+		// logged as that text, redacted.
+		if str := fmt.Sprint(v.Any()); hasDigitRun(str) {
+			return slog.String(a.Key, Redact(str))
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
