@@ -110,6 +110,12 @@ type HTTP struct {
 	// reverse proxy every stream comes from the proxy's address: raise it
 	// to max_event_streams there. Default 100; 0 means no cap.
 	MaxEventStreamsPerIP int `yaml:"max_event_streams_per_ip"`
+	// AuthFailuresPerIPPerMinute is how many requests with a missing or
+	// wrong key (401) a client IP address may make a minute, across the
+	// cluster, as a budget of that many refilled at that pace; past it
+	// every request from the address gets 429 with Retry-After, its key
+	// unread. Default 20; 1 to 10000.
+	AuthFailuresPerIPPerMinute int `yaml:"auth_failures_per_ip_per_minute"`
 	// TrustedProxies are the addresses (CIDR prefixes or IPs) of reverse
 	// proxies in front of the API: only a request from one of them has
 	// its client address taken from X-Forwarded-For (the nearest address

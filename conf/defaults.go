@@ -30,7 +30,10 @@ func Default() *Config {
 			APIKeys:              []string{"dev-key-change-me"},
 			MaxBodyBytes:         65536,
 			MaxEventStreamsPerIP: 100,
-			TrustedProxies:       []string{},
+			// Enough for an application whose key was just rotated, far
+			// too few to guess one.
+			AuthFailuresPerIPPerMinute: 20,
+			TrustedProxies:             []string{},
 		},
 		SIP: SIP{
 			Listen:        "127.0.0.1:5060",

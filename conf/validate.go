@@ -158,6 +158,7 @@ func (c *Config) validateHTTP(v *validator) {
 	v.atLeast("http.max_body_bytes", c.HTTP.MaxBodyBytes, 1)
 	v.atLeast("http.max_event_streams", int64(c.HTTP.MaxEventStreams), 0)
 	v.atLeast("http.max_event_streams_per_ip", int64(c.HTTP.MaxEventStreamsPerIP), 0)
+	v.between("http.auth_failures_per_ip_per_minute", int64(c.HTTP.AuthFailuresPerIPPerMinute), 1, 10000)
 }
 
 // bearerProblem returns what is wrong with a bearer token: empty, or holding

@@ -58,6 +58,7 @@ func TestValidateRejects(t *testing.T) {
 		{"max body zero", func(c *Config) { c.HTTP.MaxBodyBytes = 0 }, "http.max_body_bytes", "0 is below the minimum 1"},
 		{"tcp connections negative", func(c *Config) { c.SIP.MaxTCPConnections = -1 }, "sip.max_tcp_connections", "-1 is below the minimum 0"},
 		{"tcp connections per ip negative", func(c *Config) { c.SIP.MaxTCPConnectionsPerIP = -1 }, "sip.max_tcp_connections_per_ip", "-1 is below the minimum 0"},
+		{"auth failures zero", func(c *Config) { c.HTTP.AuthFailuresPerIPPerMinute = 0 }, "http.auth_failures_per_ip_per_minute", "0 is out of range"},
 		{"event streams negative", func(c *Config) { c.HTTP.MaxEventStreams = -1 }, "http.max_event_streams", "-1 is below the minimum 0"},
 		{"event streams per ip negative", func(c *Config) { c.HTTP.MaxEventStreamsPerIP = -1 }, "http.max_event_streams_per_ip", "-1 is below the minimum 0"},
 		{"admin key empty", func(c *Config) { c.HTTP.AdminKeys = AdminKeysOf("admin-1", "") }, "http.admin_keys[1]", "is empty"},

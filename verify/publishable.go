@@ -175,15 +175,34 @@ func allowedOrigin(r *http.Request, origins []string) (string, bool) {
 	return "", slices.Contains(origins, "https://"+r.Host) || slices.Contains(origins, "http://"+r.Host)
 }
 
-// ClientIP is the address r's limits count against: the host of its
-// RemoteAddr, or for IPv6 its /64 (one subscriber's share). Behind a
-// reverse proxy it is the proxy's.
+// ClientIP is the address r's limits count against: the one WithClientIP
+// set (the client behind a trusted proxy), else the host of its
+// RemoteAddr; for IPv6, its /64 (one subscriber's share).
 func ClientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(clientIPKey{}).(netip.Addr); ok {
+		return ipSubject(ip)
+	}
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	a := ap.Addr().Unmap()
+	return ipSubject(ap.Addr())
+}
+
+type clientIPKey struct{}
+
+// WithClientIP returns r as coming from ip, for ClientIP: a server behind
+// trusted reverse proxies sets the address they forwarded.
+func WithClientIP(r *http.Request, ip netip.Addr) *http.Request {
+	if !ip.IsValid() {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ip))
+}
+
+// ipSubject is ip, or for IPv6 its /64.
+func ipSubject(ip netip.Addr) string {
+	a := ip.Unmap().WithZone("")
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		return p.String()

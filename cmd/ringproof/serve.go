@@ -25,6 +25,7 @@ import (
 	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/fraud"
 	"github.com/ringproof/ringproof/history"
+	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/masking"
 	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
@@ -394,7 +395,29 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
 	})
-	return mux
+	return s.clientAddress(s.keyGuard(cfg).Wrap(mux))
+}
+
+// clientAddress has every request to h carry its client's address, for
+// verify.ClientIP: behind http.trusted_proxies, the one they forwarded.
+func (s *server) clientAddress(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner := verify.WithClientIP(r, s.clients.Of(r).IP)
+		h.ServeHTTP(w, inner)
+		r.Pattern = inner.Pattern // the route matched, for the latency histograms
+	})
+}
+
+// authFailureLimitPrefix is where the failed authentications of each
+// client address are counted: + a keyed hash of the address.
+const authFailureLimitPrefix = "limit/authfail/"
+
+// keyGuard counts every route's 401s per client address, across the
+// cluster, and refuses an address past http.auth_failures_per_ip_per_minute.
+func (s *server) keyGuard(cfg *conf.Config) *verify.KeyGuard {
+	index := s.vault.Index()
+	failures := limit.New(s.store, authFailureLimitPrefix, limit.PerMinute(cfg.HTTP.AuthFailuresPerIPPerMinute))
+	return verify.NewKeyGuard(failures, func(ip string) string { return index.Of("client ip " + ip) }, s.log)
 }
 
 // clusterHandler lists the live nodes: GET /v1/cluster.
