@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ringproof/ringproof/api"
 )
 
 // FailureCounter counts an address's failed authentications against a
@@ -52,7 +54,7 @@ func (g *KeyGuard) Wrap(h http.Handler) http.Handler {
 		ip := ClientIP(r)
 		if wait := g.refusedFor(ip); wait > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			WriteError(w, http.StatusTooManyRequests, "too_many_failed_authentications", "too many requests with a missing or wrong key from your address; retry later", "")
+			api.WriteError(w, http.StatusTooManyRequests, "too_many_failed_authentications", "too many requests with a missing or wrong key from your address; retry later", "")
 			return
 		}
 		sw := &statusWriter{ResponseWriter: w}

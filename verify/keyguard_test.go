@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/store/storetest"
 )
@@ -20,10 +21,10 @@ func TestKeyGuardRefusesAGuesser(t *testing.T) {
 	const budget = 5
 	failures := limit.New(st, "limit/authfail/", limit.PerHour(budget))
 	node := func() *httptest.Server {
-		api := RequireKey([]string{testKey}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app := api.RequireKey([]string{testKey}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 		}))
-		srv := httptest.NewServer(NewKeyGuard(failures, func(ip string) string { return "h-" + ip }, storetest.Logger(t)).Wrap(api))
+		srv := httptest.NewServer(NewKeyGuard(failures, func(ip string) string { return "h-" + ip }, storetest.Logger(t)).Wrap(app))
 		t.Cleanup(srv.Close)
 		return srv
 	}
