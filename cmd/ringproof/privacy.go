@@ -58,10 +58,15 @@ func privacyUsage(w io.Writer) {
 commands:
   export --number N [--region R] [--out FILE] [--operator NAME]
             print everything held about a number, as one JSON document
+  export --numbers FILE --out DIR [--region R] [--state FILE] [--operator NAME]
+            export each number of FILE (one a line) to DIR, one document
+            each; a run stopped is resumed by running it again
   erase --number N [--region R] [--dry-run] [--receipt FILE] [--operator NAME]
             delete everything held about a number, hang up its calls,
             and print what was deleted, by store and kind, with a signed
             receipt (--receipt writes it to FILE too)
+  erase --numbers FILE [--region R] [--receipt DIR] [--state FILE] [--dry-run] [--operator NAME]
+            erase each number of FILE in turn, resumable likewise
   audit [--number N [--region R]] [--verify]
             list the audit trail of exports and erasures; --verify checks
             its hash chain and seals and reports the first broken link
@@ -86,6 +91,8 @@ type privacyFlags struct {
 	number, region *string
 	// operator, when the command acts on personal data.
 	operator *string
+	// numbers and state, when it takes numbers in bulk.
+	numbers, state *string
 }
 
 func newPrivacyFlags(name string) *privacyFlags {
@@ -105,6 +112,29 @@ func (fs *privacyFlags) withNumber() *privacyFlags {
 func (fs *privacyFlags) withOperator() *privacyFlags {
 	fs.operator = fs.String("operator", "", "who asks, as the audit trail records it (default $USER, else $LOGNAME)")
 	return fs
+}
+
+// withBulk adds --numbers and --state.
+func (fs *privacyFlags) withBulk() *privacyFlags {
+	fs.numbers = fs.String("numbers", "", "a `file` of numbers, one a line (E.164, or national with --region), to do each in turn")
+	fs.state = fs.String("state", "", "with --numbers, the `file` that lists (by keyed hash) the numbers done, so that a run stopped is resumed by running it again; default FILE.<command>.state beside the numbers")
+	return fs
+}
+
+// oneOfNumbers checks that exactly one of --number and --numbers is given
+// (and --state only with --numbers), or prints why and returns exit code 2.
+func (fs *privacyFlags) oneOfNumbers(stderr io.Writer) int {
+	switch {
+	case *fs.number == "" && *fs.numbers == "":
+		fmt.Fprintf(stderr, "ringproof privacy %s: --number (or --numbers FILE) is required\n", fs.name)
+	case *fs.number != "" && *fs.numbers != "":
+		fmt.Fprintf(stderr, "ringproof privacy %s: give --number or --numbers, not both\n", fs.name)
+	case *fs.state != "" && *fs.numbers == "":
+		fmt.Fprintf(stderr, "ringproof privacy %s: --state goes with --numbers\n", fs.name)
+	default:
+		return -1
+	}
+	return 2
 }
 
 // parsedNumber returns --number in E.164 ("" when not given), or prints

@@ -504,7 +504,7 @@ func TestPrivacyCommandsFailClearly(t *testing.T) {
 	}{
 		{"no command", 2, nil, "usage: ringproof privacy"},
 		{"unknown command", 2, []string{"forget"}, `unknown command "forget"`},
-		{"no number", 2, []string{"erase", "--config", noDir}, "--number is required"},
+		{"no number", 2, []string{"erase", "--config", noDir}, "--number (or --numbers FILE) is required"},
 		{"bad number", 2, []string{"export", "--number", "12345", "--config", noDir}, "number must be in E.164 form"},
 		{"no data dir", 1, []string{"export", "--number", testNumber, "--config", noDir, "--operator", "alice"}, "no store reachable: store: data dir " + c.Store.DataDir + " holds no store"},
 		{"no cluster", 1, []string{"erase", "--number", testNumber, "--config", unreachable, "--operator", "alice"}, "no store reachable: store: no etcd endpoint reachable at"},
