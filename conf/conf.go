@@ -326,6 +326,19 @@ type Trunk struct {
 	// as an unknown caller. Default empty: none needed. Load upper-cases
 	// it.
 	MinAttestation string `yaml:"min_attestation"`
+	// Register keeps ringproof registered at Address (REGISTER with
+	// Username and Password), refreshed before the binding expires; the
+	// trunk takes calls only while registered, and calls from the
+	// registrar's address are taken as this trunk's. Default false.
+	Register bool `yaml:"register"`
+	// RegisterExpiresS is the binding's lifetime asked for; the registrar
+	// may grant less, and ringproof refreshes at about 80 % of what it
+	// grants. Default 3600; 60 to 86400.
+	RegisterExpiresS int `yaml:"register_expires_s"`
+	// OptionsPingS is how often an OPTIONS request asks the trunk whether
+	// it is there; 3 unanswered in a row take it down (no calls) until it
+	// answers again. Default 30; 0 turns pings off; at most 3600.
+	OptionsPingS int `yaml:"options_ping_s"`
 }
 
 // FlashCall configures flash-call (reverse CLI) verification.

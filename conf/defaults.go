@@ -6,6 +6,8 @@ const (
 	defaultMaxCPS          = 100
 	defaultWeight          = 1
 	defaultResponseTimeout = 5
+	defaultRegisterExpires = 3600
+	defaultOptionsPing     = 30
 )
 
 // defaultFailoverOn is what moves a call on to the next trunk unless a
@@ -75,6 +77,8 @@ func Default() *Config {
 			Weight:           defaultWeight,
 			FailoverOn:       defaultFailoverOn(),
 			ResponseTimeoutS: defaultResponseTimeout,
+			RegisterExpiresS: defaultRegisterExpires,
+			OptionsPingS:     defaultOptionsPing,
 		}},
 		Callers: []string{"+442079460000-+442079469999"},
 		Inbound: Inbound{
@@ -128,8 +132,9 @@ func Default() *Config {
 }
 
 // fillTrunkDefaults gives t the defaults for fields a file left out:
-// transport udp when empty; max_cps 100, weight 1, response_timeout_s 5
-// and failover_on its default list when the key was absent (has reports
+// transport udp when empty; max_cps 100, weight 1, response_timeout_s 5,
+// register_expires_s 3600, options_ping_s 30 and failover_on its default
+// list when the key was absent (has reports
 // whether the file set the key, so that an explicit 0 or empty list is
 // kept); and domain the host of address when empty and address has one.
 // It also upper-cases region's ASCII letters. inbound_cidrs stays empty:
@@ -149,6 +154,12 @@ func fillTrunkDefaults(t *Trunk, has func(key string) bool) {
 	}
 	if !has("failover_on") {
 		t.FailoverOn = defaultFailoverOn()
+	}
+	if !has("register_expires_s") {
+		t.RegisterExpiresS = defaultRegisterExpires
+	}
+	if !has("options_ping_s") {
+		t.OptionsPingS = defaultOptionsPing
 	}
 
 	if t.Domain == "" {

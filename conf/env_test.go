@@ -47,7 +47,7 @@ func TestEveryKeyFromTheEnvironment(t *testing.T) {
 			map[string]string{"RINGPROOF_TRUNKS_0_ADDRESS": "sip.carrier.example:5060", "RINGPROOF_TRUNKS_0_MAX_CPS": "7"},
 			func(t *testing.T, c *Config) {
 				want := []Trunk{{Name: "carrier1", Address: "sip.carrier.example:5060", Transport: "udp", MaxCPS: 7, Domain: "sip.carrier.example",
-					Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5}}
+					Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5, RegisterExpiresS: 3600, OptionsPingS: 30}}
 				if !reflect.DeepEqual(c.Trunks, want) {
 					t.Errorf("trunks = %+v\nwant %+v", c.Trunks, want)
 				}
@@ -63,7 +63,7 @@ func TestEveryKeyFromTheEnvironment(t *testing.T) {
 			map[string]string{"RINGPROOF_TRUNKS_1_NAME": "backup", "RINGPROOF_TRUNKS_1_ADDRESS": "10.0.0.9:5080", "RINGPROOF_TRUNKS_1_INBOUND_CIDRS": "10.0.0.0/24"},
 			func(t *testing.T, c *Config) {
 				want := Trunk{Name: "backup", Address: "10.0.0.9:5080", Transport: "udp", MaxCPS: 100, Domain: "10.0.0.9", InboundCIDRs: []string{"10.0.0.0/24"},
-					Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5}
+					Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5, RegisterExpiresS: 3600, OptionsPingS: 30}
 				if len(c.Trunks) != 2 || !reflect.DeepEqual(c.Trunks[1], want) {
 					t.Errorf("trunks = %+v\nwant [carrier1 %+v]", c.Trunks, want)
 				}

@@ -64,9 +64,9 @@ func TestParseOverridesDefaults(t *testing.T) {
 			func(t *testing.T, c *Config) {
 				want := []Trunk{
 					{Name: "a", Address: "sip.a.example:5060", Transport: "udp", MaxCPS: 100, Domain: "sip.a.example",
-						Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5},
+						Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5, RegisterExpiresS: 3600, OptionsPingS: 30},
 					{Name: "b", Address: "10.0.0.9:5080", Transport: "tcp", MaxCPS: 7, Domain: "b.example",
-						Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5},
+						Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5, RegisterExpiresS: 3600, OptionsPingS: 30},
 				}
 				if !reflect.DeepEqual(c.Trunks, want) {
 					t.Errorf("trunks = %+v\nwant %+v", c.Trunks, want)
@@ -88,7 +88,7 @@ func TestParseOverridesDefaults(t *testing.T) {
 			func(t *testing.T, c *Config) {
 				want := []Trunk{{Name: "a", Address: "sip.a.example:5060", Transport: "udp", MaxCPS: 100, Domain: "sip.a.example",
 					InboundCIDRs: []string{"203.0.113.0/24", "2001:db8::1"}, TrustPAI: true, Region: "GB",
-					Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5}}
+					Weight: 1, FailoverOn: defaultFailoverOn(), ResponseTimeoutS: 5, RegisterExpiresS: 3600, OptionsPingS: 30}}
 				if !reflect.DeepEqual(c.Trunks, want) {
 					t.Errorf("trunks = %+v\nwant %+v", c.Trunks, want)
 				}

@@ -107,10 +107,16 @@ func (t Trunk) FailoverStatuses() []int {
 	return out
 }
 
-// validateTrunkRouting checks the keys of trunks[i] that routing uses.
+// validateTrunkRouting checks the keys of trunks[i] that routing and the
+// trunk's state use.
 func (v *validator) validateTrunkRouting(key string, t Trunk) {
 	v.between(key+".weight", int64(t.Weight), 1, 1000)
 	v.between(key+".response_timeout_s", int64(t.ResponseTimeoutS), 1, 32)
+	v.between(key+".register_expires_s", int64(t.RegisterExpiresS), 60, 86400)
+	v.between(key+".options_ping_s", int64(t.OptionsPingS), 0, 3600)
+	if t.Register && (t.Username == "" || t.Password == "") {
+		v.add(key+".register", "needs username and password: the address of record and the credentials of the registration (the password may come from %s)", TrunkPasswordEnv(t.Name))
+	}
 
 	seen := map[string]int{}
 	for j, s := range t.FailoverOn {

@@ -96,6 +96,9 @@ func TestRoutesRejected(t *testing.T) {
 		{"failover on a word", "trunks: [{name: a, address: 10.0.0.1:5060, failover_on: [busy]}]", "trunks[0].failover_on[0]", `"busy"`},
 		{"failover twice", "trunks: [{name: a, address: 10.0.0.1:5060, failover_on: [503, \"503\"]}]", "trunks[0].failover_on[1]", "also failover_on[0]"},
 		{"no callers anywhere", "callers: []", "callers", "at least one number range is required"},
+		{"register without credentials", "trunks: [{name: a, address: 10.0.0.1:5060, register: true}]", "trunks[0].register", "needs username and password"},
+		{"register expiry too short", "trunks: [{name: a, address: 10.0.0.1:5060, register_expires_s: 30}]", "trunks[0].register_expires_s", "out of range 60..86400"},
+		{"negative ping interval", "trunks: [{name: a, address: 10.0.0.1:5060, options_ping_s: -1}]", "trunks[0].options_ping_s", "out of range 0..3600"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -312,7 +312,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"localhost bind urls", func(c *Config) { c.Store.ClientURL, c.Store.PeerURL = "https://localhost:2379", "http://[::1]:2380" }},
 		{"tcp trunk by name with auth", func(c *Config) {
 			c.Trunks[0] = Trunk{Name: "carrier-2", Address: "sip.carrier.example:5060", Transport: "tcp",
-				Username: "alice", Password: "secret", MaxCPS: 1, Domain: "carrier.example", Weight: 1, ResponseTimeoutS: 5}
+				Username: "alice", Password: "secret", MaxCPS: 1, Domain: "carrier.example", Weight: 1, ResponseTimeoutS: 5, RegisterExpiresS: 60}
 		}},
 		{"adjacent callers", func(c *Config) {
 			c.Callers = []string{"+442079460000-+442079460099", "+442079460100-+442079460199", "+12025550100"}

@@ -1,7 +1,9 @@
 package dialer
 
 import (
+	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,9 +33,16 @@ type trunk struct {
 	failoverTimeout bool  // no response at all moves a call on
 	responseTimeout time.Duration
 
-	state     atomic.Pointer[TrunkState]
-	attempts  atomic.Uint64 // calls and texts sent over the trunk
-	failovers atomic.Uint64 // of those, moved on to another trunk
+	pingEvery       time.Duration // 0: no OPTIONS pings
+	register        bool
+	registerExpires time.Duration
+
+	mu        sync.Mutex // guards health
+	health    health
+	state     atomic.Pointer[TrunkState] // health.state(), for readers without the lock
+	registrar atomic.Pointer[netip.Addr] // where the registration was last accepted from
+	attempts  atomic.Uint64              // calls and texts sent over the trunk
+	failovers atomic.Uint64              // of those, moved on to another trunk
 }
 
 func newTrunk(t conf.Trunk) *trunk {
@@ -45,15 +54,39 @@ func newTrunk(t conf.Trunk) *trunk {
 		failoverOn:      t.FailoverStatuses(),
 		failoverTimeout: t.FailoverTimeout(),
 		responseTimeout: time.Duration(t.ResponseTimeoutS) * time.Second,
+		pingEvery:       time.Duration(t.OptionsPingS) * time.Second,
+		register:        t.Register,
+		registerExpires: time.Duration(t.RegisterExpiresS) * time.Second,
 	}
-	tr.setState(TrunkUp)
+	tr.health.needsRegistration = t.Register
+	tr.update(func(*health) {})
 	return tr
 }
 
 // State is the trunk's state now.
 func (t *trunk) State() TrunkState { return *t.state.Load() }
 
-func (t *trunk) setState(s TrunkState) { t.state.Store(&s) }
+// update applies change to the trunk's health and returns its state
+// before and after.
+func (t *trunk) update(change func(*health)) (before, after TrunkState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	before = t.health.state()
+	change(&t.health)
+	after = t.health.state()
+	t.state.Store(&after)
+	return before, after
+}
+
+// setState forces the trunk's state, for tests.
+func (t *trunk) setState(s TrunkState) {
+	t.update(func(h *health) {
+		*h = health{needsRegistration: s == TrunkUnregistered}
+		if s == TrunkDown {
+			h.misses = missesForDown
+		}
+	})
+}
 
 func (t *trunk) up() bool { return t.State() == TrunkUp }
 

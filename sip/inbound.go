@@ -24,6 +24,9 @@ type InboundTrunk struct {
 	// Inbound.Untrusted.
 	RequireVerstat bool
 	MinAttestation string
+	// Allow, if set, allows more sources than Prefixes (the trunk's
+	// registrar while ringproof is registered there).
+	Allow func(netip.Addr) bool
 }
 
 // Inbound is an INVITE that reached ringproof from a known trunk.
@@ -270,6 +273,9 @@ func matchTrunk(trunks []InboundTrunk, addr netip.Addr) *InboundTrunk {
 			if p.Contains(addr) {
 				return &trunks[i]
 			}
+		}
+		if trunks[i].Allow != nil && trunks[i].Allow(addr) {
+			return &trunks[i]
 		}
 	}
 	return nil

@@ -74,6 +74,7 @@ trunks:
     address: %s
     transport: udp
     max_cps: 100000
+    options_ping_s: 0   # SIPp's scenario takes an OPTIONS for a call it did not expect
 callers:
   - "+442079460000-+442079469999"
 verification:

@@ -153,8 +153,14 @@ type server struct {
 	lat       *latency // HTTP and store latency histograms
 	dial      *dialer.Dialer
 	trunk     *trunkMetrics
-	bg        context.CancelFunc // ends the node's background loops
-	guard     *fraud.Guard
+	// watched is closed once the trunks' pings and registrations have
+	// stopped (dialer.Watch).
+	watched chan struct{}
+	// registrars is the dialer, for the SIP listeners to admit the
+	// registrars' connections; set once the dialer exists.
+	registrars atomic.Pointer[dialer.Dialer]
+	bg         context.CancelFunc // ends the node's background loops
+	guard      *fraud.Guard
 	// clients tells who sent an API request (http.trusted_proxies).
 	clients   *fraud.Clients
 	guardDone chan struct{} // closed when the guard has stopped
@@ -229,8 +235,9 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		UserAgent:     cfg.SIP.UserAgent,
 		Logger:        log.With("component", "sip"),
 		// TCP and TLS connections from outside every trunk's
-		// inbound_cidrs are closed before a byte is read.
-		AdmitStreams:           trunkSources(cfg),
+		// inbound_cidrs (and the registrars ringproof is registered
+		// with) are closed before a byte is read.
+		AdmitStreams:           sip.AnyOf(trunkSources(cfg), s.fromRegistrar),
 		MaxTCPConnections:      cfg.SIP.MaxTCPConnections,
 		MaxTCPConnectionsPerIP: cfg.SIP.MaxTCPConnectionsPerIP,
 	})
@@ -242,6 +249,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		return nil, err
 	}
 	s.dial = d
+	s.registrars.Store(d)
 	s.trunk.watch(d)
 	prompts, err := media.LoadPrompts(cfg.Media.PromptsDir)
 	if err != nil {
@@ -267,8 +275,10 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	var inbound []sip.InboundTrunk
 	for _, t := range cfg.Trunks {
 		regions[t.Name] = t.Region
-		inbound = append(inbound, sip.InboundTrunk{Name: t.Name, Prefixes: t.InboundPrefixes(), TrustPAI: t.TrustPAI,
-			RequireVerstat: t.RequireVerstat, MinAttestation: t.MinAttestation})
+		name := t.Name
+		inbound = append(inbound, sip.InboundTrunk{Name: name, Prefixes: t.InboundPrefixes(), TrustPAI: t.TrustPAI,
+			RequireVerstat: t.RequireVerstat, MinAttestation: t.MinAttestation,
+			Allow: func(a netip.Addr) bool { return d.FromRegistrar(name, a) }})
 	}
 	nodeID := fmt.Sprintf("%s/%s", host, s.sip.Addr())
 	s.tokenKey, err = resultTokenKey(cfg, log)
@@ -337,6 +347,13 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		}()
 	})
 	go s.svc.ServeRemoteHangups(bg)
+	// Ping the trunks and keep the registrations; on shutdown the
+	// registrations are removed before the SIP endpoint closes.
+	s.watched = make(chan struct{})
+	go func() {
+		defer close(s.watched)
+		d.Watch(bg, s.sip)
+	}()
 
 	s.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -362,26 +379,7 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.store.Ready(ctx); err != nil {
-			if errors.Is(err, store.ErrFull) {
-				api.WriteError(w, http.StatusServiceUnavailable, "store_full", "state store full; an operator must free space", "")
-				return
-			}
-			w.Header().Set("Retry-After", "2")
-			api.WriteError(w, http.StatusServiceUnavailable, "unavailable", "state store unavailable", "")
-			return
-		}
-		if err := s.sip.Ready(); err != nil {
-			w.Header().Set("Retry-After", "2")
-			api.WriteError(w, http.StatusServiceUnavailable, "sip_listener_down", err.Error(), "")
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"ready"}`+"\n")
-	})
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("/v1/privacy/", privacy.NewHandler(s.vault, cfg.HTTP, s.log))
 	mux.Handle("GET /v1/cluster", s.clusterHandler(cfg.HTTP.APIKeys))
 	mux.Handle("GET /metrics", s.metrics)
@@ -475,6 +473,9 @@ func (s *server) close(ctx context.Context) error {
 	if s.guardDone != nil {
 		<-s.guardDone
 	}
+	if s.watched != nil {
+		<-s.watched
+	}
 	if s.nodes != nil {
 		if err := s.nodes.Leave(ctx); err != nil {
 			errs = append(errs, err)
@@ -501,6 +502,13 @@ func (s *server) close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// fromRegistrar admits, on the SIP TCP and TLS listeners, the address of
+// a registrar that ringproof is registered with now.
+func (s *server) fromRegistrar(src netip.Addr) bool {
+	d := s.registrars.Load()
+	return d != nil && d.FromAnyRegistrar(src)
 }
 
 // trunkSources admits, on the SIP TCP and TLS listeners, the sources in
