@@ -126,8 +126,13 @@ type HTTP struct {
 // SIP configures the SIP user agent.
 type SIP struct {
 	// Listen is the host:port for UDP and TCP. Default 127.0.0.1:5060.
-	// The host must be an IP address: it is what peers see in Via/Contact.
+	// The host must be an IP address; it may be unspecified (0.0.0.0, ::)
+	// with ExternalAddress set.
 	Listen string `yaml:"listen"`
+	// ExternalAddress is the IP address carriers see ringproof at, in Via
+	// sent-by, Contact, From and SDP, when it is not the host of Listen
+	// (NAT, containers). Default empty: the host of Listen.
+	ExternalAddress string `yaml:"external_address"`
 	// UDPReadBuffer is the socket receive buffer in bytes. Default 4 MiB.
 	UDPReadBuffer int `yaml:"udp_read_buffer"`
 	// UDPReader is how the UDP socket is read: "thread" (default; on
@@ -165,9 +170,14 @@ type SIP struct {
 
 // Media configures the RTP audio of answered calls.
 type Media struct {
-	// RTPIP is the IP address RTP is sent from and offered in SDP; empty
-	// means the host of sip.listen. Not unspecified (0.0.0.0, ::).
+	// RTPIP is the IP address RTP sockets bind to; empty means the host of
+	// sip.listen. It may be unspecified (0.0.0.0, ::) when ExternalIP or
+	// sip.external_address says what to offer peers instead.
 	RTPIP string `yaml:"rtp_ip"`
+	// ExternalIP is the RTP address offered in SDP (c= and o=). Default
+	// empty: sip.external_address, else RTPIP (else the host of
+	// sip.listen).
+	ExternalIP string `yaml:"external_ip"`
 	// RTPPortMin and RTPPortMax bound the UDP ports RTP uses, both
 	// inclusive, 1024 to 65535; RTPPortMin is even and below RTPPortMax.
 	// Defaults 16384 and 32767.

@@ -179,7 +179,7 @@ func TestParseRejects(t *testing.T) {
 		{"string for a bool", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    trust_pai: \"yes\"\n",
 			[]string{`trunks[0].trust_pai: want true or false, got "yes" (line 4)`}},
 		{"unknown media key", "media:\n  rtp_port: 5004\n",
-			[]string{"media.rtp_port: unknown key; known keys here: rtp_ip, rtp_port_min, rtp_port_max", "(line 2)"}},
+			[]string{"media.rtp_port: unknown key; known keys here: rtp_ip, external_ip, rtp_port_min, rtp_port_max", "(line 2)"}},
 		{"external store without privacy keys", "store:\n  endpoints: [\"10.0.0.1:2379\"]\n",
 			[]string{"privacy.hmac_key: is required with an external etcd cluster", "privacy.encryption_key: is required with an external etcd cluster"}},
 		{"null callers", "callers:\n", []string{"callers: at least one number range is required"}},

@@ -174,7 +174,8 @@ func bearerProblem(k string) string {
 }
 
 func (c *Config) validateSIP(v *validator) {
-	v.check("sip.listen", checkListen(c.SIP.Listen, true))
+	v.check("sip.listen", c.checkSIPListen(c.SIP.Listen))
+	v.check("sip.external_address", checkExternalIP(c.SIP.ExternalAddress))
 	v.atLeast("sip.udp_read_buffer", int64(c.SIP.UDPReadBuffer), 0)
 	v.oneOf("sip.udp_reader", c.SIP.UDPReader, "thread", "poller")
 	v.atLeast("sip.max_tcp_connections", int64(c.SIP.MaxTCPConnections), 0)
@@ -206,7 +207,7 @@ func (c *Config) validateSIPTLS(v *validator) {
 	if s.TLSVerifyClients && s.TLSCAFile == "" {
 		v.add("sip.tls_verify_clients", "needs sip.tls_ca_file: the CAs that sign the carriers' client certificates")
 	}
-	if p := checkListen(s.TLSListen, true); p != "" {
+	if p := c.checkSIPListen(s.TLSListen); p != "" {
 		v.add("sip.tls_listen", "%s", p)
 	} else if s.TLSListen == s.Listen {
 		v.add("sip.tls_listen", "%q is also sip.listen, whose TCP listener holds that port; carriers use 5061 for TLS", s.TLSListen)
@@ -243,12 +244,13 @@ func (c *Config) validateMedia(v *validator) {
 		switch ip, err := netip.ParseAddr(m.RTPIP); {
 		case err != nil:
 			v.add("media.rtp_ip", "%q is not an IP address", m.RTPIP)
-		case ip.IsUnspecified():
-			v.add("media.rtp_ip", "%q is unspecified; peers send RTP to this address, so give one they can reach (or leave it empty for the host of sip.listen)", m.RTPIP)
+		case ip.IsUnspecified() && m.ExternalIP == "" && c.SIP.ExternalAddress == "":
+			v.add("media.rtp_ip", "%q is unspecified; peers send RTP to the address offered in SDP, so set media.external_ip (or sip.external_address) to one they can reach", m.RTPIP)
 		case ip.Zone() != "":
 			v.add("media.rtp_ip", "%q has an IPv6 zone, which SDP cannot carry", m.RTPIP)
 		}
 	}
+	v.check("media.external_ip", checkExternalIP(m.ExternalIP))
 	v.between("media.rtp_port_min", int64(m.RTPPortMin), 1024, 65535)
 	v.between("media.rtp_port_max", int64(m.RTPPortMax), 1024, 65535)
 	if m.RTPPortMin%2 != 0 {

@@ -69,7 +69,7 @@ func (instantCaller) Flash(ctx context.Context, c sip.Call, o sip.FlashOptions, 
 	return sip.Event{Kind: sip.EventCancelled, Status: 487}
 }
 
-func (instantCaller) Addr() netip.AddrPort { return netip.MustParseAddrPort("127.0.0.1:5060") }
+func (instantCaller) Public() netip.AddrPort { return netip.MustParseAddrPort("127.0.0.1:5060") }
 
 // BenchmarkDialerFlash is the dialer's own work per call, SIP aside: the
 // trunk's calls-per-second limiter (at a cap it never reaches) and the SDP

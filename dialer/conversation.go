@@ -20,14 +20,25 @@ const (
 
 // MediaConfig is what answered calls need.
 type MediaConfig struct {
-	// IP is the address RTP is received on and offered in SDP.
-	IP     netip.Addr
-	Ports  media.PortRange
-	NoRTP  time.Duration
-	MaxDur time.Duration
+	// IP is the address RTP sockets bind to; it may be unspecified.
+	IP netip.Addr
+	// ExternalIP is the address offered in SDP; the zero Addr means IP.
+	ExternalIP netip.Addr
+	Ports      media.PortRange
+	NoRTP      time.Duration
+	MaxDur     time.Duration
 	// Prompts are the recordings to speak; Locale the default language.
 	Prompts *media.Prompts
 	Locale  string
+}
+
+// offered is the address SDP names for session s: the external IP, else
+// the one s is bound to, with s's port.
+func (mc *MediaConfig) offered(s *media.Session) netip.AddrPort {
+	if mc.ExternalIP.IsValid() {
+		return netip.AddrPortFrom(mc.ExternalIP, s.LocalAddr().Port())
+	}
+	return s.LocalAddr()
 }
 
 // Conversation is an answered call with its audio: it speaks prompts and
@@ -194,7 +205,7 @@ func (d *Dialer) Call(ctx context.Context, number, locale string, report func(si
 	if err != nil {
 		return nil, failed(report, err.Error())
 	}
-	offer, err := media.Offer(s.LocalAddr(), rand.Uint64()>>1)
+	offer, err := media.Offer(d.media.offered(s), rand.Uint64()>>1)
 	if err != nil {
 		s.Close()
 		return nil, failed(report, err.Error())
@@ -237,7 +248,7 @@ func (d *Dialer) Answer(ctx context.Context, offer []byte, locale string, talk f
 		d.log.Warn("answer: no RTP port", "err", err)
 		return sip.InboundDecision{Status: 503}
 	}
-	answer, neg, err := media.Answer(offer, s.LocalAddr())
+	answer, neg, err := media.Answer(offer, d.media.offered(s))
 	if err != nil {
 		s.Close()
 		if errors.Is(err, media.ErrNoCommonCodec) {

@@ -20,7 +20,8 @@ type Caller interface {
 	Flash(ctx context.Context, c sip.Call, o sip.FlashOptions, report func(sip.Event)) sip.Event
 	Place(ctx context.Context, c sip.Call, o sip.PlaceOptions, report func(sip.Event)) (*sip.Dialog, sip.Event)
 	SendText(ctx context.Context, m sip.Text, timeout time.Duration) sip.Event
-	Addr() netip.AddrPort
+	// Public is the address peers reach the caller at.
+	Public() netip.AddrPort
 }
 
 // Claimer is the store operation a caller-ID lease needs (store.Store).
@@ -162,7 +163,7 @@ func (d *Dialer) LeaseCallerID(ctx context.Context, number, numberKey string) (s
 // next (EventFailover). It reports every step of the call and returns the
 // final one. Cancelling ctx hangs up.
 func (d *Dialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
-	offer, err := media.Offer(netip.AddrPortFrom(d.caller.Addr().Addr(), mediaPort), rand.Uint64()>>1)
+	offer, err := media.Offer(netip.AddrPortFrom(d.offerIP(), mediaPort), rand.Uint64()>>1)
 	if err != nil {
 		return failed(report, err.Error())
 	}
@@ -198,6 +199,15 @@ func (d *Dialer) text(ctx context.Context, rt *route, m sip.Text) sip.Event {
 		}
 		return d.caller.SendText(ctx, m, timeout)
 	})
+}
+
+// offerIP is the RTP address SDP offers name: the media's external IP,
+// else the SIP endpoint's public address.
+func (d *Dialer) offerIP() netip.Addr {
+	if d.media != nil && d.media.ExternalIP.IsValid() {
+		return d.media.ExternalIP
+	}
+	return d.caller.Public().Addr()
 }
 
 // mediaPort is the RTP port a flash call's offer names. A flash call is

@@ -60,7 +60,7 @@ func (s *scriptCaller) SendText(ctx context.Context, m sip.Text, timeout time.Du
 	return ev
 }
 
-func (s *scriptCaller) Addr() netip.AddrPort { return netip.MustParseAddrPort("127.0.0.1:5060") }
+func (s *scriptCaller) Public() netip.AddrPort { return netip.MustParseAddrPort("127.0.0.1:5060") }
 
 func (s *scriptCaller) trunksCalled() []string {
 	s.mu.Lock()

@@ -73,6 +73,11 @@ type Options struct {
 	// one more is closed at once. 0 means no cap.
 	MaxTCPConnections      int
 	MaxTCPConnectionsPerIP int
+	// External is the IP address peers are told to send to (Via sent-by,
+	// Contact, From), when it is not the host of Listen: behind NAT, or
+	// with Listen on an unspecified address. The zero Addr means the host
+	// of Listen, which must then not be unspecified.
+	External netip.Addr
 	// UserAgent is sent in the User-Agent header.
 	UserAgent string
 	// Logger receives diagnostics; nil means slog.Default().
@@ -87,7 +92,8 @@ type Endpoint struct {
 	ua        *sipgo.UserAgent
 	server    *sipgo.Server
 	client    *sipgo.Client
-	addr      netip.AddrPort
+	addr      netip.AddrPort // bound, for UDP and TCP
+	public    netip.Addr     // what peers are told: Options.External, else addr's
 	userAgent string
 	log       *slog.Logger
 
@@ -187,9 +193,17 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	}
 	bound := udp.LocalAddr().(*net.UDPAddr).AddrPort()
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
+	public := bound.Addr()
+	if o.External.IsValid() {
+		public = o.External.Unmap()
+	}
+	if public.IsUnspecified() {
+		closeListeners()
+		return nil, fmt.Errorf("sip: listen address %q is unspecified: say what peers reach with Options.External", o.Listen)
+	}
 
 	fast := newFastCancels(udp)
-	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(bound.Addr().String()),
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(public.String()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 			if e != nil {
 				e.ackStray(r)
@@ -217,9 +231,12 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 		closeListeners()
 		return nil, fmt.Errorf("sip: server: %w", err)
 	}
+	// Via names the public address, with rport (RFC 3581): a peer answers
+	// where a request came from, through any NAT on the way.
 	client, err := sipgo.NewClient(ua,
-		sipgo.WithClientHostname(bound.Addr().String()),
+		sipgo.WithClientHostname(public.String()),
 		sipgo.WithClientPort(int(bound.Port())),
+		sipgo.WithClientNAT(),
 		sipgo.WithClientLogger(log))
 	if err != nil {
 		ua.Close()
@@ -228,7 +245,7 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	}
 	e = &Endpoint{
 		ua: ua, server: server, client: client,
-		addr: bound, userAgent: o.UserAgent, log: log,
+		addr: bound, public: public, userAgent: o.UserAgent, log: log,
 		udp: udp, tcp: tcp, tls: tlsLn, tlsAddr: tlsAP, fast: fast,
 		streamListeners: streamListeners, streams: conns,
 	}
@@ -315,6 +332,10 @@ func (e *Endpoint) FastCancels() int64 { return e.fast.fired.Load() }
 
 // Addr is the address the endpoint listens on, for UDP and TCP alike.
 func (e *Endpoint) Addr() netip.AddrPort { return e.addr }
+
+// Public is the address peers are told to send UDP and TCP to: Options'
+// External (else the listening host) with the listening port.
+func (e *Endpoint) Public() netip.AddrPort { return e.publicAddr() }
 
 // TLSAddr is the address the endpoint listens on for TLS; the zero
 // AddrPort when it has no TLS listener.

@@ -371,11 +371,11 @@ func (e *Endpoint) newInvite(c Call) (*sip.Request, error) {
 	}
 	transport := req.Transport()
 
-	me := e.addr.Addr().String()
-	if e.addr.Addr().Is6() {
+	me := e.public.String()
+	if e.public.Is6() {
 		me = "[" + me + "]"
 	}
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.From, Host: e.addr.Addr().String(), UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}}
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.From, Host: e.public.String(), UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}}
 	if c.Anonymous {
 		from = &sip.FromHeader{DisplayName: "Anonymous", Address: sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}}
 	}

@@ -98,7 +98,7 @@ func (e *Endpoint) newMessage(m Text) (*sip.Request, error) {
 		return nil, err
 	}
 	from := &sip.FromHeader{
-		Address: sip.Uri{Scheme: "sip", User: m.From, Host: e.addr.Addr().String(), UriParams: sip.HeaderParams{{K: "user", V: "phone"}}},
+		Address: sip.Uri{Scheme: "sip", User: m.From, Host: e.public.String(), UriParams: sip.HeaderParams{{K: "user", V: "phone"}}},
 		Params:  sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}},
 	}
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: m.To, Host: domain, UriParams: sip.HeaderParams{{K: "user", V: "phone"}}}}

@@ -24,9 +24,8 @@ func (e *Endpoint) Ping(ctx context.Context, t Trunk, timeout time.Duration) (in
 	if err != nil {
 		return 0, err
 	}
-	me := e.publicAddr()
 	req.AppendHeader(&sip.FromHeader{
-		Address: sip.Uri{Scheme: "sip", User: "ringproof", Host: me.Addr().String()},
+		Address: sip.Uri{Scheme: "sip", User: "ringproof", Host: e.public.String()},
 		Params:  sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}},
 	})
 	req.AppendHeader(&sip.ToHeader{Address: *req.Recipient.Clone()})

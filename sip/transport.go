@@ -9,18 +9,19 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// sentBy is where the endpoint takes messages over transport ("UDP",
-// "TCP" or "TLS", any case): the TLS listener for TLS, else the UDP and
-// TCP address. ok is false for TLS without a TLS listener.
+// sentBy is where peers send the endpoint messages over transport
+// ("UDP", "TCP" or "TLS", any case): the public address with the TLS
+// listener's port for TLS, else with the UDP and TCP port. ok is false for
+// TLS without a TLS listener.
 func (e *Endpoint) sentBy(transport string) (ap netip.AddrPort, ok bool) {
 	if strings.EqualFold(transport, "tls") {
-		return e.tlsAddr, e.tls != nil
+		return netip.AddrPortFrom(e.public, e.tlsAddr.Port()), e.tls != nil
 	}
-	return e.addr, true
+	return e.publicAddr(), true
 }
 
 // publicAddr is the UDP and TCP address peers are told to send to.
-func (e *Endpoint) publicAddr() netip.AddrPort { return e.addr }
+func (e *Endpoint) publicAddr() netip.AddrPort { return netip.AddrPortFrom(e.public, e.addr.Port()) }
 
 // contact is the endpoint's Contact for a dialog carried over transport,
 // so that the peer sends the dialog's requests back the same way (RFC 3261

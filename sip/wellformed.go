@@ -31,6 +31,7 @@ func (e *Endpoint) wellFormed(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		h := missingHeader(req)
 		if h == "" {
+			markReceived(req)
 			next(req, tx)
 			return
 		}

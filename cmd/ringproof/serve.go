@@ -232,6 +232,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		TLSListen:     cfg.SIP.TLSListen,
 		TLSServer:     tlsServer,
 		TLSClient:     tlsClient,
+		External:      cfg.SIPExternal(),
 		UserAgent:     cfg.SIP.UserAgent,
 		Logger:        log.With("component", "sip"),
 		// TCP and TLS connections from outside every trunk's
@@ -255,20 +256,15 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	if err != nil {
 		return nil, err
 	}
-	rtpIP := s.sip.Addr().Addr()
-	if cfg.Media.RTPIP != "" {
-		rtpIP, err = netip.ParseAddr(cfg.Media.RTPIP)
-		if err != nil {
-			return nil, fmt.Errorf("media.rtp_ip: %w", err)
-		}
-	}
+	rtpIP, rtpOffered := cfg.MediaIPs()
 	d.WithMedia(dialer.MediaConfig{
-		IP:      rtpIP,
-		Ports:   media.PortRange{Min: cfg.Media.RTPPortMin, Max: cfg.Media.RTPPortMax},
-		NoRTP:   time.Duration(cfg.Media.NoRTPTimeoutS) * time.Second,
-		MaxDur:  time.Duration(cfg.Media.MaxCallS) * time.Second,
-		Prompts: prompts,
-		Locale:  cfg.Media.DefaultLocale,
+		IP:         rtpIP,
+		ExternalIP: rtpOffered,
+		Ports:      media.PortRange{Min: cfg.Media.RTPPortMin, Max: cfg.Media.RTPPortMax},
+		NoRTP:      time.Duration(cfg.Media.NoRTPTimeoutS) * time.Second,
+		MaxDur:     time.Duration(cfg.Media.MaxCallS) * time.Second,
+		Prompts:    prompts,
+		Locale:     cfg.Media.DefaultLocale,
 	}, time.Duration(cfg.FlashCall.TimeoutS)*time.Second+30*time.Second)
 	host, _ := os.Hostname()
 	regions := map[string]string{}
