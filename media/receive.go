@@ -36,6 +36,10 @@ func (s *Session) receive(r *receiver, timeout time.Duration) {
 		if err != nil {
 			switch {
 			case errors.Is(err, os.ErrDeadlineExceeded):
+				if quiet := s.silentSince(last); time.Since(quiet) < timeout {
+					last = quiet // a prompt was being spoken: silence counts from its end
+					continue
+				}
 				s.finish(fmt.Errorf("%w for %v", ErrNoMedia, timeout))
 			case errors.Is(err, net.ErrClosed):
 				s.finish(ErrClosed)
@@ -45,10 +49,12 @@ func (s *Session) receive(r *receiver, timeout time.Duration) {
 			return
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if source.IsValid() && from != source {
-			continue // not our peer's
-		}
-		if !isMedia(buf[:n]) {
+		switch {
+		case source.IsValid() && from != source:
+			continue // not our peer's: never switch
+		case !source.IsValid() && !r.fromPeer(from):
+			continue // not from the address the SDP names
+		case !isMedia(buf[:n]):
 			continue
 		}
 		last = time.Now()
@@ -70,6 +76,7 @@ func (s *Session) receive(r *receiver, timeout time.Duration) {
 // packets, decodes audio and finds keys. Tests and fuzzers drive it
 // directly.
 type receiver struct {
+	peer      netip.Addr // the IP address the peer's SDP names
 	codec     Codec
 	eventPT   uint8
 	detector  *Detector // nil: no in-band detection
@@ -78,6 +85,13 @@ type receiver struct {
 	pcm       []int16
 	events    eventTracker
 	sawEvents bool
+}
+
+// fromPeer reports whether a packet from src may latch the session: it
+// comes from the IP address the peer's SDP names, which must be a real
+// one. Its port may differ from the SDP's (a NAT in front of the peer).
+func (r *receiver) fromPeer(src netip.AddrPort) bool {
+	return r.peer.IsValid() && !r.peer.IsUnspecified() && src.Addr() == r.peer
 }
 
 // isMedia reports whether b looks like an RTP packet: version 2 and not

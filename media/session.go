@@ -42,9 +42,14 @@ const dtmfBuffer = 32
 type Session struct {
 	conn   *net.UDPConn
 	local  netip.AddrPort
-	remote atomic.Pointer[netip.AddrPort] // where packets go; symmetric RTP updates it
+	remote atomic.Pointer[netip.AddrPort] // where packets go; the latched source once there is one
 	digits chan Digit
 	done   chan struct{}
+
+	// speaking counts the Plays sending now; quietSince is when the last
+	// one ended (Unix nanoseconds): the no-media timeout counts from then.
+	speaking   atomic.Int32
+	quietSince atomic.Int64
 
 	mu         sync.Mutex
 	started    bool
@@ -103,8 +108,10 @@ type options struct {
 }
 
 // WithNoMediaTimeout ends the session with ErrNoMedia after d without
-// inbound RTP, counted from Start; d <= 0 disables the timeout. Default
-// DefaultNoMediaTimeout.
+// inbound RTP from the peer, counted from Start; d <= 0 disables the
+// timeout. Silence while the session plays audio does not count: a peer
+// that sends nothing while it listens (voice activity detection) is given
+// d from the end of the last Play. Default DefaultNoMediaTimeout.
 func WithNoMediaTimeout(d time.Duration) Option {
 	return func(o *options) { o.noMediaTimeout = d }
 }
@@ -135,10 +142,16 @@ func withLateness(fn func(time.Duration)) Option {
 // Start points the session at the negotiated peer and codec and starts
 // receiving. Inbound packets of neg.Codec (or of the other G.711 law's
 // static type) are decoded for in-band DTMF detection; telephone-events of
-// neg.EventPT and of SIPpEventPT are reported as keys too. Once any RTP
-// arrives, the session sends to the source of the first packet instead of
-// neg.Remote (symmetric RTP, RFC 4961) and ignores packets from any other
-// source. Start may be called once.
+// neg.EventPT and of SIPpEventPT are reported as keys too.
+//
+// Media (and so keys) is taken only from the peer the SDP names: the
+// first RTP packet from neg.Remote's IP address latches the session to
+// its source (that IP, and its port, which a NAT in front of the peer may
+// have changed), the session sends there from then on (symmetric RTP, RFC
+// 4961), and packets from any other source are dropped, then and for the
+// rest of the call; the session never switches to another. Before that,
+// it sends to neg.Remote. A peer whose SDP names no address (0.0.0.0) is
+// never latched to. Start may be called once.
 func (s *Session) Start(neg Negotiated, opts ...Option) error {
 	if !neg.Codec.Law.Valid() {
 		return fmt.Errorf("media: start: invalid codec %v", neg.Codec)
@@ -168,6 +181,7 @@ func (s *Session) Start(neg Negotiated, opts ...Option) error {
 	s.opts = o
 	remote := netip.AddrPortFrom(neg.Remote.Addr().Unmap(), neg.Remote.Port())
 	s.remote.Store(&remote)
+	r.peer = remote.Addr()
 	s.sender = newSender(neg.Codec, time.Now())
 	s.readerDone = make(chan struct{})
 	go s.receive(r, o.noMediaTimeout)
@@ -280,5 +294,22 @@ func (s *Session) Play(ctx context.Context, audio []byte) error {
 		return s.Err()
 	}
 	defer func() { <-s.sendSem }()
+	s.speaking.Add(1)
+	defer func() {
+		s.quietSince.Store(time.Now().UnixNano())
+		s.speaking.Add(-1)
+	}()
 	return s.play(ctx, audio)
+}
+
+// silentSince is when the session last heard the peer (at) or stopped
+// speaking, whichever is later; now while it speaks.
+func (s *Session) silentSince(at time.Time) time.Time {
+	if s.speaking.Load() > 0 {
+		return time.Now()
+	}
+	if q := time.Unix(0, s.quietSince.Load()); q.After(at) {
+		return q
+	}
+	return at
 }
