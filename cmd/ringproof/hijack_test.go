@@ -109,6 +109,7 @@ func offeredPort(t *testing.T, p *sipptest.Proc) int {
 }
 
 func TestRTPInjectionNeverVerifiesKeypadOut(t *testing.T) {
+	t.Parallel()
 	peer := newRTPPeer(t)
 	sipp := callee(t, "uas_answer_media.xml", fmt.Sprint(peer.port()))
 	srv := startServer(t, testConfig(t, sipp.Addr))

@@ -11,6 +11,7 @@ import (
 // as behind NAT or in a container.
 
 func TestUnspecifiedListenWithAnExternalAddress(t *testing.T) {
+	t.Parallel()
 	peer := newRTPPeer(t)
 	sipp := callee(t, "uas_answer_media.xml", fmt.Sprint(peer.port()))
 	c := testConfig(t, sipp.Addr)

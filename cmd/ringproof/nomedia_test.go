@@ -10,6 +10,7 @@ import (
 // A phone with voice activity detection sends no RTP while it listens: the
 // no-media timer must not cut the code short.
 func TestVoiceCodeIsSpokenWholeToASilentPhone(t *testing.T) {
+	t.Parallel()
 	peer := newRTPPeer(t)
 	close(peer.frames) // it never sends
 	sipp := callee(t, "uas_answer_media.xml", fmt.Sprint(peer.port()))

@@ -93,6 +93,7 @@ func methods(t *testing.T, p *sipptest.Proc) []string {
 }
 
 func TestUnansweredPingsTakeATrunkDownAndAnAnswerBringsItBack(t *testing.T) {
+	t.Parallel()
 	pinged := startRestartable(t, sipptest.Options{Scenario: "uas_options_ring.xml", Timeout: 2 * time.Minute, RecvTimeout: 30 * time.Second})
 	backup := carrier(t, "uas_ring_cancel.xml", 1)
 	c := withTrunks(testConfig(t, pinged.opts.Listen), []string{"pinged", "backup"}, pinged.opts.Listen, backup.Addr)
@@ -139,6 +140,7 @@ func TestUnansweredPingsTakeATrunkDownAndAnAnswerBringsItBack(t *testing.T) {
 }
 
 func TestNoTrunkUpFailsVerificationsAndReadiness(t *testing.T) {
+	t.Parallel()
 	// Nothing answers at this address.
 	c := testConfig(t, fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t)))
 	c.Trunks[0].OptionsPingS = 1
@@ -162,6 +164,7 @@ func TestNoTrunkUpFailsVerificationsAndReadiness(t *testing.T) {
 }
 
 func TestRegistrationRefreshesAndComesBackAfterTheRegistrarRestarts(t *testing.T) {
+	t.Parallel()
 	registrar := startRestartable(t, sipptest.Options{Scenario: "uas_register.xml", Timeout: 2 * time.Minute,
 		RecvTimeout: 30 * time.Second, ExtraArgs: []string{"-key", "expires", "2"}})
 	c := testConfig(t, registrar.opts.Listen)
