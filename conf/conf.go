@@ -349,6 +349,11 @@ type Trunk struct {
 	// it is there; 3 unanswered in a row take it down (no calls) until it
 	// answers again. Default 30; 0 turns pings off; at most 3600.
 	OptionsPingS int `yaml:"options_ping_s"`
+	// SRTP is "" (clear RTP) or "sdes": the audio of this trunk's calls is
+	// SRTP (RFC 3711, AES_CM_128_HMAC_SHA1_80) with keys in the SDP (RFC
+	// 4568, RTP/SAVP and a=crypto); an answer without them fails the
+	// call. Only with transport tls, which keeps the keys private.
+	SRTP string `yaml:"srtp"`
 }
 
 // FlashCall configures flash-call (reverse CLI) verification.

@@ -114,6 +114,13 @@ func (v *validator) validateTrunkRouting(key string, t Trunk) {
 	v.between(key+".response_timeout_s", int64(t.ResponseTimeoutS), 1, 32)
 	v.between(key+".register_expires_s", int64(t.RegisterExpiresS), 60, 86400)
 	v.between(key+".options_ping_s", int64(t.OptionsPingS), 0, 3600)
+	switch {
+	case t.SRTP == "":
+	case t.SRTP != "sdes":
+		v.add(key+".srtp", "%q is not empty or sdes", t.SRTP)
+	case t.Transport != "tls":
+		v.add(key+".srtp", "sdes needs transport tls: its keys travel in the SDP, which only TLS keeps private")
+	}
 	if t.Register && (t.Username == "" || t.Password == "") {
 		v.add(key+".register", "needs username and password: the address of record and the credentials of the registration (the password may come from %s)", TrunkPasswordEnv(t.Name))
 	}

@@ -98,6 +98,8 @@ func TestRoutesRejected(t *testing.T) {
 		{"no callers anywhere", "callers: []", "callers", "at least one number range is required"},
 		{"register without credentials", "trunks: [{name: a, address: 10.0.0.1:5060, register: true}]", "trunks[0].register", "needs username and password"},
 		{"register expiry too short", "trunks: [{name: a, address: 10.0.0.1:5060, register_expires_s: 30}]", "trunks[0].register_expires_s", "out of range 60..86400"},
+		{"srtp over udp", "trunks: [{name: a, address: 10.0.0.1:5060, srtp: sdes}]", "trunks[0].srtp", "needs transport tls"},
+		{"srtp of another kind", "trunks: [{name: a, address: 10.0.0.1:5060, srtp: dtls}]", "trunks[0].srtp", `"dtls" is not empty or sdes`},
 		{"negative ping interval", "trunks: [{name: a, address: 10.0.0.1:5060, options_ping_s: -1}]", "trunks[0].options_ping_s", "out of range 0..3600"},
 	}
 	for _, tt := range tests {

@@ -3,7 +3,6 @@ package dialer
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"time"
@@ -205,26 +204,35 @@ func (d *Dialer) Call(ctx context.Context, number, locale string, report func(si
 	if err != nil {
 		return nil, failed(report, err.Error())
 	}
-	offer, err := media.Offer(d.media.offered(s), rand.Uint64()>>1)
-	if err != nil {
-		s.Close()
-		return nil, failed(report, err.Error())
-	}
-	var dlg *sip.Dialog
+	var (
+		dlg *sip.Dialog
+		key *media.Crypto // the SRTP key offered to the trunk that answered
+	)
 	ev := d.over(ctx, rt, d.answerTimeout, report, func(ctx context.Context, t *trunk, timeout, noResponse time.Duration, report func(sip.Event)) sip.Event {
+		offer, k, err := offerFor(t, d.media.offered(s))
+		if err != nil {
+			return failed(report, err.Error())
+		}
 		var ev sip.Event
 		dlg, ev = d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: from, To: number, SDP: offer}, sip.PlaceOptions{Timeout: timeout, NoResponse: noResponse}, report)
+		key = k
 		return ev
 	})
 	if dlg == nil {
 		s.Close()
 		return nil, ev
 	}
-	neg, err := media.ParseAnswer(dlg.RemoteSDP)
+	neg, err := media.ParseAnswer(dlg.RemoteSDP, key)
 	if err != nil {
+		// A trunk with srtp: sdes whose answer is clear RTP fails here:
+		// the call never falls back to clear audio.
 		s.Close()
 		hangupDialog(dlg)
-		return nil, failed(report, "answer SDP: "+err.Error())
+		ev := sip.Event{Kind: sip.EventFailed, Reason: "answer SDP: " + err.Error(), At: time.Now(), Trunk: ev.Trunk}
+		if report != nil {
+			report(ev)
+		}
+		return nil, ev
 	}
 	conv, err := newConversation(ctx, dlg, s, neg, *d.media, locale)
 	if err != nil {

@@ -163,15 +163,31 @@ func (d *Dialer) LeaseCallerID(ctx context.Context, number, numberKey string) (s
 // next (EventFailover). It reports every step of the call and returns the
 // final one. Cancelling ctx hangs up.
 func (d *Dialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
-	offer, err := media.Offer(netip.AddrPortFrom(d.offerIP(), mediaPort), rand.Uint64()>>1)
-	if err != nil {
-		return failed(report, err.Error())
-	}
 	return d.over(ctx, d.routes.lookup(number), d.flash.Timeout, report, func(ctx context.Context, t *trunk, timeout, noResponse time.Duration, report func(sip.Event)) sip.Event {
+		offer, _, err := offerFor(t, netip.AddrPortFrom(d.offerIP(), mediaPort))
+		if err != nil {
+			return failed(report, err.Error())
+		}
 		o := d.flash
 		o.Timeout, o.NoResponse = timeout, noResponse
 		return d.caller.Flash(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, o, report)
 	})
+}
+
+// offerFor is the SDP offer of a call over t for audio at addr: over SRTP
+// with a new key (returned too) when the trunk wants it.
+func offerFor(t *trunk, addr netip.AddrPort) ([]byte, *media.Crypto, error) {
+	id := rand.Uint64() >> 1
+	if !t.srtp {
+		offer, err := media.Offer(addr, id)
+		return offer, nil, err
+	}
+	key, err := media.NewCrypto()
+	if err != nil {
+		return nil, nil, err
+	}
+	offer, err := media.OfferSRTP(addr, id, key)
+	return offer, &key, err
 }
 
 // SendText sends body to number as a text message over its route's

@@ -33,6 +33,7 @@ type trunk struct {
 	failoverTimeout bool  // no response at all moves a call on
 	responseTimeout time.Duration
 
+	srtp            bool          // offer SDES SRTP, and take nothing less
 	pingEvery       time.Duration // 0: no OPTIONS pings
 	register        bool
 	registerExpires time.Duration
@@ -54,6 +55,7 @@ func newTrunk(t conf.Trunk) *trunk {
 		failoverOn:      t.FailoverStatuses(),
 		failoverTimeout: t.FailoverTimeout(),
 		responseTimeout: time.Duration(t.ResponseTimeoutS) * time.Second,
+		srtp:            t.SRTP == "sdes",
 		pingEvery:       time.Duration(t.OptionsPingS) * time.Second,
 		register:        t.Register,
 		registerExpires: time.Duration(t.RegisterExpiresS) * time.Second,

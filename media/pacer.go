@@ -88,7 +88,15 @@ func (s *Session) send(payload []byte, marker bool, ts uint32) error {
 	if !dst.IsValid() || dst.Addr().IsUnspecified() || dst.Port() == 0 {
 		return nil // not known yet: wait for the peer's packets
 	}
-	if _, err := s.conn.WriteToUDPAddrPort(snd.buf[:n], dst); err != nil {
+	pkt := snd.buf[:n]
+	if s.srtp != nil {
+		var err error
+		if s.srtp.out, err = s.srtp.enc.EncryptRTP(s.srtp.out[:0], pkt, nil); err != nil {
+			return fmt.Errorf("media: SRTP: %w", err)
+		}
+		pkt = s.srtp.out
+	}
+	if _, err := s.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
 		return fmt.Errorf("media: send RTP to %v: %w", dst, err)
 	}
 	return nil

@@ -57,12 +57,20 @@ func (s *Session) receive(r *receiver, timeout time.Duration) {
 		case !isMedia(buf[:n]):
 			continue
 		}
+		pkt := buf[:n]
+		if s.srtp != nil {
+			plain, err := s.srtp.dec.DecryptRTP(s.srtp.in[:0], pkt, nil)
+			if err != nil {
+				continue // forged, damaged or replayed
+			}
+			s.srtp.in, pkt = plain, plain
+		}
 		last = time.Now()
 		if !source.IsValid() {
 			source = from
 			s.remote.Store(&from)
 		}
-		digits = r.handle(buf[:n], digits[:0])
+		digits = r.handle(pkt, digits[:0])
 		for _, d := range digits {
 			select {
 			case s.digits <- d:

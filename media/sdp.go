@@ -41,26 +41,44 @@ type Negotiated struct {
 	// EventPT is the payload type of RFC 4733 telephone-events, 0 if the
 	// peer offered none.
 	EventPT uint8
+	// SRTP holds the keys of a stream over RTP/SAVP; nil for clear RTP.
+	SRTP *SRTPKeys
 }
 
 // Offer builds an SDP offer for one audio stream at addr: PCMU, PCMA and
 // telephone-event/8000, 20 ms packets. sessionID should be unique per call
 // (a random number will do); it is also used as the session version.
 func Offer(addr netip.AddrPort, sessionID uint64) ([]byte, error) {
+	return offer(addr, sessionID, nil)
+}
+
+// OfferSRTP is Offer over SRTP: the stream is RTP/SAVP with an a=crypto
+// line carrying local, the key the offerer encrypts with (RFC 4568).
+// Read the answer with ParseAnswer(answer, &local).
+func OfferSRTP(addr netip.AddrPort, sessionID uint64, local Crypto) ([]byte, error) {
+	return offer(addr, sessionID, &local)
+}
+
+func offer(addr netip.AddrPort, sessionID uint64, local *Crypto) ([]byte, error) {
 	if !addr.IsValid() {
 		return nil, fmt.Errorf("media: offer: invalid address %v", addr)
 	}
-	md := audioDescription(addr.Port()).
+	md := audioDescription(addr.Port(), local != nil).
 		WithCodec(PCMU, "PCMU", SampleRate, 0, "").
 		WithCodec(PCMA, "PCMA", SampleRate, 0, "").
 		WithCodec(TelephoneEvent, "telephone-event", SampleRate, 0, "0-16").
 		WithValueAttribute("ptime", strconv.Itoa(FrameDurationMs)).
 		WithPropertyAttribute("sendrecv")
+	if local != nil {
+		md = md.WithValueAttribute("crypto", local.attribute())
+	}
 	return describe(addr.Addr(), sessionID, md).Marshal()
 }
 
 // Answer answers an SDP offer for a stream at local. It takes the first
-// audio stream offered over RTP/AVP with a non-zero port, chooses the first
+// audio stream offered over RTP/AVP, or over RTP/SAVP with an
+// AES_CM_128_HMAC_SHA1_80 key (then answered over SRTP with a key of its
+// own, neg.SRTP holding both), with a non-zero port, chooses the first
 // of PCMU and PCMA in the peer's order of preference, and keeps the peer's
 // telephone-event/8000 payload type if it offered one; every other stream is
 // declined with port 0, as RFC 3264 §6 requires. The answer mirrors the
@@ -106,7 +124,7 @@ func Answer(offer []byte, local netip.AddrPort) (answer []byte, neg Negotiated, 
 			ans.MediaDescriptions = append(ans.MediaDescriptions, declined(md))
 			continue
 		}
-		a := audioDescription(local.Port())
+		a := audioDescription(local.Port(), neg.SRTP != nil)
 		name := "PCMU"
 		if neg.Codec.Law == ALaw {
 			name = "PCMA"
@@ -121,6 +139,15 @@ func Answer(offer []byte, local netip.AddrPort) (answer []byte, neg Negotiated, 
 		}
 		a = a.WithValueAttribute("ptime", strconv.Itoa(FrameDurationMs)).
 			WithPropertyAttribute(answerDirection(desc, md))
+		if neg.SRTP != nil {
+			ours, err := NewCrypto()
+			if err != nil {
+				return nil, Negotiated{}, err
+			}
+			ours.Tag = neg.SRTP.Remote.Tag // the offer's line we accept
+			neg.SRTP.Local = ours
+			a = a.WithValueAttribute("crypto", ours.attribute())
+		}
 		ans.MediaDescriptions = append(ans.MediaDescriptions, a)
 	}
 	answer, err = ans.Marshal()
@@ -130,11 +157,14 @@ func Answer(offer []byte, local netip.AddrPort) (answer []byte, neg Negotiated, 
 	return answer, neg, nil
 }
 
-// ParseAnswer reads the peer's answer to an Offer: the first audio stream
-// with a non-zero port, its first PCMU or PCMA format and its
-// telephone-event payload type. Errors wrap ErrNoCommonCodec (the peer
-// declined the stream or chose no G.711) or ErrMalformedSDP.
-func ParseAnswer(answer []byte) (Negotiated, error) {
+// ParseAnswer reads the peer's answer to an Offer (offered nil) or an
+// OfferSRTP (offered, the key it carried): the first audio stream with a
+// non-zero port, its first PCMU or PCMA format and its telephone-event
+// payload type, and for SRTP the peer's key. Errors wrap ErrNoCommonCodec
+// (the peer declined the stream or chose no G.711), ErrNoSRTP (SRTP was
+// offered and the answer is clear RTP, or has no key ringproof can use) or
+// ErrMalformedSDP.
+func ParseAnswer(answer []byte, offered *Crypto) (Negotiated, error) {
 	desc, err := parseSDP(answer)
 	if err != nil {
 		return Negotiated{}, fmt.Errorf("media: parse answer: %w", err)
@@ -143,9 +173,20 @@ func ParseAnswer(answer []byte) (Negotiated, error) {
 		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 {
 			continue
 		}
+		if offered != nil && strings.Join(md.MediaName.Protos, "/") != "RTP/SAVP" {
+			return Negotiated{}, fmt.Errorf("media: parse answer: %w: audio over %s", ErrNoSRTP, strings.Join(md.MediaName.Protos, "/"))
+		}
 		n, err := negotiate(desc, md)
-		if err != nil {
+		switch {
+		case errors.Is(err, errNoCrypto):
+			return Negotiated{}, fmt.Errorf("media: parse answer: %w: %w", ErrNoSRTP, err)
+		case err != nil:
 			return Negotiated{}, fmt.Errorf("media: parse answer: %w", err)
+		case offered == nil && n.SRTP != nil:
+			return Negotiated{}, fmt.Errorf("media: parse answer: %w: audio over RTP/SAVP, offered RTP/AVP", ErrNoCommonCodec)
+		}
+		if n.SRTP != nil {
+			n.SRTP.Local = *offered
 		}
 		return n, nil
 	}
@@ -175,9 +216,17 @@ func parseSDP(b []byte) (desc *sdp.SessionDescription, err error) {
 
 // negotiate reads the address, codec and event type of one audio stream.
 func negotiate(desc *sdp.SessionDescription, md *sdp.MediaDescription) (Negotiated, error) {
-	proto := strings.Join(md.MediaName.Protos, "/")
-	if proto != "RTP/AVP" {
-		return Negotiated{}, fmt.Errorf("%w: audio over %s, not RTP/AVP", ErrNoCommonCodec, proto)
+	var keys *SRTPKeys
+	switch proto := strings.Join(md.MediaName.Protos, "/"); proto {
+	case "RTP/AVP":
+	case "RTP/SAVP":
+		c, ok := cryptoOf(md)
+		if !ok {
+			return Negotiated{}, fmt.Errorf("%w: %w", ErrNoCommonCodec, errNoCrypto)
+		}
+		keys = &SRTPKeys{Remote: c}
+	default:
+		return Negotiated{}, fmt.Errorf("%w: audio over %s, not RTP/AVP or RTP/SAVP", ErrNoCommonCodec, proto)
 	}
 	addr, err := connectionAddr(desc, md)
 	if err != nil {
@@ -187,7 +236,7 @@ func negotiate(desc *sdp.SessionDescription, md *sdp.MediaDescription) (Negotiat
 	if port < 1 || port > 65535 {
 		return Negotiated{}, fmt.Errorf("%w: port %d", ErrMalformedSDP, port)
 	}
-	n := Negotiated{Remote: netip.AddrPortFrom(addr, uint16(port))}
+	n := Negotiated{Remote: netip.AddrPortFrom(addr, uint16(port)), SRTP: keys}
 	for _, f := range md.MediaName.Formats {
 		pt, err := strconv.ParseUint(f, 10, 7)
 		if err != nil {
@@ -308,17 +357,25 @@ func declined(md *sdp.MediaDescription) *sdp.MediaDescription {
 	}}
 }
 
-// audioDescription starts an m=audio line at port; formats are added with
-// WithCodec, which appends them to the m= line itself.
-func audioDescription(port uint16) *sdp.MediaDescription {
+// audioDescription starts an m=audio line at port, over RTP/SAVP when
+// secure; formats are added with WithCodec, which appends them to the m=
+// line itself.
+func audioDescription(port uint16, secure bool) *sdp.MediaDescription {
+	proto := []string{"RTP", "AVP"}
+	if secure {
+		proto = []string{"RTP", "SAVP"}
+	}
 	return &sdp.MediaDescription{
 		MediaName: sdp.MediaName{
 			Media:  "audio",
 			Port:   sdp.RangedPort{Value: int(port)},
-			Protos: []string{"RTP", "AVP"},
+			Protos: proto,
 		},
 	}
 }
+
+// errNoCrypto says that an RTP/SAVP stream has no key ringproof can use.
+var errNoCrypto = errors.New("RTP/SAVP without an " + SuiteAES128SHA1_80 + " inline key")
 
 // describe builds a session description at ip with the given media.
 func describe(ip netip.Addr, sessionID uint64, md *sdp.MediaDescription) *sdp.SessionDescription {

@@ -66,33 +66,33 @@ func TestAnswerNegotiates(t *testing.T) {
 		wantLines []string // in the answer
 	}{
 		{"PCMU only", offerSDP("m=audio 30000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000"),
-			Negotiated{remote, CodecPCMU, 0}, []string{"m=audio 20000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000", "a=sendrecv"}},
+			Negotiated{remote, CodecPCMU, 0, nil}, []string{"m=audio 20000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000", "a=sendrecv"}},
 		{"PCMA only, no rtpmap", offerSDP("m=audio 30000 RTP/AVP 8"),
-			Negotiated{remote, CodecPCMA, 0}, []string{"m=audio 20000 RTP/AVP 8", "a=rtpmap:8 PCMA/8000"}},
+			Negotiated{remote, CodecPCMA, 0, nil}, []string{"m=audio 20000 RTP/AVP 8", "a=rtpmap:8 PCMA/8000"}},
 		{"PCMU then PCMA", offerSDP("m=audio 30000 RTP/AVP 0 8"),
-			Negotiated{remote, CodecPCMU, 0}, []string{"m=audio 20000 RTP/AVP 0"}},
+			Negotiated{remote, CodecPCMU, 0, nil}, []string{"m=audio 20000 RTP/AVP 0"}},
 		{"PCMA then PCMU", offerSDP("m=audio 30000 RTP/AVP 8 0"),
-			Negotiated{remote, CodecPCMA, 0}, []string{"m=audio 20000 RTP/AVP 8"}},
+			Negotiated{remote, CodecPCMA, 0, nil}, []string{"m=audio 20000 RTP/AVP 8"}},
 		{"G.729 first, then PCMA", offerSDP("m=audio 30000 RTP/AVP 18 8", "a=rtpmap:18 G729/8000"),
-			Negotiated{remote, CodecPCMA, 0}, []string{"m=audio 20000 RTP/AVP 8"}},
+			Negotiated{remote, CodecPCMA, 0, nil}, []string{"m=audio 20000 RTP/AVP 8"}},
 		{"telephone-event 101", offerSDP("m=audio 30000 RTP/AVP 0 101", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16"),
-			Negotiated{remote, CodecPCMU, 101}, []string{"m=audio 20000 RTP/AVP 0 101", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16"}},
+			Negotiated{remote, CodecPCMU, 101, nil}, []string{"m=audio 20000 RTP/AVP 0 101", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16"}},
 		{"telephone-event 96", offerSDP("m=audio 30000 RTP/AVP 8 96", "a=rtpmap:96 telephone-event/8000"),
-			Negotiated{remote, CodecPCMA, 96}, []string{"m=audio 20000 RTP/AVP 8 96", "a=rtpmap:96 telephone-event/8000", "a=fmtp:96 0-15"}},
+			Negotiated{remote, CodecPCMA, 96, nil}, []string{"m=audio 20000 RTP/AVP 8 96", "a=rtpmap:96 telephone-event/8000", "a=fmtp:96 0-15"}},
 		{"telephone-event at 48 kHz ignored", offerSDP("m=audio 30000 RTP/AVP 0 97 101", "a=rtpmap:97 telephone-event/48000", "a=rtpmap:101 telephone-event/8000"),
-			Negotiated{remote, CodecPCMU, 101}, []string{"m=audio 20000 RTP/AVP 0 101"}},
+			Negotiated{remote, CodecPCMU, 101, nil}, []string{"m=audio 20000 RTP/AVP 0 101"}},
 		{"PCMU on a dynamic type", offerSDP("m=audio 30000 RTP/AVP 98", "a=rtpmap:98 pcmu/8000"),
-			Negotiated{remote, Codec{ULaw, 98}, 0}, []string{"m=audio 20000 RTP/AVP 98", "a=rtpmap:98 PCMU/8000"}},
+			Negotiated{remote, Codec{ULaw, 98}, 0, nil}, []string{"m=audio 20000 RTP/AVP 98", "a=rtpmap:98 PCMU/8000"}},
 		{"media-level address", offerSDP("m=audio 30000 RTP/AVP 0", "c=IN IP4 198.51.100.7"),
-			Negotiated{netip.MustParseAddrPort("198.51.100.7:30000"), CodecPCMU, 0}, nil},
+			Negotiated{netip.MustParseAddrPort("198.51.100.7:30000"), CodecPCMU, 0, nil}, nil},
 		{"hold address", offerSDP("m=audio 30000 RTP/AVP 0", "c=IN IP4 0.0.0.0"),
-			Negotiated{netip.MustParseAddrPort("0.0.0.0:30000"), CodecPCMU, 0}, nil},
+			Negotiated{netip.MustParseAddrPort("0.0.0.0:30000"), CodecPCMU, 0, nil}, nil},
 		{"sendonly answered recvonly", offerSDP("m=audio 30000 RTP/AVP 0", "a=sendonly"),
-			Negotiated{remote, CodecPCMU, 0}, []string{"a=recvonly"}},
+			Negotiated{remote, CodecPCMU, 0, nil}, []string{"a=recvonly"}},
 		{"video declined, audio taken", offerSDP("m=video 30002 RTP/AVP 96", "a=rtpmap:96 H264/90000", "m=audio 30000 RTP/AVP 0"),
-			Negotiated{remote, CodecPCMU, 0}, []string{"m=video 0 RTP/AVP 96", "m=audio 20000 RTP/AVP 0"}},
+			Negotiated{remote, CodecPCMU, 0, nil}, []string{"m=video 0 RTP/AVP 96", "m=audio 20000 RTP/AVP 0"}},
 		{"SRTP stream declined, plain one taken", offerSDP("m=audio 30004 RTP/SAVP 0", "m=audio 30000 RTP/AVP 0"),
-			Negotiated{remote, CodecPCMU, 0}, []string{"m=audio 0 RTP/SAVP 0", "m=audio 20000 RTP/AVP 0"}},
+			Negotiated{remote, CodecPCMU, 0, nil}, []string{"m=audio 0 RTP/SAVP 0", "m=audio 20000 RTP/AVP 0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,12 +109,12 @@ func TestAnswerNegotiates(t *testing.T) {
 				}
 			}
 			// The answer reads back as what was negotiated, at our address.
-			back, err := ParseAnswer(answer)
+			back, err := ParseAnswer(answer, nil)
 			if err != nil {
 				t.Fatalf("answer does not parse back: %v\n%s", err, answer)
 			}
-			if want := (Negotiated{local, tt.want.Codec, tt.want.EventPT}); back != want {
-				t.Errorf("ParseAnswer(answer) = %+v, want %+v", back, want)
+			if want := (Negotiated{local, tt.want.Codec, tt.want.EventPT, nil}); back != want {
+				t.Errorf("ParseAnswer(answer, nil) = %+v, want %+v", back, want)
 			}
 		})
 	}
@@ -159,14 +159,14 @@ func TestParseAnswer(t *testing.T) {
 		err    error
 	}{
 		{"PCMA and events", offerSDP("m=audio 30000 RTP/AVP 8 101", "a=rtpmap:101 telephone-event/8000"),
-			Negotiated{netip.MustParseAddrPort("192.0.2.10:30000"), CodecPCMA, 101}, nil},
+			Negotiated{netip.MustParseAddrPort("192.0.2.10:30000"), CodecPCMA, 101, nil}, nil},
 		{"declined", offerSDP("m=audio 0 RTP/AVP 0"), Negotiated{}, ErrNoCommonCodec},
 		{"G.722 chosen", offerSDP("m=audio 30000 RTP/AVP 9"), Negotiated{}, ErrNoCommonCodec},
 		{"garbage", []byte("\x00\x01"), Negotiated{}, ErrMalformedSDP},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseAnswer(tt.answer)
+			got, err := ParseAnswer(tt.answer, nil)
 			if !errors.Is(err, tt.err) || got != tt.want {
 				t.Fatalf("ParseAnswer = %+v, %v; want %+v, %v", got, err, tt.want, tt.err)
 			}
@@ -183,7 +183,7 @@ func TestAnswerToOwnOffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Negotiated{netip.MustParseAddrPort("127.0.0.1:4000"), CodecPCMU, TelephoneEvent}); neg != want {
+	if want := (Negotiated{netip.MustParseAddrPort("127.0.0.1:4000"), CodecPCMU, TelephoneEvent, nil}); neg != want {
 		t.Errorf("negotiated %+v, want %+v", neg, want)
 	}
 }
@@ -205,9 +205,9 @@ func FuzzAnswer(f *testing.F) {
 		if !neg.Codec.Law.Valid() {
 			t.Fatalf("negotiated invalid codec %+v", neg)
 		}
-		if _, err := ParseAnswer(answer); err != nil {
+		if _, err := ParseAnswer(answer, nil); err != nil {
 			t.Fatalf("own answer does not parse: %v\n%s", err, answer)
 		}
-		ParseAnswer(offer) //nolint:errcheck // must merely not panic
+		ParseAnswer(offer, nil) //nolint:errcheck // must merely not panic
 	})
 }

@@ -63,6 +63,10 @@ type Session struct {
 	sendSem chan struct{} // held by the Play that is sending
 	sender  sender        // owned by the holder of sendSem
 	opts    options
+	// srtp encrypts what the sender sends (its out buffer is the
+	// sender's) and decrypts what the receive goroutine reads (its in
+	// buffer is that goroutine's); nil for clear RTP.
+	srtp *secure
 }
 
 // Listen binds a session to ip at an even UDP port of ports; ctx bounds the
@@ -142,7 +146,10 @@ func withLateness(fn func(time.Duration)) Option {
 // Start points the session at the negotiated peer and codec and starts
 // receiving. Inbound packets of neg.Codec (or of the other G.711 law's
 // static type) are decoded for in-band DTMF detection; telephone-events of
-// neg.EventPT and of SIPpEventPT are reported as keys too.
+// neg.EventPT and of SIPpEventPT are reported as keys too. With neg.SRTP
+// every packet sent is encrypted and authenticated (SRTP, RFC 3711), and
+// every packet received must authenticate, and not be a replay, or it is
+// dropped, before it can latch the session or carry a key.
 //
 // Media (and so keys) is taken only from the peer the SDP names: the
 // first RTP packet from neg.Remote's IP address latches the session to
@@ -161,6 +168,13 @@ func (s *Session) Start(neg Negotiated, opts ...Option) error {
 		opt(&o)
 	}
 	r := &receiver{codec: neg.Codec, eventPT: neg.EventPT, audio: o.audio}
+	var sec *secure
+	if neg.SRTP != nil {
+		var err error
+		if sec, err = newSecure(*neg.SRTP); err != nil {
+			return fmt.Errorf("media: start: %w", err)
+		}
+	}
 	if o.inBand {
 		d, err := NewDetector(o.detector)
 		if err != nil {
@@ -179,6 +193,7 @@ func (s *Session) Start(neg Negotiated, opts ...Option) error {
 	}
 	s.started = true
 	s.opts = o
+	s.srtp = sec
 	remote := netip.AddrPortFrom(neg.Remote.Addr().Unmap(), neg.Remote.Port())
 	s.remote.Store(&remote)
 	r.peer = remote.Addr()

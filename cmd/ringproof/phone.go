@@ -15,10 +15,11 @@ import (
 )
 
 // cmdPhone is a test handset: a user's phone behind a carrier, for demos
-// and tests. It rings on INVITEs and prints the texts (SIP MESSAGE) it
-// gets.
+// and tests. It rings on INVITEs (and, with --answer, answers them) and
+// prints the texts (SIP MESSAGE) it gets.
 //
 //	ringproof phone [--listen ADDR] [--code-length N]     ring on every INVITE
+//	ringproof phone --answer [--tone HZ] [--record FILE]  answer them
 //	ringproof phone call --from N --to N --server ADDR    call a system number
 //
 // Both take --tls-listen, --tls-cert, --tls-key and --tls-ca for SIP over
@@ -29,12 +30,22 @@ func cmdPhone(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fs := flag.NewFlagSet("phone", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:5070", "`address` to take calls on (UDP and TCP); ringproof's default trunk points here")
-	codeLen := fs.Int("code-length", 4, "print the flash-call code: the caller ID's last `N` digits (0: don't)")
-	ringFor := fs.Duration("ring", 60*time.Second, "ring this long when nobody cancels, then reject with 480")
+	codeLen := fs.Int("code-length", 4, "print the flash-call code of a call hung up before it was answered: the caller ID's last `N` digits (0: don't)")
+	ringFor := fs.Duration("ring", 60*time.Second, "ring this long when nobody cancels, then reject with 480 (without --answer)")
 	count := fs.Int("count", 0, "exit after `N` calls have ended or texts have come (0: run until interrupted)")
+	answer := fs.Bool("answer", false, "answer calls (after --answer-after), with audio: voice calls, keypad calls and masked calls go through")
+	answerAfter := fs.Duration("answer-after", time.Second, "with --answer, ring this long before answering (a flash call is hung up before)")
+	tone := fs.Float64("tone", 0, "with --answer, play a tone of this many `Hz` (0: send silence)")
+	silent := fs.Bool("silent", false, "with --answer, send no RTP at all, as a phone with voice activity detection does while it listens")
+	noSRTP := fs.Bool("no-srtp", false, "with --answer, answer an SRTP offer (RTP/SAVP) with clear RTP, as a carrier without SRTP does (for tests: the caller must refuse it)")
+	record := fs.String("record", "", "with --answer, record what the phone hears to this WAV `file` (8 kHz, mono, 16-bit; a second call to file-2.wav, and so on)")
 	tlsFlags := addTLSFlags(fs)
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
+	}
+	if !*answer && (*tone != 0 || *silent || *record != "" || *noSRTP) {
+		fmt.Fprintln(stderr, "ringproof phone: --tone, --silent, --record and --no-srtp need --answer")
+		return 2
 	}
 	opts := sip.Options{Listen: *listen, UserAgent: "ringproof-phone", Logger: quietLogger(stderr)}
 	if err := tlsFlags.apply(&opts); err != nil {
@@ -70,24 +81,68 @@ func cmdPhone(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stdout, "phone: text from %s to %s: %s\n", m.From, m.To, m.Body)
 		endOne()
 	})
-	ep.ServeHandset(*ringFor, func(r sip.Ring, what string) {
+	calls := map[sip.Ring]*phoneCall{}
+	report := func(r sip.Ring, what string) {
 		mu.Lock()
 		defer mu.Unlock()
+		after := time.Since(r.At).Round(time.Millisecond)
 		switch what {
 		case sip.RingRinging:
 			line := fmt.Sprintf("phone: ringing: call from %s to %s", r.CallerID, r.To)
-			if *codeLen > 0 && len(r.CallerID) > *codeLen {
-				line += fmt.Sprintf(" (flash-call code %s)", r.CallerID[len(r.CallerID)-*codeLen:])
-			}
 			if r.Transport != "UDP" {
 				line += " over " + strings.ToLower(r.Transport)
 			}
 			fmt.Fprintln(stdout, line)
+			return
+		case sip.RingAnswered:
+			c := calls[r]
+			fmt.Fprintf(stdout, "phone: answered: call from %s to %s (%s)\n", r.CallerID, r.To, c.describe())
+			return
+		case sip.RingCancelled:
+			// Hung up by the caller before it was answered: a missed call,
+			// whose caller ID is what a flash call is about.
+			if c := calls[r]; c != nil {
+				c.close() // answered, but the caller was gone before its ACK
+			}
+			line := fmt.Sprintf("phone: cancelled: call from %s to %s after %v", r.CallerID, r.To, after)
+			if *codeLen > 0 && len(r.CallerID) > *codeLen {
+				line += fmt.Sprintf(" (flash-call code %s)", r.CallerID[len(r.CallerID)-*codeLen:])
+			}
+			fmt.Fprintln(stdout, line)
+		case sip.RingHungUp:
+			c := calls[r]
+			fmt.Fprintf(stdout, "phone: hung up: call from %s after %v, %s\n", r.CallerID, after, c.summary())
 		default:
-			fmt.Fprintf(stdout, "phone: %s: call from %s after %v\n", what, r.CallerID, time.Since(r.At).Round(time.Millisecond))
-			endOne()
+			fmt.Fprintf(stdout, "phone: %s: call from %s after %v\n", what, r.CallerID, after)
 		}
-	})
+		delete(calls, r)
+		endOne()
+	}
+	if *answer {
+		var recorded int
+		ep.ServeAnsweringHandset(*answerAfter, func(r sip.Ring, offer []byte) ([]byte, func(context.Context, *sip.Dialog), error) {
+			mu.Lock()
+			file := ""
+			if *record != "" {
+				if recorded++; recorded == 1 {
+					file = *record
+				} else {
+					file = strings.TrimSuffix(*record, ".wav") + fmt.Sprintf("-%d.wav", recorded)
+				}
+			}
+			mu.Unlock()
+			c, answerSDP, err := newPhoneCall(ctx, ep.Addr().Addr(), offer, phoneAudio{tone: *tone, silent: *silent, record: file, noSRTP: *noSRTP})
+			if err != nil {
+				return nil, nil, err
+			}
+			mu.Lock()
+			calls[r] = c
+			mu.Unlock()
+			return answerSDP, c.talk, nil
+		}, report)
+	} else {
+		ep.ServeHandset(*ringFor, report)
+	}
 	select {
 	case <-ctx.Done():
 	case <-done:

@@ -96,7 +96,7 @@ func TestPublishableKeyVerifiesAFlashCall(t *testing.T) {
 	if r.body["number"] != "+44*******456" || r.body["watch_token"] == "" || r.header.Get("Location") != "/v1/verifications/"+id {
 		t.Fatalf("create answered %v", r.body)
 	}
-	code := nextLine(t, lines, regexp.MustCompile(`^phone: ringing: call from \+\d+ to \+\d+ \(flash-call code (\d{4})\)`))[1]
+	code := nextLine(t, lines, regexp.MustCompile(`^phone: cancelled: call from \+\d+ to \+\d+ after .* \(flash-call code (\d{4})\)`))[1]
 	srv.noteCode(code)
 	srv.waitFor(id, "the call over", callOver)
 

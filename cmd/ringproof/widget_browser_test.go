@@ -271,7 +271,7 @@ func TestWidgetInBrowser(t *testing.T) {
 	srv := startServer(t, c)
 	base = srv.base
 	t.Logf("screenshots go to %s", artifactDir(t))
-	flashCode := regexp.MustCompile(`^phone: ringing: call from \+\d+ to \+\d+ \(flash-call code (\d{4})\)`)
+	flashCode := regexp.MustCompile(`^phone: cancelled: call from \+\d+ to \+\d+ after .* \(flash-call code (\d{4})\)`)
 
 	t.Run("flash call by keyboard on the demo page", func(t *testing.T) {
 		tb := newTab(t, browser)
