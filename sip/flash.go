@@ -161,6 +161,9 @@ func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool
 		}
 		if status := int(f.armed.ring.Load()); status != 0 {
 			provisional = true
+			if provisionalAt.IsZero() { // the transaction passed up no 1xx yet
+				provisionalAt = time.Now()
+			}
 			if !rang {
 				rang = true
 				emit(Event{Kind: EventRinging, Status: status})
