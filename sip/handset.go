@@ -104,8 +104,11 @@ func (e *Endpoint) ring(req *sip.Request, tx sip.ServerTransaction, after time.D
 	defer t.Stop()
 	select {
 	case <-cancelled:
-		report(r, RingCancelled)
+		// Reported once the transaction is over (the 487 sent and ACKed),
+		// so that a handset that exits on it does not leave the caller
+		// without its 487.
 		<-tx.Done()
+		report(r, RingCancelled)
 		return
 	case <-tx.Done():
 		report(r, RingCancelled)
