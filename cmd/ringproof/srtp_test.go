@@ -74,12 +74,14 @@ func TestSRTPTrunkRefusesAClearAnswer(t *testing.T) {
 	srv := startServer(t, c)
 
 	id := srv.createMethod("voice", testNumber)["id"].(string)
-	nextLine(t, lines, regexp.MustCompile(`^phone: answered: call from \+\d+ to \+\d+ \(PCMU\)$`))
 	v := srv.waitFor(id, "failed", status("failed"))
 	if ev := v["events"].([]any); !strings.Contains(fmt.Sprint(ev[len(ev)-1]), "SRTP offered, answer has none") {
 		t.Fatalf("last event %v, want the answer's missing SRTP", ev[len(ev)-1])
 	}
-	if m := nextLine(t, lines, regexp.MustCompile(`^phone: hung up: call from \+\d+ after .*, heard (\S+) of audio`)); m[1] != "0s" {
-		t.Fatalf("the phone heard %s of clear audio", m[1])
+	// ringproof hangs up at once: its BYE may even reach the phone before
+	// the phone has seen the ACK. Either way the phone hears nothing.
+	m := nextLine(t, lines, regexp.MustCompile(`^phone: (hung up|cancelled): call from \+\d+ .*?(heard (\S+) of audio)?$`))
+	if m[1] == "hung up" && m[3] != "0s" {
+		t.Fatalf("the phone heard %s of clear audio", m[3])
 	}
 }
