@@ -42,6 +42,8 @@ func newLatency() *latency {
 		l.store.WithLabelValues(op, "ok")
 		l.store.WithLabelValues(op, "error")
 	}
+	l.history.WithLabelValues("ok")
+	l.history.WithLabelValues("error")
 	for _, r := range apiRoutes {
 		l.http.WithLabelValues(r.route, r.code)
 	}
