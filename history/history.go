@@ -203,6 +203,15 @@ type Store interface {
 	AuditAnchor(ctx context.Context) (AuditAnchor, error)
 	// Stats describes what is held, by kind of entry.
 	Stats(ctx context.Context) ([]KindStats, error)
+	// StatsMatching describes the entries of kind whose body holds
+	// marker (a field the writer put in clear, such as a legal basis).
+	StatsMatching(ctx context.Context, kind string, marker []byte) (KindStats, error)
+	// DataKeyStats describes the data keys held, by first use (Since).
+	DataKeyStats(ctx context.Context) (KindStats, error)
+	// AuditStats describes the audit trail, by the records' times.
+	AuditStats(ctx context.Context) (KindStats, error)
+	// Backend names the backend: "embedded" or "postgres".
+	Backend() string
 	// Close releases the store.
 	Close() error
 }

@@ -40,6 +40,7 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 		txOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
 		retryable: pgRetryable,
 		forUpdate: " FOR UPDATE",
+		contains:  "position(CAST(? AS BYTEA) in body) > 0",
 		seqTaken:  pgSeqTaken,
 	})
 	if err != nil {

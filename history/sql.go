@@ -30,6 +30,9 @@ type dialect struct {
 	// transaction ends (" FOR UPDATE"); "" where a writing transaction
 	// holds the whole database already (SQLite).
 	forUpdate string
+	// contains is the condition that the column body holds the byte
+	// string of one placeholder.
+	contains string
 	// seqTaken reports whether err says that an audit record's place was
 	// taken by a concurrent append (worth another try).
 	seqTaken func(err error) bool
@@ -748,5 +751,33 @@ func (s *sqlStore) Stats(ctx context.Context) ([]KindStats, error) {
 	}
 	return out, rows.Err()
 }
+
+func (s *sqlStore) StatsMatching(ctx context.Context, kind string, marker []byte) (KindStats, error) {
+	q := `SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM history_entries WHERE kind = ? AND ` + s.d.contains
+	return s.oneStats(ctx, kind, s.rebind(q), kind, marker)
+}
+
+func (s *sqlStore) DataKeyStats(ctx context.Context) (KindStats, error) {
+	return s.oneStats(ctx, "data_key", `SELECT COUNT(*), MIN(since), MAX(since) FROM history_data_keys`)
+}
+
+func (s *sqlStore) AuditStats(ctx context.Context) (KindStats, error) {
+	return s.oneStats(ctx, "audit", `SELECT COUNT(*), MIN(at), MAX(at) FROM history_audit`)
+}
+
+// oneStats runs q, which selects a count, a least and a greatest time.
+func (s *sqlStore) oneStats(ctx context.Context, kind, q string, args ...any) (KindStats, error) {
+	k := KindStats{Kind: kind}
+	var oldest, newest sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&k.Count, &oldest, &newest); err != nil {
+		return KindStats{}, fmt.Errorf("history: stats of %s: %w", kind, err)
+	}
+	if oldest.Valid && k.Count > 0 {
+		k.Oldest, k.Newest = fromMS(oldest.Int64), fromMS(newest.Int64)
+	}
+	return k, nil
+}
+
+func (s *sqlStore) Backend() string { return s.d.name }
 
 func (s *sqlStore) Close() error { return s.db.Close() }

@@ -42,6 +42,7 @@ func OpenEmbedded(ctx context.Context, path string) (Store, error) {
 		name:      "embedded",
 		blob:      "BLOB",
 		retryable: sqliteBusy,
+		contains:  "instr(body, ?) > 0",
 	})
 	if err != nil {
 		db.Close()

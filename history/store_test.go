@@ -404,3 +404,43 @@ func TestWriteTakesRepeatsInOneBatch(t *testing.T) {
 		}
 	})
 }
+
+func TestHoldingsStats(t *testing.T) {
+	backends(t, func(t *testing.T, open func(*testing.T) history.Store) {
+		s, ctx := open(t), context.Background()
+		b := history.Batch{
+			Entries: []history.Entry{
+				entry("v1", "nkA", t0, 1, `{"id":"v1","legal_basis":"consent"}`),
+				entry("v2", "nkA", t0.Add(time.Hour), 1, `{"id":"v2"}`),
+				entry("v3", "nkB", t0.Add(2*time.Hour), 1, `{"id":"v3","legal_basis":"consent"}`),
+			},
+			DataKeys: []history.DataKey{
+				{NumberKey: "nkA", Wrapped: []byte("k"), Since: t0, ExpiresAt: t0.Add(48 * time.Hour)},
+				{NumberKey: "nkB", Wrapped: []byte("k"), Since: t0.Add(2 * time.Hour), ExpiresAt: t0.Add(48 * time.Hour)},
+			},
+		}
+		if _, err := s.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.StatsMatching(ctx, history.KindVerification, []byte(`"legal_basis":"consent"`))
+		if err != nil || c.Count != 2 || !c.Oldest.Equal(t0) || !c.Newest.Equal(t0.Add(2*time.Hour)) {
+			t.Fatalf("consent: %+v, %v", c, err)
+		}
+		if c, err := s.StatsMatching(ctx, history.KindMaskingRoute, []byte(`"legal_basis":"consent"`)); err != nil || c.Count != 0 || !c.Oldest.IsZero() {
+			t.Fatalf("none: %+v, %v", c, err)
+		}
+		k, err := s.DataKeyStats(ctx)
+		if err != nil || k.Count != 2 || !k.Newest.Equal(t0.Add(2*time.Hour)) {
+			t.Fatalf("data keys: %+v, %v", k, err)
+		}
+		if err := s.AppendAudit(ctx, history.AuditRecord{ID: "a1", At: t0, Body: []byte("{}")}); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := s.AuditStats(ctx); err != nil || a.Count != 1 || !a.Oldest.Equal(t0) {
+			t.Fatalf("audit: %+v, %v", a, err)
+		}
+		if s.Backend() == "" {
+			t.Fatal("no backend name")
+		}
+	})
+}

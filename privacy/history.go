@@ -91,7 +91,16 @@ type Entry struct {
 	Keys map[string]string `json:"keys,omitempty"`
 	// Sealed is the verification's Personal data, sealed.
 	Sealed []byte `json:"sealed"`
+	// LegalBasis says, in clear, on what ground the verification's
+	// personal data is held when the application said so:
+	// LegalBasisConsent when the request carried a consent (itself
+	// sealed). The holdings report counts it.
+	LegalBasis string `json:"legal_basis,omitempty"`
 }
+
+// LegalBasisConsent is Entry.LegalBasis of a verification made with the
+// person's consent.
+const LegalBasisConsent = "consent"
 
 // Place is where another package keeps keys named by a number key, so that
 // Export shows them and Erase deletes them. With Last false the keys are

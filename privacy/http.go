@@ -33,6 +33,8 @@ type handler struct {
 //	GET  /v1/privacy/export?number=…[&region=…]          200 the Export
 //	POST /v1/privacy/erase {"number","region"?,"dry_run"?} 200 the Erasure
 //	GET  /v1/privacy/audit[?number=…[&region=…]]         200 {"entries":[…]}
+//	GET  /v1/privacy/audit/verify                         200 the AuditCheck (409 if broken)
+//	GET  /v1/privacy/report                               200 the Report of holdings
 //
 // No key (or an unknown one) gets 401, an application's API key
 // (c.APIKeys) 403. With no admin key configured the API is off: 404. The
@@ -50,7 +52,9 @@ func NewHandler(v *Vault, c conf.HTTP, log *slog.Logger) http.Handler {
 	h.mux.HandleFunc("GET /v1/privacy/export", h.export)
 	h.mux.HandleFunc("POST /v1/privacy/erase", h.erase)
 	h.mux.HandleFunc("GET /v1/privacy/audit", h.audit)
-	for _, path := range []string{"/v1/privacy/export", "/v1/privacy/erase", "/v1/privacy/audit"} {
+	h.mux.HandleFunc("GET /v1/privacy/audit/verify", h.verifyAudit)
+	h.mux.HandleFunc("GET /v1/privacy/report", h.report)
+	for _, path := range []string{"/v1/privacy/export", "/v1/privacy/erase", "/v1/privacy/audit", "/v1/privacy/audit/verify", "/v1/privacy/report"} {
 		h.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			api.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here", "")
 		})
@@ -140,6 +144,32 @@ func (h *handler) audit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+// verifyAudit checks the audit chain: 200 when it holds, 409 with the
+// first broken link when it does not.
+func (h *handler) verifyAudit(w http.ResponseWriter, r *http.Request) {
+	c, err := h.vault.VerifyAudit(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if !c.OK {
+		status = http.StatusConflict
+		h.log.Warn("privacy: the audit trail is broken", "seq", c.Broken.Seq, "problem", c.Broken.Problem)
+	}
+	api.WriteJSON(w, status, c)
+}
+
+// report describes what is held, by kind of personal data.
+func (h *handler) report(w http.ResponseWriter, r *http.Request) {
+	rep, err := h.vault.Report(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, rep)
 }
 
 // queryNumber parses the number and region of r's query, answering 400

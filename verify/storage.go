@@ -291,6 +291,9 @@ func (s *Service) outboxOp(k *privacy.Key, r *record) (store.Op, privacy.Queued,
 	if r.DialNumber != "" {
 		e.Keys["inbound_index"] = inboundKey(r.DialNumber, r.NumberKey)
 	}
+	if r.Consent != nil {
+		e.LegalBasis = privacy.LegalBasisConsent
+	}
 	val, err := json.Marshal(&e)
 	if err != nil {
 		return store.Op{}, privacy.Queued{}, err

@@ -130,5 +130,6 @@ func (s *server) metricsHandler() http.Handler {
 	reg.MustRegister(s.lat.collectors()...)
 	reg.MustRegister(s.trunk)
 	reg.MustRegister(newFraudMetrics(s.guard), newSTIRMetrics(s))
+	reg.MustRegister(newPrivacyMetrics(&s.holdings))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -30,6 +30,7 @@ var privacyCommands = map[string]func(ctx context.Context, args []string, stdout
 	"erase":  cmdPrivacyErase,
 	"audit":  cmdPrivacyAudit,
 	"rewrap": cmdPrivacyRewrap,
+	"report": cmdPrivacyReport,
 
 	"verify-receipt": cmdPrivacyVerifyReceipt,
 }
@@ -72,6 +73,8 @@ commands:
             its hash chain and seals and reports the first broken link
   verify-receipt FILE [--public-key HEX] [--number N [--region R]]
             check an erasure receipt's signature (and that it is about N)
+  report    what is held of each kind of personal data: how many, the
+            oldest and newest, the retention that applies
   rewrap    rewrap data keys under privacy.encryption_key (after a rotation)
 
 Every command takes --config FILE. With the embedded store they work

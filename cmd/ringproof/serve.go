@@ -175,6 +175,9 @@ type server struct {
 	// tokenKey signs result tokens (widget.go); nil: none are made.
 	tokenKey []byte
 
+	// holdings is the latest count of personal data held, for /metrics.
+	holdings holdings
+
 	// What a reload (reload.go) changes: the HTTP handler in force, the
 	// configuration as started and as last applied, the SIP TLS
 	// certificate (nil without TLS) and the log level (nil: fixed).
@@ -217,6 +220,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	s.vaultDone = make(chan struct{})
 	go func() { defer close(s.vaultDone); s.vault.Run(vctx) }()
 	go s.expireHistory(vctx, log)
+	go s.holdings.watch(vctx, s.vault, log)
 	tlsServer, tlsClient, err := cfg.SIP.TLSConfigs()
 	if err != nil {
 		return nil, err
