@@ -2,9 +2,10 @@
 # uid 65532 with its state in the volume /data.
 #
 #   docker build --build-arg COMMIT=$(git rev-parse HEAD) -t ringproof .
-#   docker run -d --name ringproof --network host \
+#   docker run -d --name ringproof \
+#     -p 8080:8080 -p 5060:5060/udp -p 5060:5060/tcp -p 16384-32767:16384-32767/udp \
 #     -v ringproof-data:/data \
-#     -e RINGPROOF_SIP_LISTEN=203.0.113.10:5060 \
+#     -e RINGPROOF_SIP_EXTERNAL_ADDRESS=203.0.113.10 \
 #     -e RINGPROOF_HTTP_API_KEYS=a-long-random-key \
 #     ringproof
 #
@@ -15,11 +16,12 @@
 # HEALTHCHECK reads the same configuration, so it finds the API wherever
 # it listens.
 #
-# The image listens on every interface. SIP names its own address in Via
-# and Contact, so sip.listen must be the address carriers reach
-# (RINGPROOF_SIP_LISTEN above); until it is given, serve refuses to start
-# and says so. SIP and RTP need the host's addresses as peers see them:
-# run with --network host, or publish 5060/udp, 5060/tcp, 5061/tcp (TLS)
+# The image listens on every interface. SIP names its own address in Via,
+# Contact and SDP, so give the address carriers reach: the host's public
+# (or NAT) address as sip.external_address (RINGPROOF_SIP_EXTERNAL_ADDRESS
+# above; docs/trunks.md), or that address as sip.listen with --network
+# host (RINGPROOF_SIP_LISTEN=203.0.113.10:5060). Until one is given, serve
+# refuses to start and says so. Publish 5060/udp, 5060/tcp, 5061/tcp (TLS)
 # and the RTP range 16384-32767/udp.
 #
 # Base images are pinned by digest. The digests were taken from public
