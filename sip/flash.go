@@ -84,218 +84,238 @@ func (e *Endpoint) Place(ctx context.Context, c Call, o PlaceOptions, report fun
 
 // dial runs one outbound INVITE transaction to its end. With answer set, a
 // 2xx is ACKed and kept as a Dialog; otherwise it is ACKed and BYEd at once.
+// What the call does is decided by its state machine (dialfsm.go); dial
+// and dialing feed it and carry out what it asks.
 func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool, report func(Event)) (Event, *Dialog) {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	var provisionalAt time.Time
-	emit := func(ev Event) Event {
-		ev.At, ev.Trunk, ev.Provisional = time.Now(), c.Trunk.Name, provisionalAt
-		if report != nil {
-			report(ev)
-		}
-		return ev
-	}
+	d := dialing{e: e, c: c, o: o, report: report, m: dialMachine{
+		KeepRinging: o.KeepRinging,
+		RingFor:     !o.KeepRinging && o.RingFor > 0,
+		Answer:      answer,
+		CanAuth:     c.Trunk.Password != "",
+	}}
 	invite, err := e.newInvite(c)
 	if err != nil {
-		emit(Event{Kind: EventDialing})
-		return emit(Event{Kind: EventFailed, Reason: err.Error()}), nil
+		d.emit(Event{Kind: EventDialing})
+		return d.emit(Event{Kind: EventFailed, Reason: err.Error()}), nil
 	}
+	d.f = flash{e: e, invite: invite}
 	// A flash call over UDP that cancels on the first ring has its CANCEL
 	// ready before the INVITE leaves, for the read path to send.
-	fastPath := !answer && !o.KeepRinging && o.RingFor <= 0
-	f := flash{e: e, invite: invite}
-	if fastPath {
-		f.armed = e.fast.arm(invite)
+	d.fastPath = !answer && !o.KeepRinging && o.RingFor <= 0
+	if d.fastPath {
+		d.f.armed = e.fast.arm(invite)
 	}
-	defer func() { e.fast.disarm(f.armed) }()
+	defer func() { e.fast.disarm(d.f.armed) }()
 	// The requests of this call outlive ctx: cancelling ctx means "hang up",
 	// which takes a CANCEL and waiting for its answer.
-	bg := context.WithoutCancel(ctx)
-	tx, err := e.client.TransactionRequest(bg, invite, noBuild)
+	d.bg = context.WithoutCancel(ctx)
+	d.tx, err = e.client.TransactionRequest(d.bg, invite, noBuild)
 	if err != nil {
-		emit(Event{Kind: EventDialing})
-		return emit(Event{Kind: EventFailed, Reason: fmt.Sprintf("trunk %q: send INVITE: %v", c.Trunk.Name, err)}), nil
+		d.emit(Event{Kind: EventDialing})
+		return d.emit(Event{Kind: EventFailed, Reason: fmt.Sprintf("trunk %q: send INVITE: %v", c.Trunk.Name, err)}), nil
 	}
-	defer func() { tx.Terminate() }()
-	emit(Event{Kind: EventDialing})
+	defer func() { d.tx.Terminate() }()
+	d.emit(Event{Kind: EventDialing})
+	return d.run(ctx)
+}
 
-	timeout := time.NewTimer(o.Timeout)
+// dialing is the I/O of one outbound INVITE transaction: it turns what
+// happens (responses, the transaction's end, timers, the caller's hang-up)
+// into inputs of its dialMachine and carries out the machine's actions.
+type dialing struct {
+	e        *Endpoint
+	c        Call
+	o        FlashOptions
+	report   func(Event)
+	bg       context.Context // ctx without its cancellation
+	tx       sip.ClientTransaction
+	f        flash
+	fastPath bool // the CANCEL is armed for the read path
+
+	m             dialMachine
+	provisionalAt time.Time
+	ringTimer     <-chan time.Time
+	cancelTimer   <-chan time.Time
+
+	final  Event   // the call's final event, once m is ended
+	dialog *Dialog // the answered call (Place)
+}
+
+// run waits for what happens to the call until its machine ends it.
+func (d *dialing) run(ctx context.Context) (Event, *Dialog) {
+	timeout := time.NewTimer(d.o.Timeout)
 	defer timeout.Stop()
 	var noResponse <-chan time.Time
-	if o.NoResponse > 0 {
-		t := time.NewTimer(o.NoResponse)
+	if d.o.NoResponse > 0 {
+		t := time.NewTimer(d.o.NoResponse)
 		defer t.Stop()
 		noResponse = t.C
 	}
-	var (
-		ringTimer   <-chan time.Time
-		cancelTimer <-chan time.Time
-		hangup      = ctx.Done()
-		hangupAsked bool
-		timedOut    bool
-		rang        bool
-		provisional bool
-		authTries   int
-		why         string // reason the CANCEL was sent
-	)
-	cancelNow := func(reason string) {
-		if f.cancelled || !provisional {
-			return
-		}
-		why = reason
-		f.cancel(bg)
-		cancelTimer = time.After(cancelWait)
-		if f.armed != nil {
-			f.retransmit = time.NewTimer(sip.T1)
-			f.retransmitC = f.retransmit.C
-		}
-	}
-	defer f.stopRetransmit()
-	// fastRang catches up with a ring the read path has acted on: it sent
-	// the CANCEL, and the transaction may pass up the final response
-	// before the 180 (or never pass up the 180).
-	fastRang := func() {
-		if f.armed == nil || f.cancelled {
-			return
-		}
-		if status := int(f.armed.ring.Load()); status != 0 {
-			provisional = true
-			if provisionalAt.IsZero() { // the transaction passed up no 1xx yet
-				provisionalAt = time.Now()
-			}
-			if !rang {
-				rang = true
-				emit(Event{Kind: EventRinging, Status: status})
-			}
-			cancelNow("rang")
-		}
-	}
+	defer d.f.stopRetransmit()
+	hangup := ctx.Done()
 	for {
+		var (
+			in  dialInput
+			res *sip.Response
+		)
 		select {
-		case res := <-tx.Responses():
+		case res = <-d.tx.Responses():
 			noResponse = nil
-			if res.IsProvisional() && provisionalAt.IsZero() {
-				provisionalAt = time.Now()
+			if res.IsProvisional() && d.provisionalAt.IsZero() {
+				d.provisionalAt = time.Now()
 			}
-			fastRang()
-			switch {
-			case res.IsProvisional():
-				provisional = true
-				if (res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress) && !rang {
-					rang = true
-					switch {
-					case o.KeepRinging:
-					case o.RingFor <= 0:
-						cancelNow("rang")
-					case !f.cancelled:
-						ringTimer = time.After(o.RingFor)
-					}
-					emit(Event{Kind: EventRinging, Status: res.StatusCode})
-				}
-				switch {
-				case hangupAsked:
-					cancelNow("hangup")
-				case timedOut:
-					cancelNow("timeout")
-				}
-			case res.IsSuccess() && answer && !f.cancelled && !hangupAsked:
-				d, err := e.confirm(tx, invite, res)
-				if err != nil {
-					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: err.Error()}), nil
-				}
-				return emit(Event{Kind: EventAnswered, Status: res.StatusCode}), d
-			case res.IsSuccess():
-				emit(Event{Kind: EventAnswered, Status: res.StatusCode})
-				byeCtx, cancel := context.WithTimeout(bg, cancelWait)
-				err := e.ackAndBye(byeCtx, tx, invite, res)
-				cancel()
-				if err != nil {
-					return emit(Event{Kind: EventHungUp, Status: res.StatusCode, Reason: err.Error()}), nil
-				}
-				return emit(Event{Kind: EventHungUp, Status: res.StatusCode}), nil
-			case (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) &&
-				c.Trunk.Password != "" && authTries < maxAuthTries && !f.cancelled && !hangupAsked && !timedOut:
-				authTries++
-				tx.Terminate()
-				e.fast.disarm(f.armed)
-				f.armed = nil
-				if err = e.authorize(invite, res, c.Trunk.Username, c.Trunk.Password); err == nil {
-					tx, err = e.client.TransactionRequest(bg, invite, noBuild)
-				}
-				if fastPath && err == nil {
-					f.armed = e.fast.arm(invite) // a new branch and CSeq
-				}
-				if err != nil {
-					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: fmt.Sprintf("trunk %q: digest auth: %v", c.Trunk.Name, err)}), nil
-				}
-				provisional = false
-			default:
-				switch {
-				case timedOut:
-					return emit(Event{Kind: EventTimeout, Status: res.StatusCode}), nil
-				case f.cancelled:
-					return emit(Event{Kind: EventCancelled, Status: res.StatusCode, Reason: why}), nil
-				default:
-					return emit(Event{Kind: EventFailed, Status: res.StatusCode, Reason: res.Reason}), nil
-				}
+			d.catchUp()
+			in = responseInput(res)
+		case <-d.tx.Done():
+			d.catchUp()
+			in = dialInput{Kind: inTxEnded, Reason: "transaction ended"}
+			if err := d.tx.Err(); err != nil {
+				in.Reason, in.TxTimeout = err.Error(), errors.Is(err, sip.ErrTransactionTimeout)
 			}
-		case <-tx.Done():
-			fastRang()
-			reason := "transaction ended"
-			if err := tx.Err(); err != nil {
-				reason = err.Error()
-			}
-			switch {
-			case f.cancelled:
-				return emit(Event{Kind: EventCancelled, Reason: why}), nil
-			case timedOut || errors.Is(tx.Err(), sip.ErrTransactionTimeout):
-				return emit(Event{Kind: EventTimeout, Reason: reason}), nil
-			default:
-				return emit(Event{Kind: EventFailed, Reason: reason}), nil
-			}
-		case <-f.retransmitC:
-			f.retransmitCancel()
-		case <-f.answered():
-			f.stopRetransmit()
+		case <-d.f.retransmitC:
+			d.f.retransmitCancel()
+			continue
+		case <-d.f.answered():
+			d.f.stopRetransmit()
+			continue
 		case <-noResponse:
 			noResponse = nil
-			if fastRang(); !provisional {
-				return emit(Event{Kind: EventTimeout, Reason: "no response"}), nil
-			}
-		case <-ringTimer:
-			ringTimer = nil
-			cancelNow("rang")
+			d.catchUp()
+			in = dialInput{Kind: inNoResponse}
+		case <-d.ringTimer:
+			d.ringTimer = nil
+			in = dialInput{Kind: inRingFor}
 		case <-timeout.C:
-			if rang && !o.KeepRinging {
-				continue
-			}
-			timedOut = true
-			if !provisional {
-				// Nothing came back at all: no CANCEL is allowed, so
-				// abandon the transaction.
-				return emit(Event{Kind: EventTimeout, Reason: "no response"}), nil
-			}
-			cancelNow("timeout")
+			in = dialInput{Kind: inTimeout}
 		case <-hangup:
 			hangup = nil
-			hangupAsked = true
-			cancelNow("hangup")
-		case <-cancelTimer:
-			// RFC 3261 §9.1: no final response 64*T1 after the CANCEL.
-			if timedOut {
-				return emit(Event{Kind: EventTimeout, Reason: "no final response to CANCEL"}), nil
-			}
-			return emit(Event{Kind: EventCancelled, Reason: why}), nil
+			in = dialInput{Kind: inHangup}
+		case <-d.cancelTimer:
+			in = dialInput{Kind: inCancelExpired}
+		}
+		if d.apply(in, res) {
+			return d.final, d.dialog
 		}
 	}
 }
 
-// flash holds the CANCEL state of one flash call.
+// responseInput is the machine's input for a response to the INVITE.
+func responseInput(res *sip.Response) dialInput {
+	in := dialInput{Status: res.StatusCode, Reason: res.Reason}
+	switch {
+	case res.IsProvisional():
+		in.Kind = inProvisional
+	case res.IsSuccess():
+		in.Kind = inSuccess
+	case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
+		in.Kind = inChallenge
+	default:
+		in.Kind = inFinal
+	}
+	return in
+}
+
+// catchUp tells the machine of a ring the read path has acted on: it sent
+// the CANCEL, and the transaction may pass up the final response before
+// the 180 (or never pass up the 180).
+func (d *dialing) catchUp() {
+	if d.f.armed == nil || d.m.State == dialCancelling {
+		return
+	}
+	if status := int(d.f.armed.ring.Load()); status != 0 {
+		if d.provisionalAt.IsZero() { // the transaction passed up no 1xx yet
+			d.provisionalAt = time.Now()
+		}
+		d.apply(dialInput{Kind: inFastRing, Status: status}, nil)
+	}
+}
+
+// apply moves the machine on by in and carries out its actions; res is
+// the response in stands for, if any. It reports whether the call is
+// over (d.final, and d.dialog for an answered Place, hold the outcome).
+func (d *dialing) apply(in dialInput, res *sip.Response) bool {
+	var st dialStep
+	d.m, st = d.m.next(in)
+	if st.Do&doCancel != 0 {
+		d.f.cancel(d.bg)
+		d.cancelTimer = time.After(cancelWait)
+		if d.f.armed != nil {
+			d.f.retransmit = time.NewTimer(sip.T1)
+			d.f.retransmitC = d.f.retransmit.C
+		}
+	}
+	if st.Do&doRingTimer != 0 {
+		d.ringTimer = time.After(d.o.RingFor)
+	}
+	if st.Do&doReportRinging != 0 {
+		d.emit(Event{Kind: EventRinging, Status: st.RingStatus})
+	}
+	switch {
+	case st.Do&doAuthorize != 0:
+		if err := d.authorize(res); err != nil {
+			d.end(Event{Kind: EventFailed, Status: res.StatusCode, Reason: fmt.Sprintf("trunk %q: digest auth: %v", d.c.Trunk.Name, err)})
+			return true
+		}
+	case st.Do&doConfirm != 0:
+		dlg, err := d.e.confirm(d.tx, d.f.invite, res)
+		if err != nil {
+			st.End = Event{Kind: EventFailed, Status: res.StatusCode, Reason: err.Error()}
+		}
+		d.dialog = dlg
+		d.end(st.End)
+		return true
+	case st.Do&doAckBye != 0:
+		d.emit(Event{Kind: EventAnswered, Status: res.StatusCode})
+		byeCtx, cancel := context.WithTimeout(d.bg, cancelWait)
+		if err := d.e.ackAndBye(byeCtx, d.tx, d.f.invite, res); err != nil {
+			st.End.Reason = err.Error()
+		}
+		cancel()
+		d.end(st.End)
+		return true
+	case st.Do&doEnd != 0:
+		d.end(st.End)
+		return true
+	}
+	return false
+}
+
+// authorize ends the challenged transaction and sends the INVITE again
+// with credentials for res, in a new transaction (a new branch and CSeq,
+// armed again for the read path).
+func (d *dialing) authorize(res *sip.Response) error {
+	d.tx.Terminate()
+	d.e.fast.disarm(d.f.armed)
+	d.f.armed = nil
+	err := d.e.authorize(d.f.invite, res, d.c.Trunk.Username, d.c.Trunk.Password)
+	if err == nil {
+		d.tx, err = d.e.client.TransactionRequest(d.bg, d.f.invite, noBuild)
+	}
+	if d.fastPath && err == nil {
+		d.f.armed = d.e.fast.arm(d.f.invite)
+	}
+	return err
+}
+
+// emit stamps ev and reports it.
+func (d *dialing) emit(ev Event) Event {
+	ev.At, ev.Trunk, ev.Provisional = time.Now(), d.c.Trunk.Name, d.provisionalAt
+	if d.report != nil {
+		d.report(ev)
+	}
+	return ev
+}
+
+// end reports the call's final event and keeps it.
+func (d *dialing) end(ev Event) { d.final = d.emit(ev) }
+
+// flash holds the CANCEL of one call.
 type flash struct {
-	e         *Endpoint
-	invite    *sip.Request
-	cancelled bool
+	e      *Endpoint
+	invite *sip.Request
 
 	// armed is the CANCEL prepared for the read path (fastcancel.go), nil
 	// if the call does not use it; the call's goroutine then retransmits
@@ -309,9 +329,8 @@ type flash struct {
 // cancel sends the CANCEL for the current INVITE: through the armed one if
 // there is one (unless the read path sent it already), otherwise in a
 // client transaction in the background, whose 200 arrives on its own
-// transaction while the INVITE's 487 is read by Flash.
+// transaction while the INVITE's 487 is read by dialing.
 func (f *flash) cancel(ctx context.Context) {
-	f.cancelled = true
 	if f.armed != nil {
 		f.e.fast.send(f.armed)
 		f.interval = sip.T1
