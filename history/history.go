@@ -68,6 +68,10 @@ type DataKey struct {
 type Batch struct {
 	DataKeys []DataKey
 	Entries  []Entry
+	// Deliveries are webhook deliveries to enqueue with the entries that
+	// announce them (webhooks.go); one whose id is held already is
+	// skipped, so that writing a batch again enqueues nothing twice.
+	Deliveries []Delivery
 }
 
 // Written says what a Write did.
@@ -77,6 +81,8 @@ type Written struct {
 	// Refused counts the items dropped because their number was erased
 	// after they were made.
 	Refused int
+	// Deliveries counts the webhook deliveries enqueued (new ids only).
+	Deliveries int
 }
 
 // Erasure marks that a number's data was erased at At: a later Write of
@@ -144,6 +150,9 @@ type AuditAnchor struct {
 // Expired counts what one Expire removed.
 type Expired struct {
 	Entries, DataKeys, Erasures int64
+	// Webhooks counts the webhook deliveries removed (delivered, dropped,
+	// or past their expiry), Idempotency the idempotency keys.
+	Webhooks, Idempotency int64
 	// Audit counts the audit records removed from the start of the chain,
 	// and AuditThrough is the place of the last of them (the new anchor).
 	Audit, AuditThrough int64
@@ -179,8 +188,9 @@ type Store interface {
 	// Erase removes numberKey's entries and data key and marks the
 	// erasure, in one transaction; dry, it only counts.
 	Erase(ctx context.Context, e Erasure) (Erased, error)
-	// Expire removes, in bulk, entries and data keys whose retention ended
-	// before now, erasure marks older than a day, and the audit records
+	// Expire removes, in bulk, entries, data keys, webhook deliveries and
+	// idempotency keys whose retention ended before now, erasure marks
+	// older than a day, and the audit records
 	// at the start of the chain whose retention ended (moving the
 	// chain's anchor to the last of them, in the same transaction).
 	Expire(ctx context.Context, now time.Time) (Expired, error)
@@ -210,6 +220,35 @@ type Store interface {
 	DataKeyStats(ctx context.Context) (KindStats, error)
 	// AuditStats describes the audit trail, by the records' times.
 	AuditStats(ctx context.Context) (KindStats, error)
+
+	// Enqueue adds webhook deliveries to the queue, each unless its id is
+	// held already, and returns how many were new.
+	Enqueue(ctx context.Context, ds ...Delivery) (int, error)
+	// ClaimDeliveries takes up to limit deliveries due at now that no one
+	// holds, for owner, until now+lease: no other owner gets them until
+	// then, unless the lease ends unsettled.
+	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
+	// SettleDelivery records what became of a delivery owner claimed, and
+	// releases it; false if owner no longer holds it (its lease ended and
+	// another took it, or it was settled).
+	SettleDelivery(ctx context.Context, id, owner string, s Settlement) (bool, error)
+	// Delivery returns the delivery id and its state, or ErrNotFound.
+	Delivery(ctx context.Context, id string) (Delivery, string, error)
+	// DeliveryStats describes the deliveries pending, by creation time.
+	DeliveryStats(ctx context.Context) (KindStats, error)
+
+	// ClaimIdempotency claims c.Key for a request: true if it is the
+	// first (or the key's row expired, or its claim was left in flight
+	// past its lock with the same body), false with the row that holds
+	// the key otherwise.
+	ClaimIdempotency(ctx context.Context, c IdempotencyClaim) (Idempotency, bool, error)
+	// CompleteIdempotency keeps the answer to the request that claimed
+	// key.
+	CompleteIdempotency(ctx context.Context, key string, status int, response []byte) error
+	// ReleaseIdempotency gives up a claim still in flight, so that the
+	// next request with the key runs again.
+	ReleaseIdempotency(ctx context.Context, key string) error
+
 	// Backend names the backend: "embedded" or "postgres".
 	Backend() string
 	// Close releases the store.

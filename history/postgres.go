@@ -34,14 +34,15 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 		return nil, fmt.Errorf("history: postgres: %w", err)
 	}
 	s, err := open(pctx, db, dialect{
-		name:      "postgres",
-		blob:      "BYTEA",
-		dollar:    true,
-		txOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
-		retryable: pgRetryable,
-		forUpdate: " FOR UPDATE",
-		contains:  "position(CAST(? AS BYTEA) in body) > 0",
-		seqTaken:  pgSeqTaken,
+		name:       "postgres",
+		blob:       "BYTEA",
+		dollar:     true,
+		txOptions:  &sql.TxOptions{Isolation: sql.LevelSerializable},
+		retryable:  pgRetryable,
+		forUpdate:  " FOR UPDATE",
+		skipLocked: " FOR UPDATE SKIP LOCKED",
+		contains:   "position(CAST(? AS BYTEA) in body) > 0",
+		seqTaken:   pgSeqTaken,
 	})
 	if err != nil {
 		db.Close()

@@ -17,12 +17,14 @@ import (
 //	history_erasures   marks of recent erasures (a day), by digest
 //	history_audit      the compliance audit trail, a hash chain (chain.go)
 //	history_audit_anchor  where the retained chain starts
+//	history_webhooks   webhook deliveries, queued and done (webhooks.go)
+//	history_idempotency  answers kept for Idempotency-Key (idempotency.go)
 //
 // schemaVersion is stored in history_meta; a database written by a newer
 // ringproof is refused rather than misread. schema creates version 1;
 // migrations bring a database from each version to the next, each in one
 // transaction.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // baseVersion is the version schema creates.
 const baseVersion = 1
@@ -93,6 +95,39 @@ var migrations = map[int64]struct {
 			}
 		},
 		fill: chainUnchained,
+	},
+	// 3: the webhook queue and the answers kept for idempotency keys.
+	2: {
+		statements: func(blob string) []string {
+			return []string{
+				`CREATE TABLE history_webhooks (
+					id            TEXT PRIMARY KEY,
+					event         TEXT NOT NULL,
+					url           TEXT NOT NULL,
+					secret_id     TEXT NOT NULL,
+					body          ` + blob + ` NOT NULL,
+					state         TEXT NOT NULL,
+					created_at    BIGINT NOT NULL,
+					next_at       BIGINT NOT NULL,
+					give_up_at    BIGINT NOT NULL,
+					expires_at    BIGINT NOT NULL,
+					attempts      BIGINT NOT NULL,
+					last_error    TEXT NOT NULL,
+					claimed_by    TEXT NOT NULL,
+					claimed_until BIGINT NOT NULL)`,
+				`CREATE INDEX history_webhooks_due ON history_webhooks (state, next_at)`,
+				`CREATE INDEX history_webhooks_by_expiry ON history_webhooks (expires_at)`,
+				`CREATE TABLE history_idempotency (
+					idem_key     TEXT PRIMARY KEY,
+					body_hash    ` + blob + ` NOT NULL,
+					status       BIGINT NOT NULL,
+					response     ` + blob + `,
+					created_at   BIGINT NOT NULL,
+					locked_until BIGINT NOT NULL,
+					expires_at   BIGINT NOT NULL)`,
+				`CREATE INDEX history_idempotency_by_expiry ON history_idempotency (expires_at)`,
+			}
+		},
 	},
 }
 

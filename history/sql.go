@@ -33,6 +33,10 @@ type dialect struct {
 	// contains is the condition that the column body holds the byte
 	// string of one placeholder.
 	contains string
+	// skipLocked ends a subquery that picks rows to claim: on PostgreSQL
+	// " FOR UPDATE SKIP LOCKED", so that nodes claiming at once take
+	// different rows; "" where one writer runs at a time (SQLite).
+	skipLocked string
 	// seqTaken reports whether err says that an audit record's place was
 	// taken by a concurrent append (worth another try).
 	seqTaken func(err error) bool
@@ -50,7 +54,7 @@ type sqlStore struct {
 type queries struct {
 	entries, dataKey, allDataKeys, swapDataKey,
 	eraseMark, eraseEntries, eraseDataKey, listErased, countDataKey,
-	expireEntries, expireDataKeys, expireErasures,
+	expireEntries, expireDataKeys, expireErasures, expireWebhooks, expireIdempotency,
 	appendAudit, auditAll, auditOf, stats, getVersion, putVersion,
 	auditTail, auditAnchor, auditChain, auditKeepFrom, auditLast, expireAudit, putAnchor string
 }
@@ -68,27 +72,29 @@ func newQueries(d dialect) queries {
 		countDataKey: `SELECT COUNT(*) FROM history_data_keys WHERE number_key = ?`,
 		// Retention deletes by range of expiry, a slice at a time so that
 		// no one transaction holds the database for long.
-		expireEntries:  `DELETE FROM history_entries WHERE id IN (SELECT id FROM history_entries WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
-		expireDataKeys: `DELETE FROM history_data_keys WHERE number_key IN (SELECT number_key FROM history_data_keys WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
-		expireErasures: `DELETE FROM history_erasures WHERE at < ?`,
-		appendAudit:    `INSERT INTO history_audit (id, at, subject, body, seq, prev, hash, seal, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		auditAll:       `SELECT ` + auditColumns + ` FROM history_audit ORDER BY seq`,
-		auditOf:        `SELECT ` + auditColumns + ` FROM history_audit WHERE subject = ? ORDER BY seq`,
-		auditChain:     `SELECT ` + auditColumns + ` FROM history_audit WHERE seq > ? ORDER BY seq LIMIT ?`,
-		auditTail:      `SELECT seq, hash FROM history_audit WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`,
-		auditAnchor:    `SELECT seq, hash, at FROM history_audit_anchor WHERE name = 'anchor'`,
-		auditKeepFrom:  `SELECT MIN(seq) FROM history_audit WHERE expires_at IS NULL OR expires_at = 0 OR expires_at >= ?`,
-		auditLast:      `SELECT seq, hash FROM history_audit WHERE seq < ? ORDER BY seq DESC LIMIT 1`,
-		expireAudit:    `DELETE FROM history_audit WHERE seq <= ?`,
-		putAnchor:      `INSERT INTO history_audit_anchor (name, seq, hash, at) VALUES ('anchor', ?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at`,
-		stats:          `SELECT kind, COUNT(*), MIN(created_at), MAX(created_at) FROM history_entries GROUP BY kind`,
-		getVersion:     `SELECT value FROM history_meta WHERE name = 'schema_version'`,
-		putVersion:     `INSERT INTO history_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO NOTHING`,
+		expireEntries:     `DELETE FROM history_entries WHERE id IN (SELECT id FROM history_entries WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
+		expireDataKeys:    `DELETE FROM history_data_keys WHERE number_key IN (SELECT number_key FROM history_data_keys WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
+		expireErasures:    `DELETE FROM history_erasures WHERE at < ?`,
+		expireWebhooks:    `DELETE FROM history_webhooks WHERE id IN (SELECT id FROM history_webhooks WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
+		expireIdempotency: `DELETE FROM history_idempotency WHERE idem_key IN (SELECT idem_key FROM history_idempotency WHERE expires_at < ? LIMIT ` + strconv.Itoa(expireSlice) + `)`,
+		appendAudit:       `INSERT INTO history_audit (id, at, subject, body, seq, prev, hash, seal, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		auditAll:          `SELECT ` + auditColumns + ` FROM history_audit ORDER BY seq`,
+		auditOf:           `SELECT ` + auditColumns + ` FROM history_audit WHERE subject = ? ORDER BY seq`,
+		auditChain:        `SELECT ` + auditColumns + ` FROM history_audit WHERE seq > ? ORDER BY seq LIMIT ?`,
+		auditTail:         `SELECT seq, hash FROM history_audit WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`,
+		auditAnchor:       `SELECT seq, hash, at FROM history_audit_anchor WHERE name = 'anchor'`,
+		auditKeepFrom:     `SELECT MIN(seq) FROM history_audit WHERE expires_at IS NULL OR expires_at = 0 OR expires_at >= ?`,
+		auditLast:         `SELECT seq, hash FROM history_audit WHERE seq < ? ORDER BY seq DESC LIMIT 1`,
+		expireAudit:       `DELETE FROM history_audit WHERE seq <= ?`,
+		putAnchor:         `INSERT INTO history_audit_anchor (name, seq, hash, at) VALUES ('anchor', ?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at`,
+		stats:             `SELECT kind, COUNT(*), MIN(created_at), MAX(created_at) FROM history_entries GROUP BY kind`,
+		getVersion:        `SELECT value FROM history_meta WHERE name = 'schema_version'`,
+		putVersion:        `INSERT INTO history_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO NOTHING`,
 	}
 	if d.dollar {
 		for _, p := range []*string{&q.entries, &q.dataKey, &q.allDataKeys, &q.swapDataKey,
 			&q.eraseMark, &q.eraseEntries, &q.eraseDataKey, &q.listErased, &q.countDataKey,
-			&q.expireEntries, &q.expireDataKeys, &q.expireErasures,
+			&q.expireEntries, &q.expireDataKeys, &q.expireErasures, &q.expireWebhooks, &q.expireIdempotency,
 			&q.appendAudit, &q.auditAll, &q.auditOf, &q.stats, &q.getVersion, &q.putVersion,
 			&q.auditTail, &q.auditAnchor, &q.auditChain, &q.auditKeepFrom, &q.auditLast, &q.expireAudit, &q.putAnchor} {
 			*p = dollars(*p)
@@ -285,6 +291,13 @@ func (s *sqlStore) Write(ctx context.Context, b Batch) (Written, error) {
 			}
 			w.Entries += int(n)
 		}
+		if len(b.Deliveries) > 0 {
+			n, err := s.enqueue(ctx, tx, b.Deliveries)
+			if err != nil {
+				return fmt.Errorf("webhook deliveries: %w", err)
+			}
+			w.Deliveries = n
+		}
 		if w.Entries < len(b.Entries) {
 			n, err := s.refused(ctx, tx, b.Entries)
 			if err != nil {
@@ -333,6 +346,7 @@ func (b Batch) deduped() Batch {
 			cur.ExpiresAt = expires
 		}
 	}
+	out.Deliveries = dedupeDeliveries(b.Deliveries)
 	return out
 }
 
@@ -548,7 +562,8 @@ func (s *sqlStore) Expire(ctx context.Context, now time.Time) (Expired, error) {
 	for _, step := range []struct {
 		q string
 		n *int64
-	}{{s.q.expireEntries, &out.Entries}, {s.q.expireDataKeys, &out.DataKeys}} {
+	}{{s.q.expireEntries, &out.Entries}, {s.q.expireDataKeys, &out.DataKeys},
+		{s.q.expireWebhooks, &out.Webhooks}, {s.q.expireIdempotency, &out.Idempotency}} {
 		for {
 			r, err := s.db.ExecContext(ctx, step.q, ms(now))
 			if err != nil {
