@@ -33,7 +33,7 @@ type SMS struct {
 	// the first number of callers.
 	From string `yaml:"from"`
 	// Text is the message; {code} stands for the code and must appear
-	// exactly once. It must fit in one SMS with a 6-digit code: 160
+	// exactly once. It must fit in one SMS with the longest code: 160
 	// characters of the GSM 7-bit alphabet, or 70 when any character is
 	// outside it (UCS-2).
 	// Default "Your verification code is {code}".
@@ -356,10 +356,17 @@ type Trunk struct {
 	SRTP string `yaml:"srtp"`
 }
 
+// The shortest and longest verification code, in digits, for every
+// method: flashcall.code_length and a create request's code_length.
+const (
+	MinCodeLength = 3
+	MaxCodeLength = 6
+)
+
 // FlashCall configures flash-call (reverse CLI) verification.
 type FlashCall struct {
 	// CodeLength is how many trailing caller-ID digits form the code.
-	// Default 4; 3 to 6.
+	// Default 4; MinCodeLength to MaxCodeLength.
 	CodeLength int `yaml:"code_length"`
 	// RingMS is how long to let it ring before CANCEL; 0 cancels on the
 	// first 180/183.

@@ -562,8 +562,8 @@ func (c *Config) validateSMS(v *validator) {
 			v.add("sms.from", "%v", err)
 		}
 	}
-	// As sent with the longest code, 6 digits.
-	used, limit := smsLength(strings.Replace(m.Text, "{code}", "000000", 1))
+	// As sent with the longest code.
+	used, limit := smsLength(strings.Replace(m.Text, "{code}", strings.Repeat("0", MaxCodeLength), 1))
 	switch {
 	case strings.Count(m.Text, "{code}") != 1:
 		v.add("sms.text", "%q must hold {code} exactly once", m.Text)
@@ -579,7 +579,7 @@ func (c *Config) validateSMS(v *validator) {
 
 func (c *Config) validateFlashCall(v *validator) {
 	f := &c.FlashCall
-	v.between("flashcall.code_length", int64(f.CodeLength), 3, 6)
+	v.between("flashcall.code_length", int64(f.CodeLength), MinCodeLength, MaxCodeLength)
 	v.between("flashcall.ring_ms", int64(f.RingMS), 0, 60000)
 	v.between("flashcall.timeout_s", int64(f.TimeoutS), 1, 120)
 	v.atLeast("flashcall.cooldown_s", int64(f.CooldownS), 0)

@@ -21,11 +21,11 @@ import (
 //
 //	go test ./dialer -run '^$' -bench . -benchmem
 
-// grantLeaser grants every claim, so that Lease costs one draw and one
-// claim.
+// grantLeaser grants every lease, so that Lease costs one draw and one
+// take.
 type grantLeaser struct{}
 
-func (grantLeaser) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+func (grantLeaser) Take(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return true, nil
 }
 
@@ -54,7 +54,7 @@ func BenchmarkLeaseEtcd(b *testing.B) {
 		ctx := context.Background()
 		for pb.Next() {
 			key := "number" + strconv.FormatInt(n.Add(1), 10)
-			if _, err := p.Lease(ctx, claimer{st}, key, 2*time.Minute); err != nil {
+			if _, err := p.Lease(ctx, storeLeaser{st}, key, 2*time.Minute); err != nil {
 				b.Error(err)
 				return
 			}

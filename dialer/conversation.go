@@ -214,7 +214,7 @@ func (d *Dialer) Call(ctx context.Context, number, locale string, report func(si
 			return failed(report, err.Error())
 		}
 		var ev sip.Event
-		dlg, ev = d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: from, To: number, SDP: offer}, sip.PlaceOptions{Timeout: timeout, NoResponse: noResponse}, report)
+		dlg, ev = d.caller.Dial(ctx, sip.Call{Trunk: t.Trunk, From: from, To: number, SDP: offer}, sip.DialOptions{Timeout: timeout, NoResponse: noResponse}, report)
 		key = k
 		return ev
 	})

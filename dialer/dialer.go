@@ -18,14 +18,14 @@ import (
 // Caller places calls; sip.Endpoint is one.
 type Caller interface {
 	Flash(ctx context.Context, c sip.Call, o sip.FlashOptions, report func(sip.Event)) sip.Event
-	Place(ctx context.Context, c sip.Call, o sip.PlaceOptions, report func(sip.Event)) (*sip.Dialog, sip.Event)
+	Dial(ctx context.Context, c sip.Call, o sip.DialOptions, report func(sip.Event)) (*sip.Dialog, sip.Event)
 	SendText(ctx context.Context, m sip.Text, timeout time.Duration) sip.Event
 	// Public is the address peers reach the caller at.
 	Public() netip.AddrPort
 }
 
-// Claimer is the store operation a caller-ID lease needs (store.Store).
-type Claimer interface {
+// Store is the store operation caller-ID leases need (store.Store).
+type Store interface {
 	Create(ctx context.Context, key string, val []byte, ttl time.Duration) error
 }
 
@@ -34,7 +34,7 @@ type Claimer interface {
 // safe for concurrent use.
 type Dialer struct {
 	caller   Caller
-	claims   Claimer
+	leases   Store
 	trunks   []*trunk // in configuration order
 	routes   *routes
 	flash    sip.FlashOptions
@@ -53,7 +53,7 @@ type Dialer struct {
 // calls-per-second limiter; the routes with their caller-ID pools (whose
 // warnings are logged); and the lease time of a caller ID (the call's
 // longest life plus the cooldown).
-func New(c *conf.Config, caller Caller, claims Claimer, log *slog.Logger) (*Dialer, error) {
+func New(c *conf.Config, caller Caller, leases Store, log *slog.Logger) (*Dialer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -61,7 +61,7 @@ func New(c *conf.Config, caller Caller, claims Claimer, log *slog.Logger) (*Dial
 		return nil, errors.New("dialer: no trunk configured")
 	}
 	d := &Dialer{
-		caller: caller, claims: claims, log: log,
+		caller: caller, leases: leases, log: log,
 		flash: sip.FlashOptions{
 			RingFor: time.Duration(c.FlashCall.RingMS) * time.Millisecond,
 			Timeout: time.Duration(c.FlashCall.TimeoutS) * time.Second,
@@ -126,11 +126,11 @@ func (d *Dialer) WithMedia(mc MediaConfig, answerTimeout time.Duration) {
 // Pool is the caller-ID pool of the default route.
 func (d *Dialer) Pool() *Pool { return d.routes.def.pool }
 
-// CallerIDClaim is a caller ID drawn for a number and how to lease it: the
+// CallerIDLease is a caller ID drawn for a number and how to lease it: the
 // store key that holds it for the number, and for how long. Whoever stores
 // the verification writes Key with TTL, only if Key is absent; if present,
 // the number holds that caller ID already and another must be drawn.
-type CallerIDClaim struct {
+type CallerIDLease struct {
 	CallerID string
 	Key      string
 	TTL      time.Duration
@@ -138,15 +138,15 @@ type CallerIDClaim struct {
 
 // DrawCallerID draws a caller ID for a flash call to number at random
 // from the pool of number's route, without touching the store: the caller
-// leases it under numberKey (see CallerIDClaim) in the same transaction as
+// leases it under numberKey (see CallerIDLease) in the same transaction as
 // what it stores, which is what makes a flash verification one store
 // write.
-func (d *Dialer) DrawCallerID(number, numberKey string) (CallerIDClaim, error) {
+func (d *Dialer) DrawCallerID(number, numberKey string) (CallerIDLease, error) {
 	id, err := d.routes.lookup(number).pool.Pick()
 	if err != nil {
-		return CallerIDClaim{}, fmt.Errorf("dialer: caller ID: %w", err)
+		return CallerIDLease{}, fmt.Errorf("dialer: caller ID: %w", err)
 	}
-	return CallerIDClaim{CallerID: id, Key: leaseKey(numberKey, id), TTL: d.leaseTTL}, nil
+	return CallerIDLease{CallerID: id, Key: leaseKey(numberKey, id), TTL: d.leaseTTL}, nil
 }
 
 // LeaseCallerID draws a caller ID for a call to number, from its route's
@@ -154,7 +154,7 @@ func (d *Dialer) DrawCallerID(number, numberKey string) (CallerIDClaim, error) {
 // the store for the call's life plus the cooldown, in a store write of its
 // own (DrawCallerID leaves the write to the caller).
 func (d *Dialer) LeaseCallerID(ctx context.Context, number, numberKey string) (string, error) {
-	return d.routes.lookup(number).pool.Lease(ctx, claimer{d.claims}, numberKey, d.leaseTTL)
+	return d.routes.lookup(number).pool.Lease(ctx, storeLeaser{d.leases}, numberKey, d.leaseTTL)
 }
 
 // Flash calls number from callerID over its route's trunks, each within
@@ -231,11 +231,11 @@ func (d *Dialer) offerIP() netip.Addr {
 // call is torn down at once, so nothing listens there.
 const mediaPort = 16384
 
-// claimer adapts the store's create-if-absent to the pool's Leaser.
-type claimer struct{ c Claimer }
+// storeLeaser adapts the store's create-if-absent to the pool's Leaser.
+type storeLeaser struct{ s Store }
 
-func (c claimer) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	err := c.c.Create(ctx, key, []byte{'1'}, ttl)
+func (l storeLeaser) Take(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	err := l.s.Create(ctx, key, []byte{'1'}, ttl)
 	switch {
 	case err == nil:
 		return true, nil
@@ -263,7 +263,7 @@ func (d *Dialer) Bridge(ctx context.Context, callerID, number string, offer []by
 	var dlg *sip.Dialog
 	ev := d.over(ctx, d.routes.lookup(number), timeout, nil, func(ctx context.Context, t *trunk, timeout, noResponse time.Duration, report func(sip.Event)) sip.Event {
 		var ev sip.Event
-		dlg, ev = d.caller.Place(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, sip.PlaceOptions{Timeout: timeout, NoResponse: noResponse}, report)
+		dlg, ev = d.caller.Dial(ctx, sip.Call{Trunk: t.Trunk, From: callerID, To: number, SDP: offer}, sip.DialOptions{Timeout: timeout, NoResponse: noResponse}, report)
 		return ev
 	})
 	return dlg, ev

@@ -46,7 +46,7 @@ func (s *scriptCaller) Flash(ctx context.Context, c sip.Call, o sip.FlashOptions
 	return all[len(all)-1]
 }
 
-func (s *scriptCaller) Place(ctx context.Context, c sip.Call, o sip.PlaceOptions, report func(sip.Event)) (*sip.Dialog, sip.Event) {
+func (s *scriptCaller) Dial(ctx context.Context, c sip.Call, o sip.DialOptions, report func(sip.Event)) (*sip.Dialog, sip.Event) {
 	return nil, s.Flash(ctx, c, sip.FlashOptions{Timeout: o.Timeout, NoResponse: o.NoResponse}, report)
 }
 

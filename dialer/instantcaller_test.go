@@ -7,8 +7,8 @@ import (
 	"github.com/ringproof/ringproof/sip"
 )
 
-// Place fails at once: the benchmarks place flash calls only.
-func (instantCaller) Place(ctx context.Context, c sip.Call, o sip.PlaceOptions, report func(sip.Event)) (*sip.Dialog, sip.Event) {
+// Dial fails at once: the benchmarks place flash calls only.
+func (instantCaller) Dial(ctx context.Context, c sip.Call, o sip.DialOptions, report func(sip.Event)) (*sip.Dialog, sip.Event) {
 	return nil, sip.Event{Kind: sip.EventFailed}
 }
 

@@ -20,13 +20,13 @@ func TestLeaseOnRealStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := one.Lease(ctx, claimer{st}, "numberA", time.Minute); err != nil {
+	if _, err := one.Lease(ctx, storeLeaser{st}, "numberA", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := one.Lease(ctx, claimer{st}, "numberA", time.Minute); !errors.Is(err, ErrPoolExhausted) {
+	if _, err := one.Lease(ctx, storeLeaser{st}, "numberA", time.Minute); !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("second lease of the only caller ID to one number: %v, want ErrPoolExhausted", err)
 	}
-	if _, err := one.Lease(ctx, claimer{st}, "numberB", time.Minute); err != nil {
+	if _, err := one.Lease(ctx, storeLeaser{st}, "numberB", time.Minute); err != nil {
 		t.Fatalf("another number cannot share the caller ID: %v", err)
 	}
 
@@ -38,7 +38,7 @@ func TestLeaseOnRealStore(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for range 20 {
-		id, err := pool.Lease(ctx, claimer{st}, "numberC", time.Minute)
+		id, err := pool.Lease(ctx, storeLeaser{st}, "numberC", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

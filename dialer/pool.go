@@ -161,25 +161,25 @@ const LeasePrefix = "callerid/"
 // leaseKey is where the lease of callerID for numberKey lives.
 func leaseKey(numberKey, callerID string) string { return LeasePrefix + numberKey + "/" + callerID }
 
-// Leaser records short-lived exclusive claims on keys; the state store
+// Leaser leases keys: short-lived, exclusive holds; the state store
 // implements it.
 type Leaser interface {
-	// Claim takes key for ttl if nobody holds it, and reports whether it
+	// Take leases key for ttl if nobody holds it, and reports whether it
 	// did: false, with a nil error, means someone else holds key now. An
-	// error means the claim's outcome is unknown.
-	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// error means the lease's outcome is unknown.
+	Take(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
-// Lease picks a caller ID and claims it, for ttl, for the number that
+// Lease picks a caller ID and leases it, for ttl, for the number that
 // numberKey stands for, so that no two live verifications of one number are
 // presented from the same caller ID; different numbers may share one.
 // numberKey is an opaque key for the number (a keyed hash, never the number
-// itself); the claim's key is "callerid/" + numberKey + "/" + callerID. ttl
+// itself); the lease's key is "callerid/" + numberKey + "/" + callerID. ttl
 // should cover the call and a cooldown after it: nothing else ends a lease.
 //
-// Lease draws up to 8 caller IDs; if every one is already claimed for the
+// Lease draws up to 8 caller IDs; if every one is already leased to the
 // number it returns an error wrapping ErrPoolExhausted. It returns ctx's
-// error if ctx ends, and wraps the Leaser's error if a claim fails.
+// error if ctx ends, and wraps the Leaser's error if a lease fails.
 func (p *Pool) Lease(ctx context.Context, l Leaser, numberKey string, ttl time.Duration) (callerID string, err error) {
 	for range leaseTries {
 		if err := ctx.Err(); err != nil {
@@ -189,7 +189,7 @@ func (p *Pool) Lease(ctx context.Context, l Leaser, numberKey string, ttl time.D
 		if err != nil {
 			return "", fmt.Errorf("lease caller ID: %w", err)
 		}
-		ok, err := l.Claim(ctx, leaseKey(numberKey, id), ttl)
+		ok, err := l.Take(ctx, leaseKey(numberKey, id), ttl)
 		if err != nil {
 			return "", fmt.Errorf("lease caller ID: %w", err)
 		}

@@ -289,16 +289,16 @@ func TestCode(t *testing.T) {
 
 // fakeLeaser is an in-memory Leaser; leases never expire.
 type fakeLeaser struct {
-	mu     sync.Mutex
-	held   map[string]bool
-	claims int
-	err    error
+	mu    sync.Mutex
+	held  map[string]bool
+	takes int
+	err   error
 }
 
-func (f *fakeLeaser) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+func (f *fakeLeaser) Take(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.claims++
+	f.takes++
 	if f.err != nil {
 		return false, f.err
 	}
@@ -312,7 +312,7 @@ func (f *fakeLeaser) Claim(ctx context.Context, key string, ttl time.Duration) (
 	return true, nil
 }
 
-func TestLeaseSkipsClaimedCallerIDs(t *testing.T) {
+func TestLeaseSkipsLeasedCallerIDs(t *testing.T) {
 	p := mustPool(t, 3, rng(442079460000, 442079460999, 12))
 	l := &fakeLeaser{held: map[string]bool{}}
 	// Someone holds a tenth of the pool for this number: a lease draws
@@ -329,7 +329,7 @@ func TestLeaseSkipsClaimedCallerIDs(t *testing.T) {
 			t.Fatalf("Lease: %v", err)
 		}
 		if taken[id] {
-			t.Fatalf("Lease returned %s, already claimed for this number", id)
+			t.Fatalf("Lease returned %s, already leased to this number", id)
 		}
 		taken[id] = true
 	}
@@ -345,8 +345,8 @@ func TestLeaseExhausted(t *testing.T) {
 	if !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("Lease = %q, %v; want ErrPoolExhausted", id, err)
 	}
-	if l.claims != leaseTries {
-		t.Errorf("made %d claims, want %d", l.claims, leaseTries)
+	if l.takes != leaseTries {
+		t.Errorf("made %d leases, want %d", l.takes, leaseTries)
 	}
 }
 
@@ -376,8 +376,8 @@ func TestLeaseErrors(t *testing.T) {
 	if _, err := p.Lease(ctx, l, "num-a", time.Minute); !errors.Is(err, context.Canceled) {
 		t.Errorf("Lease with cancelled ctx: error = %v, want context.Canceled", err)
 	}
-	if l.claims != 0 {
-		t.Errorf("Lease with cancelled ctx made %d claims", l.claims)
+	if l.takes != 0 {
+		t.Errorf("Lease with cancelled ctx made %d leases", l.takes)
 	}
 }
 

@@ -2,7 +2,7 @@ package sip
 
 import "github.com/emiago/sipgo/sip"
 
-// The INVITE client of an outbound call (Flash, Place) as a state machine:
+// The INVITE client of an outbound call (Flash, Dial) as a state machine:
 // the states, the inputs that move it and the transitions, kept apart
 // from the I/O that feeds it and carries out its actions (flash.go), as
 // sipgo keeps transaction_client_tx_fsm.go apart from its transaction.
@@ -107,7 +107,7 @@ type dialMachine struct {
 	// The call's options, fixed for its life.
 	KeepRinging bool // an ordinary call: no CANCEL on ringing
 	RingFor     bool // a flash call that rings for FlashOptions.RingFor before its CANCEL
-	Answer      bool // Place: a 2xx is kept as a dialog
+	Answer      bool // Dial: a 2xx is kept as a dialog
 	CanAuth     bool // the trunk has credentials for a digest challenge
 
 	Responded   bool   // any response came (NoResponse no longer applies)

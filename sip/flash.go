@@ -59,12 +59,12 @@ const cancelWait = 32 * time.Second
 // arrived). Flash returns the call's final event; it never returns before
 // the call is over or abandoned.
 func (e *Endpoint) Flash(ctx context.Context, c Call, o FlashOptions, report func(Event)) Event {
-	ev, _ := e.dial(ctx, c, o, false, report)
+	ev, _ := e.call(ctx, c, o, false, report)
 	return ev
 }
 
-// PlaceOptions shape a call that is meant to be answered.
-type PlaceOptions struct {
+// DialOptions shape a call that is meant to be answered.
+type DialOptions struct {
 	// Timeout bounds the wait for an answer (ringing included); then the
 	// call is cancelled. 0 means 30 s.
 	Timeout time.Duration
@@ -72,21 +72,21 @@ type PlaceOptions struct {
 	NoResponse time.Duration
 }
 
-// Place calls c.To and waits for the answer. Answered, it returns the call's
+// Dial calls c.To and waits for the answer. Answered, it returns the call's
 // Dialog and an EventAnswered; otherwise no Dialog and the final event
 // (failed, timeout, cancelled). report receives every step, as for Flash.
 // Cancelling ctx before the answer hangs up (CANCEL); after the answer, end
 // the call with Dialog.Hangup.
-func (e *Endpoint) Place(ctx context.Context, c Call, o PlaceOptions, report func(Event)) (*Dialog, Event) {
-	ev, d := e.dial(ctx, c, FlashOptions{KeepRinging: true, Timeout: o.Timeout, NoResponse: o.NoResponse}, true, report)
+func (e *Endpoint) Dial(ctx context.Context, c Call, o DialOptions, report func(Event)) (*Dialog, Event) {
+	ev, d := e.call(ctx, c, FlashOptions{KeepRinging: true, Timeout: o.Timeout, NoResponse: o.NoResponse}, true, report)
 	return d, ev
 }
 
-// dial runs one outbound INVITE transaction to its end. With answer set, a
+// call runs one outbound INVITE transaction to its end. With answer set, a
 // 2xx is ACKed and kept as a Dialog; otherwise it is ACKed and BYEd at once.
-// What the call does is decided by its state machine (dialfsm.go); dial
+// What the call does is decided by its state machine (dialfsm.go); call
 // and dialing feed it and carry out what it asks.
-func (e *Endpoint) dial(ctx context.Context, c Call, o FlashOptions, answer bool, report func(Event)) (Event, *Dialog) {
+func (e *Endpoint) call(ctx context.Context, c Call, o FlashOptions, answer bool, report func(Event)) (Event, *Dialog) {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
@@ -141,7 +141,7 @@ type dialing struct {
 	cancelTimer   <-chan time.Time
 
 	final  Event   // the call's final event, once m is ended
-	dialog *Dialog // the answered call (Place)
+	dialog *Dialog // the answered call (Dial)
 }
 
 // run waits for what happens to the call until its machine ends it.
@@ -235,7 +235,7 @@ func (d *dialing) catchUp() {
 
 // apply moves the machine on by in and carries out its actions; res is
 // the response in stands for, if any. It reports whether the call is
-// over (d.final, and d.dialog for an answered Place, hold the outcome).
+// over (d.final, and d.dialog for an answered Dial, hold the outcome).
 func (d *dialing) apply(in dialInput, res *sip.Response) bool {
 	var st dialStep
 	d.m, st = d.m.next(in)

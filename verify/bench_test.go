@@ -155,10 +155,10 @@ type benchDialer struct {
 	leased sync.Map // number key → caller ID
 }
 
-func (d *benchDialer) DrawCallerID(_, numberKey string) (dialer.CallerIDClaim, error) {
+func (d *benchDialer) DrawCallerID(_, numberKey string) (dialer.CallerIDLease, error) {
 	id := fmt.Sprintf("+44207946%04d", d.n.Add(1)%10000)
 	d.leased.Store(numberKey, id)
-	return dialer.CallerIDClaim{CallerID: id, Key: dialer.LeasePrefix + numberKey + "/" + id, TTL: time.Minute}, nil
+	return dialer.CallerIDLease{CallerID: id, Key: dialer.LeasePrefix + numberKey + "/" + id, TTL: time.Minute}, nil
 }
 
 // code is the code of the last caller ID leased for numberKey.

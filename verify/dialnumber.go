@@ -105,19 +105,19 @@ func (s *Service) needDialNumbers(r *record) error {
 	return nil
 }
 
-// dialNumbered is embedded by the inbound methods: their records reserve a
+// dialNumbered is embedded by the inbound methods: their records lease a
 // dial number.
 type dialNumbered struct{}
 
-// reservations offers the dial numbers in turn, from the next one, so
+// leases offers the dial numbers in turn, from the next one, so
 // that an INVITE finds the record with one read of its (dial number,
 // number) index key. A dial number is free when no other pending
 // verification of the same number waits on it; when the first dialTries
 // are all taken, the newest verification takes over the first.
-func (dialNumbered) reservations(s *Service, r *record) func() (reservation, error) {
+func (dialNumbered) leases(s *Service, r *record) func() (lease, error) {
 	n := s.dial.Len()
 	first, tries, i := s.dial.take(), min(dialTries, n), uint64(0)
-	return func() (reservation, error) {
+	return func() (lease, error) {
 		force := false
 		var number string
 		switch {
@@ -126,10 +126,10 @@ func (dialNumbered) reservations(s *Service, r *record) func() (reservation, err
 		case i == tries:
 			number, force = s.dial.at(first), true
 		default:
-			return reservation{}, fmt.Errorf("verify: dial number: %w", store.ErrConflict)
+			return lease{}, fmt.Errorf("verify: dial number: %w", store.ErrConflict)
 		}
 		i++
 		r.DialNumber = number
-		return reservation{key: inboundKey(number, r.NumberKey), val: []byte(r.ID), ttl: s.cfg.Expiry, force: force}, nil
+		return lease{key: inboundKey(number, r.NumberKey), val: []byte(r.ID), ttl: s.cfg.Expiry, force: force}, nil
 	}
 }

@@ -23,20 +23,20 @@ const callerIDTries = 8
 
 func (flashCall) prepare(context.Context, *Service, *record) error { return nil }
 
-// reservations draws caller IDs at random from the pool: the record leases
-// the first that its number does not hold already.
-func (flashCall) reservations(s *Service, r *record) func() (reservation, error) {
+// leases draws caller IDs at random from the pool: the record leases the
+// first that its number does not hold already.
+func (flashCall) leases(s *Service, r *record) func() (lease, error) {
 	tries := 0
-	return func() (reservation, error) {
+	return func() (lease, error) {
 		if tries++; tries > callerIDTries {
-			return reservation{}, ErrNoCallerID
+			return lease{}, ErrNoCallerID
 		}
 		c, err := s.dialer.DrawCallerID(r.Number, r.NumberKey)
 		if err != nil {
-			return reservation{}, fmt.Errorf("verify: %w", err)
+			return lease{}, fmt.Errorf("verify: %w", err)
 		}
 		r.CallerID = c.CallerID
-		return reservation{key: c.Key, val: []byte{'1'}, ttl: c.TTL}, nil
+		return lease{key: c.Key, val: []byte{'1'}, ttl: c.TTL}, nil
 	}
 }
 

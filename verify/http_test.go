@@ -35,9 +35,9 @@ type fakeDialer struct {
 
 // DrawCallerID always draws the same caller ID, under a lease key of its
 // own each time so that one number can have several verifications.
-func (d *fakeDialer) DrawCallerID(_, numberKey string) (dialer.CallerIDClaim, error) {
+func (d *fakeDialer) DrawCallerID(_, numberKey string) (dialer.CallerIDLease, error) {
 	key := fmt.Sprintf("%s%s/%s/%d", dialer.LeasePrefix, numberKey, d.callerID, d.draws.Add(1))
-	return dialer.CallerIDClaim{CallerID: d.callerID, Key: key, TTL: time.Minute}, nil
+	return dialer.CallerIDLease{CallerID: d.callerID, Key: key, TTL: time.Minute}, nil
 }
 
 func (d *fakeDialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {

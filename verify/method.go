@@ -13,7 +13,7 @@ import (
 // method is one way of verifying a number. Each lives in its own file and
 // has one line in methods; whatever the rest of verify treats differently
 // from one method to another, it asks the method (traits, and the
-// optional reserver and talker), never its name.
+// optional leaser and talker), never its name.
 type method interface {
 	// traits says how the rest of verify treats the method's
 	// verifications. It is a constant.
@@ -93,23 +93,23 @@ func (t traits) chains() bool { return t.inbound == inboundNone }
 // if the node is lost (remote.go).
 func (t traits) places() bool { return t.inbound == inboundNone && t.delivers != byText }
 
-// reservation is something a new record holds for a while, and no other
+// lease is something a new record holds for a while, and no other
 // record of its number may hold meanwhile (a caller ID, a dial number):
 // the store key val is written under, for ttl, in the record's
 // transaction, only if the key is absent unless force is set.
-type reservation struct {
+type lease struct {
 	key   string
 	val   []byte
 	ttl   time.Duration
 	force bool
 }
 
-// reserver is a method whose records reserve something.
-type reserver interface {
-	// reservations returns the reservations to try in turn for r, until
-	// one is free. Each call of next sets r's field for the reservation it
-	// returns (CallerID, DialNumber), or fails once nothing is left to try.
-	reservations(s *Service, r *record) (next func() (reservation, error))
+// leaser is a method whose records lease something.
+type leaser interface {
+	// leases returns the leases to try in turn for r, until one is free.
+	// Each call of next sets r's field for the lease it returns
+	// (CallerID, DialNumber), or fails once nothing is left to try.
+	leases(s *Service, r *record) (next func() (lease, error))
 }
 
 // talker is a method that talks with the user on an answered call, the

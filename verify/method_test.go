@@ -37,8 +37,8 @@ func TestMethodTraits(t *testing.T) {
 		if answers := m.traits().inbound == inboundAnswers; answers && !talks {
 			t.Errorf("%s answers the user's call but does not talk", name)
 		}
-		if _, reserves := m.(reserver); m.traits().inbound != inboundNone && !reserves {
-			t.Errorf("%s waits for the user's call but reserves no dial number", name)
+		if _, leases := m.(leaser); m.traits().inbound != inboundNone && !leases {
+			t.Errorf("%s waits for the user's call but leases no dial number", name)
 		}
 	}
 }

@@ -11,11 +11,11 @@ import (
 // The operations of the API: create, get, check and hang up a
 // verification.
 
-// Create validates req, reserves what the method needs, stores the
+// Create validates req, leases what the method needs, stores the
 // verification and starts its call. The call goes on after Create returns.
 //
 // The record, its history entry, its number's data key, the rate-limit
-// count and what the method reserves (a caller ID, a dial number) are
+// count and what the method leases (a caller ID, a dial number) are
 // written in one store transaction.
 func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification, error) {
 	rec, err := s.newRecord(req)

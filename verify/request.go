@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ringproof/ringproof/api"
+	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
 )
@@ -39,9 +40,9 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 	}
 	codeLen := s.cfg.CodeLength
 	if req.CodeLength != 0 {
-		if req.CodeLength < 3 || req.CodeLength > 6 || req.CodeLength > s.cfg.MaxCodeLength {
+		if req.CodeLength < conf.MinCodeLength || req.CodeLength > s.cfg.MaxCodeLength {
 			return nil, &api.InputError{Field: "code_length", Code: "out_of_range",
-				Message: fmt.Sprintf("code_length must be between 3 and %d", min(6, s.cfg.MaxCodeLength))}
+				Message: fmt.Sprintf("code_length must be between %d and %d", conf.MinCodeLength, s.cfg.MaxCodeLength)}
 		}
 		codeLen = req.CodeLength
 	}

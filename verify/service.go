@@ -43,7 +43,7 @@ type Dialer interface {
 	// DrawCallerID draws a caller ID for a flash call to number from its
 	// route's pool and says how to lease it for numberKey; the
 	// verification's transaction writes the lease.
-	DrawCallerID(number, numberKey string) (dialer.CallerIDClaim, error)
+	DrawCallerID(number, numberKey string) (dialer.CallerIDLease, error)
 	// Flash calls number from callerID and hangs up when it rings,
 	// reporting each step; cancelling ctx hangs up.
 	Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event
@@ -66,7 +66,7 @@ type conversation interface {
 // Config is the part of the configuration the service uses.
 type Config struct {
 	CodeLength          int
-	MaxCodeLength       int // longest code the caller-ID pool can carry
+	MaxCodeLength       int // longest code a request may ask for; 0 or more than conf.MaxCodeLength means conf.MaxCodeLength
 	Expiry              time.Duration
 	MaxAttempts         int
 	MaxPerNumberPerHour int
@@ -138,6 +138,9 @@ func NewService(st Store, d Dialer, cfg Config, index func(string) string, log *
 	}
 	if cfg.SMSText == "" {
 		cfg.SMSText = smsText
+	}
+	if cfg.MaxCodeLength <= 0 || cfg.MaxCodeLength > conf.MaxCodeLength {
+		cfg.MaxCodeLength = conf.MaxCodeLength
 	}
 	if cfg.InboundStatus == 0 {
 		cfg.InboundStatus = 603

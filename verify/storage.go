@@ -141,18 +141,18 @@ func (s *Service) updateWith(ctx context.Context, id string, cur []byte, rev int
 // save stores a new record in one transaction with its history entry (in
 // the outbox, for the history store), its number's data key, one event
 // taken from the number's rate limit (MaxPerNumberPerHour, in a sliding
-// hour), and m's reservation if it has one. The personal data (number, reference, consent, caller ID) is sealed
+// hour), and m's lease if it has one. The personal data (number, reference, consent, caller ID) is sealed
 // with the data key and the code hashed: the stored record holds neither
-// in clear. A reservation that is held already is tried again with the
+// in clear. A lease that is held already is tried again with the
 // next one m offers; nothing is written when the rate limit is reached.
 func (s *Service) save(ctx context.Context, rec *record, m method) error {
 	live := s.cfg.Expiry + s.cfg.Grace
 	budget := numberSubject(rec.NumberKey)
-	var next func() (reservation, error)
-	if r, ok := m.(reserver); ok {
-		next = r.reservations(s, rec)
+	var next func() (lease, error)
+	if l, ok := m.(leaser); ok {
+		next = l.leases(s, rec)
 	}
-	claim, stale := reservation{}, false
+	held, stale := lease{}, false
 	for {
 		budgetRes, err := s.perNumber.Reserve(ctx, budget)
 		if err != nil {
@@ -162,7 +162,7 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 			return &NumberLimitError{RetryAfter: budgetRes.RetryAfter()}
 		}
 		if next != nil && !stale {
-			if claim, err = next(); err != nil {
+			if held, err = next(); err != nil {
 				return err
 			}
 		}
@@ -197,12 +197,12 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 				},
 			}
 			budgetRes.AddTo(&t)
-			if claim.key != "" {
-				if !claim.force {
-					t.If = append(t.If, store.IfAbsent(claim.key))
-					t.Read = append(t.Read, claim.key)
+			if held.key != "" {
+				if !held.force {
+					t.If = append(t.If, store.IfAbsent(held.key))
+					t.Read = append(t.Read, held.key)
 				}
-				t.Then = append(t.Then, store.OpPut(claim.key, claim.val, claim.ttl))
+				t.Then = append(t.Then, store.OpPut(held.key, held.val, held.ttl))
 			}
 			return t, nil
 		})
@@ -221,8 +221,8 @@ func (s *Service) save(ctx context.Context, rec *record, m method) error {
 			s.vault.Queue(res.Rev, queued)
 			return nil
 		}
-		if _, held := res.Read[claim.key]; claim.key != "" && held {
-			continue // reserved already: take the next one
+		if _, taken := res.Read[held.key]; held.key != "" && taken {
+			continue // leased already: take the next one
 		}
 		return fmt.Errorf("verify: save %s: %w", rec.ID, store.ErrConflict)
 	}

@@ -74,8 +74,8 @@ func TestMaskedCallIsBridgedWithTheProxyAsCallerID(t *testing.T) {
 	}
 	defer riderCarrier.Close()
 	offer := "v=0\r\no=rider 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-	dlg, ev := riderCarrier.Place(context.Background(), sip.Call{Trunk: sip.Trunk{Name: "ringproof", Address: srv.SIPAddr().String()}, From: rider, To: proxy, SDP: []byte(offer)},
-		sip.PlaceOptions{Timeout: 10 * time.Second}, nil)
+	dlg, ev := riderCarrier.Dial(context.Background(), sip.Call{Trunk: sip.Trunk{Name: "ringproof", Address: srv.SIPAddr().String()}, From: rider, To: proxy, SDP: []byte(offer)},
+		sip.DialOptions{Timeout: 10 * time.Second}, nil)
 	if dlg == nil {
 		t.Fatalf("the rider's carrier's call was not answered: %+v", ev)
 	}
@@ -262,8 +262,8 @@ func TestStrangerCallingAProxyHearsTheAnnouncement(t *testing.T) {
 	}
 	defer stranger.Close()
 	offer := fmt.Sprintf("v=0\r\no=stranger 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", peer.port())
-	dlg, ev := stranger.Place(context.Background(), sip.Call{Trunk: sip.Trunk{Name: "ringproof", Address: srv.SIPAddr().String()},
-		From: "+447911123999", To: sess["proxy_number"].(string), SDP: []byte(offer)}, sip.PlaceOptions{Timeout: 10 * time.Second}, nil)
+	dlg, ev := stranger.Dial(context.Background(), sip.Call{Trunk: sip.Trunk{Name: "ringproof", Address: srv.SIPAddr().String()},
+		From: "+447911123999", To: sess["proxy_number"].(string), SDP: []byte(offer)}, sip.DialOptions{Timeout: 10 * time.Second}, nil)
 	if dlg == nil {
 		t.Fatalf("the stranger's call was not answered: %+v", ev)
 	}

@@ -98,8 +98,8 @@ func TestStrangerWithAnInvalidCallerID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stranger.Close()
-	_, ev := stranger.Place(context.Background(), sip.Call{Trunk: sip.Trunk{Name: "ringproof", Address: srv.SIPAddr().String()},
-		From: "+99912345678", To: sess["proxy_number"].(string)}, sip.PlaceOptions{Timeout: 10 * time.Second}, nil)
+	_, ev := stranger.Dial(context.Background(), sip.Call{Trunk: sip.Trunk{Name: "ringproof", Address: srv.SIPAddr().String()},
+		From: "+99912345678", To: sess["proxy_number"].(string)}, sip.DialOptions{Timeout: 10 * time.Second}, nil)
 	if ev.Status != 404 {
 		t.Fatalf("the stranger's call: %+v, want 404", ev)
 	}

@@ -290,7 +290,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	s.startGuard(bg, cfg, nodeID, log)
 	s.svc = verify.NewService(s.store, d, verify.Config{
 		CodeLength:          cfg.FlashCall.CodeLength,
-		MaxCodeLength:       6,
+		MaxCodeLength:       conf.MaxCodeLength,
 		Expiry:              time.Duration(cfg.Verification.ExpiryS) * time.Second,
 		MaxAttempts:         cfg.Verification.MaxAttempts,
 		MaxPerNumberPerHour: cfg.Verification.MaxPerNumberPerHour,
