@@ -23,7 +23,10 @@ type Config struct {
 	Verification Verification `yaml:"verification"`
 	Fraud        Fraud        `yaml:"fraud"`
 	Limits       Limits       `yaml:"limits"`
-	Log          Log          `yaml:"log"`
+	// TestNumbers are numbers developers verify in their CI: no call, no
+	// text, a fixed code, no rate limit. Default empty.
+	TestNumbers []TestNumber `yaml:"test_numbers"`
+	Log         Log          `yaml:"log"`
 }
 
 // SMS configures the text messages of the sms method, sent to the trunks

@@ -123,6 +123,7 @@ func Default() *Config {
 				MaxUnverifiedRatio: 0.9,
 			},
 		},
+		TestNumbers: []TestNumber{},
 		Log: Log{
 			Level:  "info",
 			Format: "text",

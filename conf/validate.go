@@ -99,6 +99,7 @@ func (c *Config) Validate() error {
 	c.validateMasking(v)
 	c.validateVerification(v)
 	c.validateFraud(v)
+	v.testNumbers("test_numbers", c.TestNumbers, c.FlashCall.CodeLength, "flashcall.code_length")
 	c.validateLog(v)
 	return joinFieldErrors(v.problems)
 }

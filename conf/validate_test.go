@@ -247,6 +247,17 @@ func TestValidateRejects(t *testing.T) {
 		{"timeout high", func(c *Config) { c.FlashCall.TimeoutS = 121 }, "flashcall.timeout_s", "121 is out of range 1..120"},
 		{"cooldown negative", func(c *Config) { c.FlashCall.CooldownS = -1 }, "flashcall.cooldown_s", "-1 is below the minimum 0"},
 
+		{"test number not E.164", func(c *Config) { c.TestNumbers = []TestNumber{{Number: "15005550006", Code: "1234"}} }, "test_numbers[0].number", "does not start with '+'"},
+		{"test number twice", func(c *Config) {
+			c.TestNumbers = []TestNumber{{Number: "+15005550006", Code: "1234"}, {Number: "+15005550006", Code: "4321"}}
+		}, "test_numbers[1].number", `"+15005550006" is also test_numbers[0].number`},
+		{"test code too short", func(c *Config) { c.TestNumbers = []TestNumber{{Number: "+15005550006", Code: "123"}} }, "test_numbers[0].code", `"123" must be 4 digits, as flashcall.code_length says`},
+		{"test code not digits", func(c *Config) { c.TestNumbers = []TestNumber{{Number: "+15005550006", Code: "12a4"}} }, "test_numbers[0].code", "must be 4 digits"},
+		{"test code follows code_length", func(c *Config) {
+			c.FlashCall.CodeLength = 6
+			c.TestNumbers = []TestNumber{{Number: "+15005550006", Code: "1234"}}
+		}, "test_numbers[0].code", "must be 6 digits, as flashcall.code_length says"},
+
 		{"sms from not E.164", func(c *Config) { c.SMS.From = "Ringproof" }, "sms.from", "is not an E.164 number"},
 		{"sms text without code", func(c *Config) { c.SMS.Text = "Your code" }, "sms.text", "must hold {code} exactly once"},
 		{"sms text with two codes", func(c *Config) { c.SMS.Text = "{code} {code}" }, "sms.text", "must hold {code} exactly once"},
@@ -302,6 +313,9 @@ func TestValidateAccepts(t *testing.T) {
 		{"sms text of exactly one GSM message", func(c *Config) { c.SMS.Text = strings.Repeat("a", 154) + "{code}" }},
 		{"sms text of exactly one UCS-2 message", func(c *Config) { c.SMS.Text = "Ваш код {code}. " + strings.Repeat("я", 54) }},
 		{"sms from", func(c *Config) { c.SMS.From = "+15005550006" }},
+		{"test numbers", func(c *Config) {
+			c.TestNumbers = []TestNumber{{Number: "+15005550006", Code: "0000"}, {Number: "+447700900123", Code: "4242"}}
+		}},
 		{"external store", func(c *Config) {
 			c.Store.Endpoints = []string{"https://etcd1.example.com:2379", "10.0.0.2:2379", "etcd3:2379"}
 			c.Store.DataDir = ""

@@ -6,7 +6,6 @@ import (
 
 	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/conf"
-	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
 )
 
@@ -34,12 +33,18 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 		return nil, err
 	}
 	method := Method(req.Method)
-	number, err := number.Parse(req.Number, req.Region)
+	number, testCode, err := s.parseNumber(req.Number, req.Region)
 	if err != nil {
 		return nil, err
 	}
 	codeLen := s.cfg.CodeLength
-	if req.CodeLength != 0 {
+	if testCode != "" {
+		if req.CodeLength != 0 && req.CodeLength != len(testCode) {
+			return nil, &api.InputError{Field: "code_length", Code: "out_of_range",
+				Message: fmt.Sprintf("this test number's code has %d digits; leave code_length out or give %d", len(testCode), len(testCode))}
+		}
+		codeLen = len(testCode)
+	} else if req.CodeLength != 0 {
 		if req.CodeLength < conf.MinCodeLength || req.CodeLength > s.cfg.MaxCodeLength {
 			return nil, &api.InputError{Field: "code_length", Code: "out_of_range",
 				Message: fmt.Sprintf("code_length must be between %d and %d", conf.MinCodeLength, s.cfg.MaxCodeLength)}
@@ -81,6 +86,8 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 		Consent:     req.Consent,
 		Locale:      req.Locale,
 		Fallback:    fallback,
+		Test:        testCode != "",
+		Code:        testCode,
 		Node:        s.cfg.Node,
 		CreatedAt:   now,
 		UpdatedAt:   now,

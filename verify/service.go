@@ -102,6 +102,9 @@ type Config struct {
 	// ResultTokenKey signs result tokens (resulttoken.go); nil: none are
 	// made.
 	ResultTokenKey []byte
+	// TestNumbers maps the E.164 numbers developers verify in their CI to
+	// their fixed codes (test_numbers; testnumber.go).
+	TestNumbers map[string]string
 }
 
 // Service creates, checks and hangs up verifications. It is safe for

@@ -132,6 +132,9 @@ type record struct {
 	// (publishable.go), never the key itself; empty when an API key did.
 	// Only that key may act on it; a fallback link inherits it.
 	Creator string `json:"creator,omitempty"`
+	// Test marks a verification of a test number (testnumber.go): no call,
+	// no text, a fixed code, no rate limit.
+	Test bool `json:"test,omitempty"`
 	// Seq counts the record's writes: its history entry's version.
 	Seq int64 `json:"seq"`
 
@@ -173,6 +176,9 @@ type Verification struct {
 	// a web page to hand to its server (resulttoken.go); only when
 	// verified.
 	ResultToken string `json:"result_token,omitempty"`
+	// Test is true for a verification of a test number (test_numbers):
+	// nothing was dialled or texted, and the configured code verifies it.
+	Test bool `json:"test,omitempty"`
 }
 
 // view turns the stored record into what the API shows, as of now.
@@ -194,6 +200,7 @@ func (r *record) view(now time.Time) *Verification {
 		Fallback:     r.Fallback,
 		NextID:       r.NextID,
 		PreviousID:   r.PreviousID,
+		Test:         r.Test,
 	}
 	if v.Status == StatusExpired && r.Status != StatusExpired {
 		v.Reason = ReasonExpired

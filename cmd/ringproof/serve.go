@@ -306,6 +306,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		Vault:               s.vault,
 		ResultTokenKey:      s.tokenKey,
 		Guard:               s.guard,
+		TestNumbers:         conf.TestCodes(cfg.TestNumbers),
 	}, s.vault.Index().Of, log)
 	s.mask = masking.New(s.store, s.vault, d, masking.Config{
 		Numbers:       cfg.MaskingRanges(),
