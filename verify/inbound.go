@@ -103,7 +103,7 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 		}
 		r.Events = append(r.Events, Event{Type: "inbound_call", Reason: "caller ID matched",
 			Verstat: in.Verstat, Attestation: in.Attestation, At: now.UTC(), Trunk: in.Trunk})
-		r.Status, r.Reason, r.UpdatedAt = StatusVerified, "", now.UTC()
+		r.Status, r.Reason, r.UpdatedAt, r.VerifiedAt = StatusVerified, "", now.UTC(), now.UTC()
 		matched = true
 		return []store.Op{store.OpDelete(key)}, nil
 	})

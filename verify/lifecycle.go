@@ -77,7 +77,7 @@ func (r *record) applyCheck(given string, now time.Time) outcome {
 	}
 	r.UpdatedAt = now.UTC()
 	if codeMatches(r.CodeHash, given) {
-		r.Status, r.Reason = StatusVerified, ""
+		r.Status, r.Reason, r.VerifiedAt = StatusVerified, "", now.UTC()
 		return outcomeMatch
 	}
 	r.Attempts++

@@ -159,3 +159,19 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifiedAtIsTheFirstMatch: a verification records when the right
+// code first verified it; a wrong code, and checks once it is final, leave
+// it as it was.
+func TestVerifiedAtIsTheFirstMatch(t *testing.T) {
+	r := newTestRecord()
+	r.applyCheck(testCodeHash(r.ID, "0000"), t0.Add(time.Second))
+	if !r.VerifiedAt.IsZero() || r.view(t0).VerifiedAt != nil {
+		t.Fatalf("a wrong code set verified_at: %v", r.VerifiedAt)
+	}
+	r.applyCheck(testCodeHash(r.ID, "1234"), t0.Add(2*time.Second))
+	r.applyCheck(testCodeHash(r.ID, "1234"), t0.Add(3*time.Second))
+	if v := r.view(t0.Add(4 * time.Second)); v.VerifiedAt == nil || !v.VerifiedAt.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("verified_at %v, want the first match at %v", v.VerifiedAt, t0.Add(2*time.Second))
+	}
+}

@@ -115,7 +115,10 @@ type record struct {
 	CreatedAt   time.Time `json:"created_at"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
-	Events      []Event   `json:"events"`
+	// VerifiedAt is when the verification became verified; zero until
+	// then.
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
+	Events     []Event   `json:"events"`
 	// HangupAsked is set when an application asked to end the call; the
 	// node placing the call acts on it.
 	HangupAsked bool `json:"hangup_asked,omitempty"`
@@ -165,7 +168,10 @@ type Verification struct {
 	Reference    string    `json:"reference,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	ExpiresAt    time.Time `json:"expires_at"`
-	Events       []Event   `json:"events"`
+	// VerifiedAt is when the verification became verified; absent until
+	// then.
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
+	Events     []Event    `json:"events"`
 	// Fallback are the methods still to try if this one does not reach the
 	// user; NextID is the verification that took over (with the first of
 	// them), PreviousID the one this verification took over from.
@@ -204,6 +210,10 @@ func (r *record) view(now time.Time) *Verification {
 	}
 	if v.Status == StatusExpired && r.Status != StatusExpired {
 		v.Reason = ReasonExpired
+	}
+	if !r.VerifiedAt.IsZero() {
+		at := r.VerifiedAt
+		v.VerifiedAt = &at
 	}
 	if len(r.CallerID) > r.CodeLength { // a flash call's caller ID: the code is its last digits
 		v.CLIPrefix = r.CallerID[:len(r.CallerID)-r.CodeLength]
