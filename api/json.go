@@ -27,33 +27,50 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // checked, so that a plain curl -d works. On failure it writes a 4xx
 // naming the field when it can, and returns false.
 func DecodeBody(w http.ResponseWriter, r *http.Request, maxBody int64, v any) bool {
+	if err := ReadBody(w, r, maxBody, v); err != nil {
+		WriteError(w, err.Status, err.Code, err.Message, err.Field)
+		return false
+	}
+	return true
+}
+
+// BodyError is a request body that ReadBody refused: the HTTP status to
+// answer (400, or 413 for a body too large), a stable code (invalid_json,
+// invalid_type, unknown_field, duplicate_field, body_too_large), a
+// message for people and the field at fault, if any.
+type BodyError struct {
+	Status               int
+	Code, Message, Field string
+}
+
+func (e *BodyError) Error() string { return e.Message }
+
+// ReadBody is DecodeBody for APIs that answer in a shape of their own: it
+// reads the body into v as strictly, and returns what is wrong with it
+// instead of answering. w is needed only to bound the body's size.
+func ReadBody(w http.ResponseWriter, r *http.Request, maxBody int64, v any) *BodyError {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeDecodeError(w, err)
-		return false
+		return decodeError(err)
 	}
 	// What encoding/json would let by: a key twice, a key in another case
 	// (strictjson.go).
 	if p := checkKeys(data, reflect.TypeOf(v)); p != nil {
-		WriteError(w, http.StatusBadRequest, p.code, p.message, p.field)
-		return false
+		return &BodyError{http.StatusBadRequest, p.code, p.message, p.field}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeDecodeError(w, err)
-		return false
+		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeDecodeError(w, err)
-			return false
+			return decodeError(err)
 		}
-		WriteError(w, http.StatusBadRequest, "invalid_json", "body must hold a single JSON object", "")
-		return false
+		return &BodyError{http.StatusBadRequest, "invalid_json", "body must hold a single JSON object", ""}
 	}
-	return true
+	return nil
 }
 
 // DecodeEmpty accepts a body of at most maxBody bytes that is empty or an
@@ -62,7 +79,8 @@ func DecodeBody(w http.ResponseWriter, r *http.Request, maxBody int64, v any) bo
 func DecodeEmpty(w http.ResponseWriter, r *http.Request, maxBody int64) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeDecodeError(w, err)
+		e := decodeError(err)
+		WriteError(w, e.Status, e.Code, e.Message, e.Field)
 		return false
 	}
 	if s := strings.TrimSpace(string(body)); s != "" && s != "{}" {
@@ -72,32 +90,33 @@ func DecodeEmpty(w http.ResponseWriter, r *http.Request, maxBody int64) bool {
 	return true
 }
 
-// writeDecodeError explains a JSON decoding failure, naming the field when
+// decodeError explains a JSON decoding failure, naming the field when
 // the decoder knows it.
-func writeDecodeError(w http.ResponseWriter, err error) {
+func decodeError(err error) *BodyError {
 	var (
 		tooBig    *http.MaxBytesError
 		syntax    *json.SyntaxError
 		typeErr   *json.UnmarshalTypeError
 		unknownFx = "json: unknown field "
 	)
+	bad := func(code, msg, field string) *BodyError { return &BodyError{http.StatusBadRequest, code, msg, field} }
 	switch {
 	case errors.As(err, &tooBig):
-		WriteError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body exceeds %d bytes", tooBig.Limit), "")
+		return &BodyError{http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body exceeds %d bytes", tooBig.Limit), ""}
 	case errors.As(err, &syntax):
-		WriteError(w, http.StatusBadRequest, "invalid_json", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset), "")
+		return bad("invalid_json", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset), "")
 	case errors.As(err, &typeErr) && typeErr.Field == "":
-		WriteError(w, http.StatusBadRequest, "invalid_type", fmt.Sprintf("body must be a JSON object, not %s", article(typeErr.Value)), "")
+		return bad("invalid_type", fmt.Sprintf("body must be a JSON object, not %s", article(typeErr.Value)), "")
 	case errors.As(err, &typeErr):
-		WriteError(w, http.StatusBadRequest, "invalid_type", fmt.Sprintf("%s must be %s, not %s", typeErr.Field, article(jsonType(typeErr.Type)), article(typeErr.Value)), typeErr.Field)
+		return bad("invalid_type", fmt.Sprintf("%s must be %s, not %s", typeErr.Field, article(jsonType(typeErr.Type)), article(typeErr.Value)), typeErr.Field)
 	case strings.HasPrefix(err.Error(), unknownFx):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), unknownFx), `"`)
-		WriteError(w, http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", field), field)
+		return bad("unknown_field", fmt.Sprintf("unknown field %q", field), field)
 	case errors.Is(err, io.EOF):
-		WriteError(w, http.StatusBadRequest, "invalid_json", "body is empty; a JSON object is required", "")
+		return bad("invalid_json", "body is empty; a JSON object is required", "")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		WriteError(w, http.StatusBadRequest, "invalid_json", "body ends in the middle of a JSON value", "")
+		return bad("invalid_json", "body ends in the middle of a JSON value", "")
 	default:
-		WriteError(w, http.StatusBadRequest, "invalid_json", "body is not a JSON object", "")
+		return bad("invalid_json", "body is not a JSON object", "")
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/ringproof/ringproof/checkmobi"
 	"github.com/ringproof/ringproof/conf"
 )
 
@@ -70,8 +70,8 @@ func keyNames(c conf.HTTP) keyLabels {
 // is no key, "watch_token" for a token in the query, "-" for none. Every
 // key is compared, in constant time, as authentication does.
 func (k keyLabels) of(r *http.Request) string {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	token := checkmobi.SecretKey(r) // a bearer token, or CheckMobi's bare key
+	if token == "" {
 		if r.URL.Query().Has("token") {
 			return "watch_token"
 		}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/api"
+	"github.com/ringproof/ringproof/checkmobi"
 	"github.com/ringproof/ringproof/cluster"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/dialer"
@@ -390,6 +391,8 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	mux.Handle("/v1/masking/", masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
 	mux.Handle("/v1/fraud/", s.fraudAPI(cfg))
 	mux.Handle("/v1/", s.clients.Middleware(s.verificationAPI(cfg)))
+	// CheckMobi's validation API, for applications written against it.
+	mux.Handle("/v1/validation/", s.clients.Middleware(checkmobi.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log)))
 	s.widgetRoutes(mux, cfg)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
