@@ -14,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store/storetest"
 )
 
@@ -115,7 +113,7 @@ func BenchmarkRecordUpdate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ev := sip.Event{Kind: sip.EventCancelled, Status: 487, At: benchRecord().CreatedAt.Add(4 * time.Millisecond)}
+	ev := CallEvent{Kind: CallCancelled, Status: 487, At: benchRecord().CreatedAt.Add(4 * time.Millisecond)}
 	b.ReportAllocs()
 	for b.Loop() {
 		var r record
@@ -148,17 +146,17 @@ func BenchmarkParseNumber(b *testing.B) {
 
 // benchDialer draws caller IDs in turn, remembering each by number key so
 // that the benchmark can give the right code, and plays a call that rings
-// and is cancelled at once, reporting its three events as sip.Endpoint
+// and is cancelled at once, reporting its three events as the SIP endpoint
 // does.
 type benchDialer struct {
 	n      atomic.Int64
 	leased sync.Map // number key → caller ID
 }
 
-func (d *benchDialer) DrawCallerID(_, numberKey string) (dialer.CallerIDLease, error) {
+func (d *benchDialer) DrawCallerID(_, numberKey string) (CallerIDLease, error) {
 	id := fmt.Sprintf("+44207946%04d", d.n.Add(1)%10000)
 	d.leased.Store(numberKey, id)
-	return dialer.CallerIDLease{CallerID: id, Key: dialer.LeasePrefix + numberKey + "/" + id, TTL: time.Minute}, nil
+	return CallerIDLease{CallerID: id, Key: "callerid/" + numberKey + "/" + id, TTL: time.Minute}, nil
 }
 
 // code is the code of the last caller ID leased for numberKey.
@@ -168,10 +166,10 @@ func (d *benchDialer) code(numberKey string) string {
 	return s[len(s)-4:]
 }
 
-func (d *benchDialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
-	report(sip.Event{Kind: sip.EventDialing, At: time.Now()})
-	report(sip.Event{Kind: sip.EventRinging, Status: 180, At: time.Now()})
-	ev := sip.Event{Kind: sip.EventCancelled, Status: 487, Reason: "rang", At: time.Now()}
+func (d *benchDialer) Flash(ctx context.Context, callerID, number string, report func(CallEvent)) CallEvent {
+	report(CallEvent{Kind: CallDialing, At: time.Now()})
+	report(CallEvent{Kind: CallRinging, Status: 180, At: time.Now()})
+	ev := CallEvent{Kind: CallCancelled, Status: 487, Reason: "rang", At: time.Now()}
 	report(ev)
 	return ev
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
 )
 
@@ -51,7 +50,7 @@ func (s *Service) startCall(rec *record) error {
 func (s *Service) startAnsweredCall(rec *record, t talker) error {
 	id, number, locale, method, code := rec.ID, rec.Number, rec.Locale, rec.Method, rec.Code
 	return s.goCall(id, func(ctx context.Context) {
-		conv, ev := s.dialer.Call(ctx, number, locale, func(ev sip.Event) { s.recordEvent(id, ev) })
+		conv, ev := s.dialer.Call(ctx, number, locale, func(ev CallEvent) { s.recordEvent(id, ev) })
 		if conv == nil {
 			s.stats.add(&s.stats.s.Answered, string(method)+" "+string(ev.Kind))
 			s.log.Info("call ended", "id", id, "event", ev.Kind, "sip_status", ev.Status, "reason", ev.Reason)
@@ -61,8 +60,8 @@ func (s *Service) startAnsweredCall(rec *record, t talker) error {
 		conv.Hangup()
 		why := conv.Ended()
 		s.stats.add(&s.stats.s.Answered, string(method)+" "+why)
-		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: why, At: time.Now(), Trunk: conv.Trunk()})
-		s.log.Info("call ended", "id", id, "event", sip.EventHungUp, "reason", why)
+		s.recordEvent(id, CallEvent{Kind: CallHungUp, Reason: why, At: time.Now(), Trunk: conv.Trunk()})
+		s.log.Info("call ended", "id", id, "event", CallHungUp, "reason", why)
 	})
 }
 
@@ -96,7 +95,7 @@ func (s *Service) hangupLocal(id string) bool {
 }
 
 // recordEvent stores one call event on the verification.
-func (s *Service) recordEvent(id string, ev sip.Event) { s.recordEvents(id, []sip.Event{ev}) }
+func (s *Service) recordEvent(id string, ev CallEvent) { s.recordEvents(id, []CallEvent{ev}) }
 
 // hangupErased forgets the records this node wrote last and hangs up its
 // calls whose records are gone: called when an erasure was made somewhere

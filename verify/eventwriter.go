@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
 )
 
@@ -18,7 +17,7 @@ import (
 type eventWriter struct {
 	s    *Service
 	id   string
-	ch   chan sip.Event
+	ch   chan CallEvent
 	done chan struct{}
 	cur  []byte // the record as last written, at store revision rev
 	rev  int64
@@ -34,14 +33,14 @@ const eventLinger = 20 * time.Millisecond
 
 // newEventWriter starts the writer of rec's call events.
 func (s *Service) newEventWriter(rec *record) *eventWriter {
-	w := &eventWriter{s: s, id: rec.ID, ch: make(chan sip.Event, eventQueue), done: make(chan struct{}),
+	w := &eventWriter{s: s, id: rec.ID, ch: make(chan CallEvent, eventQueue), done: make(chan struct{}),
 		cur: rec.stored, rev: rec.rev}
 	go w.run()
 	return w
 }
 
 // report queues ev; it blocks only if the store is far behind.
-func (w *eventWriter) report(ev sip.Event) { w.ch <- ev }
+func (w *eventWriter) report(ev CallEvent) { w.ch <- ev }
 
 // close writes what is queued and returns once it is stored.
 func (w *eventWriter) close() {
@@ -54,7 +53,7 @@ func (w *eventWriter) run() {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	for ev := range w.ch {
-		batch := []sip.Event{ev}
+		batch := []CallEvent{ev}
 		// A call's events often come in a burst (the 180 and the 487 after
 		// the CANCEL are a round trip apart): after an event that is not
 		// final, wait up to eventLinger for the next ones, so that the
@@ -91,14 +90,14 @@ func (w *eventWriter) run() {
 	}
 }
 
-func (w *eventWriter) write(batch []sip.Event) {
+func (w *eventWriter) write(batch []CallEvent) {
 	if r := w.s.recordEventsFrom(w.id, w.cur, w.rev, batch); r != nil {
 		w.cur, w.rev = r.stored, r.rev
 	}
 }
 
 // recordEvents stores a call's events on its verification.
-func (s *Service) recordEvents(id string, batch []sip.Event) { s.recordEventsFrom(id, nil, 0, batch) }
+func (s *Service) recordEvents(id string, batch []CallEvent) { s.recordEventsFrom(id, nil, 0, batch) }
 
 // recordEventsFrom stores a call's events on its verification, starting
 // from the record cur at revision rev if the caller has it (0: read it),
@@ -107,7 +106,7 @@ func (s *Service) recordEvents(id string, batch []sip.Event) { s.recordEventsFro
 // leader election) is retried for up to a minute; an attempt that timed
 // out may have been applied after all, so events already recorded are
 // skipped.
-func (s *Service) recordEventsFrom(id string, cur []byte, rev int64, batch []sip.Event) *record {
+func (s *Service) recordEventsFrom(id string, cur []byte, rev int64, batch []CallEvent) *record {
 	deadline := time.Now().Add(time.Minute)
 	retry := time.NewTicker(200 * time.Millisecond)
 	defer retry.Stop()
@@ -134,7 +133,7 @@ func (s *Service) recordEventsFrom(id string, cur []byte, rev int64, batch []sip
 }
 
 // hasEvent reports whether r already holds ev (same type, same time).
-func (r *record) hasEvent(ev sip.Event) bool {
+func (r *record) hasEvent(ev CallEvent) bool {
 	for _, e := range r.Events {
 		if e.Type == string(ev.Kind) && e.At.Equal(ev.At) {
 			return true

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store/storetest"
 )
 
@@ -35,9 +34,9 @@ func TestEventWriterCoalescesABurst(t *testing.T) {
 
 	w := svc.newEventWriter(rec)
 	now := time.Now()
-	w.report(sip.Event{Kind: sip.EventDialing, At: now})
-	w.report(sip.Event{Kind: sip.EventRinging, Status: 180, At: now.Add(time.Millisecond)})
-	w.report(sip.Event{Kind: sip.EventCancelled, Status: 487, At: now.Add(2 * time.Millisecond)})
+	w.report(CallEvent{Kind: CallDialing, At: now})
+	w.report(CallEvent{Kind: CallRinging, Status: 180, At: now.Add(time.Millisecond)})
+	w.report(CallEvent{Kind: CallCancelled, Status: 487, At: now.Add(2 * time.Millisecond)})
 	w.close()
 	if n := writes(); n != 1 {
 		t.Fatalf("a burst of three events took %d writes, want 1", n)
@@ -58,7 +57,7 @@ func TestEventWriterCoalescesABurst(t *testing.T) {
 	// waiting for the call to end.
 	w = svc.newEventWriter(got)
 	defer w.close()
-	w.report(sip.Event{Kind: sip.EventRinging, Status: 183, At: now.Add(time.Second)})
+	w.report(CallEvent{Kind: CallRinging, Status: 183, At: now.Add(time.Second)})
 	watch := st.Watch(t.Context(), recordKey(rec.ID))
 	deadline := time.After(10 * time.Second)
 	for writes() != 2 {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/api"
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
 )
 
@@ -116,7 +115,7 @@ func (s *Service) goFallback(prev *record) {
 		}
 		if err != nil {
 			s.log.Warn("fallback verification not started", "id", id, "next", next, "err", err)
-			s.recordEvent(id, sip.Event{Kind: eventFallbackFailed, Reason: fallbackProblem(err), At: time.Now()})
+			s.recordEvent(id, CallEvent{Kind: eventFallbackFailed, Reason: fallbackProblem(err), At: time.Now()})
 			return
 		}
 		if _, err := s.update(ctx, id, func(r *record) error {
@@ -130,7 +129,7 @@ func (s *Service) goFallback(prev *record) {
 
 // eventFallbackFailed is recorded on a verification whose next one in the
 // chain could not be started.
-const eventFallbackFailed sip.EventKind = "fallback_failed"
+const eventFallbackFailed CallEventKind = "fallback_failed"
 
 // fallbackProblem says why a fallback was not started, in words that hold
 // no number.

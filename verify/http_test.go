@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringproof/ringproof/dialer"
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
 	"github.com/ringproof/ringproof/store/storetest"
 )
@@ -31,41 +29,58 @@ type fakeDialer struct {
 	draws    atomic.Int64
 	// textFails makes SendText fail with this SIP status; 0 sends.
 	textFails atomic.Int32
+	// answer, if set, answers the next Call with this conversation;
+	// otherwise Call fails with 480.
+	answer *fakeConversation
 }
 
 // DrawCallerID always draws the same caller ID, under a lease key of its
 // own each time so that one number can have several verifications.
-func (d *fakeDialer) DrawCallerID(_, numberKey string) (dialer.CallerIDLease, error) {
-	key := fmt.Sprintf("%s%s/%s/%d", dialer.LeasePrefix, numberKey, d.callerID, d.draws.Add(1))
-	return dialer.CallerIDLease{CallerID: d.callerID, Key: key, TTL: time.Minute}, nil
+func (d *fakeDialer) DrawCallerID(_, numberKey string) (CallerIDLease, error) {
+	key := fmt.Sprintf("%s%s/%s/%d", "callerid/", numberKey, d.callerID, d.draws.Add(1))
+	return CallerIDLease{CallerID: d.callerID, Key: key, TTL: time.Minute}, nil
 }
 
-func (d *fakeDialer) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
+func (d *fakeDialer) Flash(ctx context.Context, callerID, number string, report func(CallEvent)) CallEvent {
 	d.mu.Lock()
 	d.calls++
 	d.mu.Unlock()
-	report(sip.Event{Kind: sip.EventDialing, At: time.Now()})
-	report(sip.Event{Kind: sip.EventRinging, Status: 180, At: time.Now()})
-	ev := sip.Event{Kind: sip.EventCancelled, Status: 487, At: time.Now()}
+	report(CallEvent{Kind: CallDialing, At: time.Now()})
+	report(CallEvent{Kind: CallRinging, Status: 180, At: time.Now()})
+	ev := CallEvent{Kind: CallCancelled, Status: 487, At: time.Now()}
 	report(ev)
 	return ev
 }
 
-func (d *fakeDialer) Call(ctx context.Context, number, locale string, report func(sip.Event)) (*dialer.Conversation, sip.Event) {
-	ev := sip.Event{Kind: sip.EventFailed, Status: 480, At: time.Now()}
-	report(ev)
-	return nil, ev
-}
-
-func (d *fakeDialer) SendText(ctx context.Context, number, body string) sip.Event {
-	if st := d.textFails.Load(); st != 0 {
-		return sip.Event{Kind: sip.EventFailed, Status: int(st), At: time.Now()}
+func (d *fakeDialer) Call(ctx context.Context, number, locale string, report func(CallEvent)) (Conversation, CallEvent) {
+	d.mu.Lock()
+	conv := d.answer
+	d.answer = nil
+	d.mu.Unlock()
+	if conv == nil {
+		ev := CallEvent{Kind: CallFailed, Status: 480, At: time.Now()}
+		report(ev)
+		return nil, ev
 	}
-	return sip.Event{Kind: sip.EventSent, Status: 202, At: time.Now()}
+	report(CallEvent{Kind: CallDialing, At: time.Now(), Trunk: conv.trunk})
+	report(CallEvent{Kind: CallRinging, Status: 180, At: time.Now(), Trunk: conv.trunk})
+	ev := CallEvent{Kind: CallAnswered, Status: 200, At: time.Now(), Trunk: conv.trunk}
+	report(ev)
+	return conv, ev
 }
 
-func (d *fakeDialer) Answer(ctx context.Context, offer []byte, locale string, talk func(context.Context, *dialer.Conversation)) sip.InboundDecision {
-	return sip.InboundDecision{Status: 480}
+// answerWith has the next Call answered with conv.
+func (d *fakeDialer) answerWith(conv *fakeConversation) {
+	d.mu.Lock()
+	d.answer = conv
+	d.mu.Unlock()
+}
+
+func (d *fakeDialer) SendText(ctx context.Context, number, body string) CallEvent {
+	if st := d.textFails.Load(); st != 0 {
+		return CallEvent{Kind: CallFailed, Status: int(st), At: time.Now()}
+	}
+	return CallEvent{Kind: CallSent, Status: 202, At: time.Now()}
 }
 
 func newTestService(t *testing.T, cfg Config) (*Service, *fakeDialer) {

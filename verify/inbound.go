@@ -6,11 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/number"
 	"github.com/ringproof/ringproof/privacy"
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
 )
 
@@ -29,23 +27,27 @@ func inboundKey(dialNumber, numberKey string) string {
 // inboundPrefix is where inboundKey's keys live.
 const inboundPrefix = "inbound/"
 
-// HandleInbound decides an inbound call: if its caller ID and dialled
-// number match a pending inbound_missed verification, that verification is
-// verified. Whatever the match, the call is rejected unanswered with the
-// configured final response, so the caller pays nothing. Nothing is stored
-// about callers that match nothing.
-func (s *Service) HandleInbound(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
-	dec := sip.InboundDecision{Status: s.cfg.InboundStatus, RingFor: s.cfg.InboundRing}
+// HandleInbound decides a user's call to a dial number. A caller ID and
+// dialled number that match a pending verification whose method verifies
+// by the call (inbound_missed) verify it, and the call is rejected
+// unanswered with the configured final response, so the caller pays
+// nothing; one whose method talks on the call (inbound_voice, keypad_in)
+// is answered for it. Any other call is rejected, or answered with an
+// announcement (inbound.unknown_caller: announce). Nothing is stored about
+// callers that match nothing. The caller hears ringing meanwhile, so it
+// returns promptly.
+func (s *Service) HandleInbound(ctx context.Context, in InboundCall) InboundAnswer {
+	dec := InboundAnswer{Status: s.cfg.InboundStatus, RingFor: s.cfg.InboundRing}
 	outcome, answered := s.matchInbound(ctx, in)
 	s.stats.add(&s.stats.s.Inbound, outcome)
 	s.log.Info("inbound call", "trunk", in.Trunk, "caller", privacy.Mask(in.CallerID), "outcome", outcome)
 	switch {
 	case answered != nil:
-		return s.answerInbound(ctx, in, answered)
+		return s.answerInbound(in, answered)
 	case outcome != "verified" && s.cfg.UnknownCaller == "announce":
-		return s.dialer.Answer(ctx, in.Offer, "", func(ctx context.Context, conv *dialer.Conversation) {
+		return InboundAnswer{Talk: func(ctx context.Context, conv Conversation) {
 			_ = conv.Say(ctx, media.PromptUnidentified)
-		})
+		}}
 	}
 	return dec
 }
@@ -53,7 +55,7 @@ func (s *Service) HandleInbound(ctx context.Context, in *sip.Inbound) sip.Inboun
 // matchInbound verifies the inbound_missed verification an inbound call
 // proves, if any, and says what happened in one word. A pending
 // verification of a method that answers the call is returned instead.
-func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *record) {
+func (s *Service) matchInbound(ctx context.Context, in InboundCall) (string, *record) {
 	if in.Anonymous || in.CallerID == "" {
 		return "anonymous", nil
 	}
@@ -119,15 +121,15 @@ func (s *Service) matchInbound(ctx context.Context, in *sip.Inbound) (string, *r
 
 // answerInbound answers the user's call for r, and has r's method talk on
 // it: inbound_voice speaks the code, keypad_in collects it.
-func (s *Service) answerInbound(ctx context.Context, in *sip.Inbound, r *record) sip.InboundDecision {
+func (s *Service) answerInbound(in InboundCall, r *record) InboundAnswer {
 	id, code, method, trunk := r.ID, r.Code, r.Method, in.Trunk
-	return s.dialer.Answer(ctx, in.Offer, r.Locale, func(ctx context.Context, conv *dialer.Conversation) {
-		s.recordEvent(id, sip.Event{Kind: sip.EventAnswered, Reason: "inbound call", At: time.Now(), Trunk: trunk})
+	return InboundAnswer{Locale: r.Locale, Talk: func(ctx context.Context, conv Conversation) {
+		s.recordEvent(id, CallEvent{Kind: CallAnswered, Reason: "inbound call", At: time.Now(), Trunk: trunk})
 		if t, ok := methods[method].(talker); ok {
 			t.talk(ctx, s, id, code, conv)
 		}
 		conv.Hangup()
 		s.stats.add(&s.stats.s.Answered, string(method)+" "+conv.Ended())
-		s.recordEvent(id, sip.Event{Kind: sip.EventHungUp, Reason: "call ended", At: time.Now(), Trunk: trunk})
-	})
+		s.recordEvent(id, CallEvent{Kind: CallHungUp, Reason: "call ended", At: time.Now(), Trunk: trunk})
+	}}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/conf"
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
 	"github.com/ringproof/ringproof/store/storetest"
 )
@@ -59,7 +58,7 @@ func TestInboundMissedTakesThreeRoundTrips(t *testing.T) {
 	svc.lastWrites.clear() // as on another node
 
 	before := st.requests.Load()
-	dec := svc.HandleInbound(ctx, &sip.Inbound{Trunk: "t", Dialed: v.DialNumber, CallerID: "+447911123456"})
+	dec := svc.HandleInbound(ctx, InboundCall{Trunk: "t", Dialed: v.DialNumber, CallerID: "+447911123456"})
 	if n := st.requests.Load() - before; n != 3 {
 		t.Errorf("the missed call took %d store requests, want 3", n)
 	}
@@ -75,7 +74,7 @@ func TestInboundMissedTakesThreeRoundTrips(t *testing.T) {
 	}
 	// A second call finds nothing: no key, no write.
 	before = st.requests.Load()
-	svc.HandleInbound(ctx, &sip.Inbound{Trunk: "t", Dialed: v.DialNumber, CallerID: "+447911123456"})
+	svc.HandleInbound(ctx, InboundCall{Trunk: "t", Dialed: v.DialNumber, CallerID: "+447911123456"})
 	if n := st.requests.Load() - before; n != 1 {
 		t.Errorf("a call matching nothing took %d store requests, want 1", n)
 	}

@@ -27,6 +27,6 @@ func (inboundVoice) prepare(ctx context.Context, s *Service, r *record) error {
 func (inboundVoice) start(*Service, *record) error { return nil }
 
 // talk speaks the code.
-func (inboundVoice) talk(ctx context.Context, s *Service, id, code string, conv conversation) {
+func (inboundVoice) talk(ctx context.Context, s *Service, id, code string, conv Conversation) {
 	s.speakCode(ctx, id, conv, code)
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/media"
-	"github.com/ringproof/ringproof/sip"
 )
 
 // MethodKeypadOut: the web page shows the code (from the create response);
@@ -25,7 +24,7 @@ func (keypadOut) prepare(ctx context.Context, s *Service, r *record) error {
 func (k keypadOut) start(s *Service, r *record) error { return s.startAnsweredCall(r, k) }
 
 // talk collects the code.
-func (keypadOut) talk(ctx context.Context, s *Service, id, _ string, conv conversation) {
+func (keypadOut) talk(ctx context.Context, s *Service, id, _ string, conv Conversation) {
 	s.collectCode(ctx, id, conv)
 }
 
@@ -52,7 +51,7 @@ func (keypadIn) prepare(ctx context.Context, s *Service, r *record) error {
 func (keypadIn) start(*Service, *record) error { return nil }
 
 // talk collects the code.
-func (keypadIn) talk(ctx context.Context, s *Service, id, _ string, conv conversation) {
+func (keypadIn) talk(ctx context.Context, s *Service, id, _ string, conv Conversation) {
 	s.collectCode(ctx, id, conv)
 }
 
@@ -62,7 +61,7 @@ const keyGap = 10 * time.Second
 // collectCode asks for the code and checks what the user types, with the
 // same attempt limit as the API, until it is verified, the attempts run
 // out, or the user stops typing.
-func (s *Service) collectCode(ctx context.Context, id string, conv conversation) {
+func (s *Service) collectCode(ctx context.Context, id string, conv Conversation) {
 	prompt := []string{media.PromptEnterCode}
 	silences := 0
 	for {
@@ -83,7 +82,7 @@ func (s *Service) collectCode(ctx context.Context, id string, conv conversation)
 			}
 			continue
 		}
-		s.recordEvent(id, sip.Event{Kind: "keys_entered", Reason: keySource, At: time.Now()})
+		s.recordEvent(id, CallEvent{Kind: "keys_entered", Reason: keySource, At: time.Now()})
 		result, err := s.checkKeys(ctx, id, keys)
 		if err != nil {
 			return

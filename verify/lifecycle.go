@@ -2,16 +2,13 @@ package verify
 
 import (
 	"time"
-
-	"github.com/ringproof/ringproof/dialer"
-	"github.com/ringproof/ringproof/sip"
 )
 
 // applyCallEvent moves r along its lifecycle for one call event and records
 // the event, as its method delivers the code (traits.delivers). A final
 // status never changes: a call that ends after the code was verified
 // leaves the verification verified.
-func (r *record) applyCallEvent(ev sip.Event) {
+func (r *record) applyCallEvent(ev CallEvent) {
 	r.Events = append(r.Events, Event{Type: string(ev.Kind), Status: ev.Status, Reason: ev.Reason, At: ev.At.UTC(), Trunk: ev.Trunk})
 	r.UpdatedAt = ev.At.UTC()
 	if r.statusAt(ev.At).Final() {
@@ -23,31 +20,31 @@ func (r *record) applyCallEvent(ev sip.Event) {
 		return
 	}
 	switch ev.Kind {
-	case sip.EventRinging:
+	case CallRinging:
 		if r.Status == StatusPending {
 			r.Status = StatusRinging
 		}
-	case sip.EventAnswered:
+	case CallAnswered:
 		if delivers != byRing { // a flash call's answer only raced the CANCEL
 			r.Status = StatusAnswered
 		}
-	case sip.EventHungUp:
+	case CallHungUp:
 		if delivers != byRing {
 			// An answered call that ended: the code stays checkable.
 			return
 		}
 		r.Status = StatusCancelled
-	case sip.EventCancelled:
+	case CallCancelled:
 		r.Status = StatusCancelled
 		if r.HangupAsked {
 			r.Reason = ReasonCancelled
 		}
-	case sip.EventFailed:
+	case CallFailed:
 		r.Status, r.Reason = StatusFailed, ReasonCall
-		if dialer.IsNoRoute(ev) {
+		if ev.noRoute() {
 			r.Reason = ReasonNoRoute
 		}
-	case sip.EventTimeout:
+	case CallTimeout:
 		if r.HangupAsked {
 			r.Status, r.Reason = StatusCancelled, ReasonCancelled
 			return
@@ -91,7 +88,7 @@ func (r *record) applyCheck(given string, now time.Time) outcome {
 // callOver reports whether r's call has reached a final event.
 func (r *record) callOver() bool {
 	for _, ev := range r.Events {
-		if sip.EventKind(ev.Type).Final() {
+		if CallEventKind(ev.Type).Final() {
 			return true
 		}
 	}

@@ -3,8 +3,6 @@ package verify
 import (
 	"testing"
 	"time"
-
-	"github.com/ringproof/ringproof/sip"
 )
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -27,25 +25,25 @@ func TestCallEventsMoveTheLifecycle(t *testing.T) {
 	tests := []struct {
 		name       string
 		hangup     bool
-		events     []sip.EventKind
+		events     []CallEventKind
 		want       Status
 		wantReason string
 	}{
-		{"rings then cancelled", false, []sip.EventKind{sip.EventDialing, sip.EventRinging, sip.EventCancelled}, StatusCancelled, ""},
-		{"dialing only", false, []sip.EventKind{sip.EventDialing}, StatusPending, ""},
-		{"ringing", false, []sip.EventKind{sip.EventDialing, sip.EventRinging}, StatusRinging, ""},
-		{"busy", false, []sip.EventKind{sip.EventDialing, sip.EventFailed}, StatusFailed, ReasonCall},
-		{"never rang", false, []sip.EventKind{sip.EventDialing, sip.EventTimeout}, StatusFailed, ReasonNoRing},
-		{"answered then hung up", false, []sip.EventKind{sip.EventDialing, sip.EventRinging, sip.EventAnswered, sip.EventHungUp}, StatusCancelled, ""},
-		{"hangup asked before ring", true, []sip.EventKind{sip.EventDialing, sip.EventCancelled}, StatusCancelled, ReasonCancelled},
-		{"hangup asked, no response", true, []sip.EventKind{sip.EventDialing, sip.EventTimeout}, StatusCancelled, ReasonCancelled},
+		{"rings then cancelled", false, []CallEventKind{CallDialing, CallRinging, CallCancelled}, StatusCancelled, ""},
+		{"dialing only", false, []CallEventKind{CallDialing}, StatusPending, ""},
+		{"ringing", false, []CallEventKind{CallDialing, CallRinging}, StatusRinging, ""},
+		{"busy", false, []CallEventKind{CallDialing, CallFailed}, StatusFailed, ReasonCall},
+		{"never rang", false, []CallEventKind{CallDialing, CallTimeout}, StatusFailed, ReasonNoRing},
+		{"answered then hung up", false, []CallEventKind{CallDialing, CallRinging, CallAnswered, CallHungUp}, StatusCancelled, ""},
+		{"hangup asked before ring", true, []CallEventKind{CallDialing, CallCancelled}, StatusCancelled, ReasonCancelled},
+		{"hangup asked, no response", true, []CallEventKind{CallDialing, CallTimeout}, StatusCancelled, ReasonCancelled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newTestRecord()
 			r.HangupAsked = tt.hangup
 			for i, k := range tt.events {
-				r.applyCallEvent(sip.Event{Kind: k, At: t0.Add(time.Duration(i) * time.Millisecond)})
+				r.applyCallEvent(CallEvent{Kind: k, At: t0.Add(time.Duration(i) * time.Millisecond)})
 			}
 			if r.Status != tt.want || r.Reason != tt.wantReason {
 				t.Fatalf("status %s (%q), want %s (%q)", r.Status, r.Reason, tt.want, tt.wantReason)
@@ -60,7 +58,7 @@ func TestCallEventsMoveTheLifecycle(t *testing.T) {
 func TestCallEventNeverUndoesAFinalStatus(t *testing.T) {
 	r := newTestRecord()
 	r.Status = StatusVerified
-	r.applyCallEvent(sip.Event{Kind: sip.EventCancelled, At: t0})
+	r.applyCallEvent(CallEvent{Kind: CallCancelled, At: t0})
 	if r.Status != StatusVerified {
 		t.Fatalf("status %s after a late call event, want verified", r.Status)
 	}

@@ -118,7 +118,7 @@ type talker interface {
 	// talk speaks or collects the code of verification id on conv,
 	// returning when it is done or ctx ends; code is the record's code
 	// (empty unless the record keeps it).
-	talk(ctx context.Context, s *Service, id, code string, conv conversation)
+	talk(ctx context.Context, s *Service, id, code string, conv Conversation)
 }
 
 // methods lists every method by name: a new method is a file and a line

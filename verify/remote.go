@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
-
-	"github.com/ringproof/ringproof/sip"
 )
 
 // Calls belong to the node that places them; any node may be asked to hang
@@ -76,7 +74,7 @@ func (s *Service) NodeLost(ctx context.Context, node string, list func(ctx conte
 			if r.callOver() {
 				return nil
 			}
-			ev := sip.Event{Kind: sip.EventFailed, Reason: "node_lost", At: s.now()}
+			ev := CallEvent{Kind: CallFailed, Reason: "node_lost", At: s.now()}
 			if r.Status == StatusPending || r.Status == StatusRinging && traitsOf(r.Method).delivers != byRing {
 				r.applyCallEvent(ev)
 				return nil

@@ -8,11 +8,8 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/conf"
-	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/limit"
-	"github.com/ringproof/ringproof/media"
 	"github.com/ringproof/ringproof/privacy"
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store"
 )
 
@@ -37,30 +34,22 @@ type Store interface {
 	GetSerializable(ctx context.Context, key string) ([]byte, int64, error)
 }
 
-// Dialer places the calls and sends the texts of verifications, and
-// answers the calls users make to dial numbers (dialer.Dialer).
+// Dialer places the calls and sends the texts of verifications (serve
+// adapts dialer.Dialer to it).
 type Dialer interface {
 	// DrawCallerID draws a caller ID for a flash call to number from its
 	// route's pool and says how to lease it for numberKey; the
 	// verification's transaction writes the lease.
-	DrawCallerID(number, numberKey string) (dialer.CallerIDLease, error)
+	DrawCallerID(number, numberKey string) (CallerIDLease, error)
 	// Flash calls number from callerID and hangs up when it rings,
 	// reporting each step; cancelling ctx hangs up.
-	Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event
-	// Call places a call to be answered, with audio.
-	Call(ctx context.Context, number, locale string, report func(sip.Event)) (*dialer.Conversation, sip.Event)
+	Flash(ctx context.Context, callerID, number string, report func(CallEvent)) CallEvent
+	// Call places a call to be answered, with audio: answered, it returns
+	// the conversation and the answer; otherwise nil and the final event.
+	Call(ctx context.Context, number, locale string, report func(CallEvent)) (Conversation, CallEvent)
 	// SendText texts body to number and returns the final event (sent,
 	// failed or timeout).
-	SendText(ctx context.Context, number, body string) sip.Event
-	// Answer prepares the answer to an inbound call offering offer.
-	Answer(ctx context.Context, offer []byte, locale string, talk func(context.Context, *dialer.Conversation)) sip.InboundDecision
-}
-
-// conversation is what the voice and keypad methods do on an answered call
-// (dialer.Conversation).
-type conversation interface {
-	Say(ctx context.Context, names ...string) error
-	ReadKeys(ctx context.Context, max int, term media.Digit, gap time.Duration) (string, error)
+	SendText(ctx context.Context, number, body string) CallEvent
 }
 
 // Config is the part of the configuration the service uses.

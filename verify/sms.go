@@ -3,9 +3,6 @@ package verify
 import (
 	"context"
 	"strings"
-
-	"github.com/ringproof/ringproof/dialer"
-	"github.com/ringproof/ringproof/sip"
 )
 
 // MethodSMS: ringproof texts the code to the number, as a SIP MESSAGE to
@@ -41,11 +38,11 @@ const smsText = "Your verification code is {code}"
 // textEnded applies the end of an sms verification's text to r: a text
 // the carrier took leaves the code to be checked; one it did not take
 // fails the verification.
-func (r *record) textEnded(ev sip.Event) {
+func (r *record) textEnded(ev CallEvent) {
 	switch ev.Kind {
-	case sip.EventFailed, sip.EventTimeout:
+	case CallFailed, CallTimeout:
 		r.Status, r.Reason = StatusFailed, ReasonSMS
-		if dialer.IsNoRoute(ev) {
+		if ev.noRoute() {
 			r.Reason = ReasonNoRoute
 		}
 	}

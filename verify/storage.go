@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/ringproof/ringproof/api"
-	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/history"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/store"
@@ -312,11 +311,11 @@ const RateLimitPrefix = "ratelimit/number/"
 
 // NumberKeyPlaces lists the store keys, besides records and history, that
 // verifications name by number key: what a privacy export shows and an
-// erasure deletes.
+// erasure deletes. The caller-ID leases a flash call's record writes are
+// the dialer's keys, listed by serve.
 func NumberKeyPlaces() []privacy.Place {
 	return []privacy.Place{
 		{Kind: "rate_limit_counters", Prefix: RateLimitPrefix},
-		{Kind: "caller_id_leases", Prefix: dialer.LeasePrefix},
 		{Kind: "inbound_index", Prefix: inboundPrefix, Last: true},
 	}
 }

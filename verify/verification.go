@@ -7,7 +7,6 @@ package verify
 import (
 	"time"
 
-	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/privacy"
 )
 
@@ -57,7 +56,7 @@ const (
 	ReasonSMS       = "sms_failed"
 	// ReasonNoRoute: no trunk of the number's route could take the call
 	// or text (every one down, unregistered or over its max_cps).
-	ReasonNoRoute = dialer.ReasonNoRoute
+	ReasonNoRoute = "no_route"
 )
 
 // Event is one step of a verification's call, as the API shows it.

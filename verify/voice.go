@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/media"
-	"github.com/ringproof/ringproof/sip"
 )
 
 // MethodVoice: ringproof calls the number, waits for the answer and speaks
@@ -25,19 +24,19 @@ func (voice) prepare(ctx context.Context, s *Service, r *record) error {
 func (v voice) start(s *Service, r *record) error { return s.startAnsweredCall(r, v) }
 
 // talk speaks the code.
-func (voice) talk(ctx context.Context, s *Service, id, code string, conv conversation) {
+func (voice) talk(ctx context.Context, s *Service, id, code string, conv Conversation) {
 	s.speakCode(ctx, id, conv, code)
 }
 
 // speakCode reads code out, repeated as configured, and records it.
-func (s *Service) speakCode(ctx context.Context, id string, conv conversation, code string) {
+func (s *Service) speakCode(ctx context.Context, id string, conv Conversation, code string) {
 	names := append([]string{media.PromptCodeIs}, digitsOf(code)...)
 	for range max(s.cfg.VoiceRepeat, 1) - 1 {
 		names = append(append(names, media.PromptAgain), digitsOf(code)...)
 	}
 	if err := conv.Say(ctx, names...); err != nil {
-		s.recordEvent(id, sip.Event{Kind: "code_not_spoken", Reason: err.Error(), At: time.Now()})
+		s.recordEvent(id, CallEvent{Kind: "code_not_spoken", Reason: err.Error(), At: time.Now()})
 		return
 	}
-	s.recordEvent(id, sip.Event{Kind: "code_spoken", At: time.Now()})
+	s.recordEvent(id, CallEvent{Kind: "code_spoken", At: time.Now()})
 }

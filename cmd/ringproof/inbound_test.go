@@ -72,10 +72,14 @@ func local(t *testing.T, ip string) string {
 	return fmt.Sprintf("%s:%d", ip, sipptest.FreeUDPPort(t))
 }
 
+// TestInboundMissedCallVerifiesOnlyTheRightCaller: over SIP, strangers'
+// calls and a call to another's dial number verify nothing and the
+// number's own call verifies it. Which calls match is tested at length in
+// verify (its test of the same name).
 func TestInboundMissedCallVerifiesOnlyTheRightCaller(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, inboundConfig(t))
-	numbers := []string{"+447911123401", "+447911123402", "+447911123403", "+447911123404", "+447911123405"}
+	numbers := []string{"+447911123401", "+447911123402", "+447911123403"}
 	ids, dials := map[string]string{}, map[string]string{}
 	for _, n := range numbers {
 		ids[n], dials[n] = srv.createInbound(n)
@@ -86,13 +90,13 @@ func TestInboundMissedCallVerifiesOnlyTheRightCaller(t *testing.T) {
 		seen[d] = true
 	}
 	if len(seen) != len(numbers) {
-		t.Fatalf("5 verifications share %d dial numbers: %v", len(seen), dials)
+		t.Fatalf("%d verifications share %d dial numbers: %v", len(numbers), len(seen), dials)
 	}
 
 	var lines []string
 	// Calls that must verify nothing: strangers, and a pending number
 	// calling a system number that is not its own.
-	for i := range 20 {
+	for i := range 5 {
 		lines = append(lines, fmt.Sprintf("+4479111239%02d;%s", i, dials[numbers[0]]))
 	}
 	lines = append(lines, fmt.Sprintf("%s;%s", numbers[1], dials[numbers[2]]))

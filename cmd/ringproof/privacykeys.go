@@ -10,10 +10,8 @@ import (
 
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/history"
-	"github.com/ringproof/ringproof/masking"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/store"
-	"github.com/ringproof/ringproof/verify"
 )
 
 // The keys that protect personal data at rest and sign what the deployment
@@ -119,7 +117,7 @@ func openVault(cfg *conf.Config, st *store.Store, hist history.Store, log *slog.
 		History:        hist,
 		Retention:      time.Duration(cfg.Privacy.RetentionDays) * 24 * time.Hour,
 		AuditRetention: time.Duration(cfg.Privacy.AuditRetentionDays) * 24 * time.Hour,
-		Places:         append(verify.NumberKeyPlaces(), masking.Places()...),
+		Places:         numberKeyPlaces(),
 		Log:            log,
 	})
 }

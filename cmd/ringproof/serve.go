@@ -289,7 +289,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	bg, stop := context.WithCancel(context.Background())
 	s.bg = stop
 	s.startGuard(bg, cfg, nodeID, log)
-	s.svc = verify.NewService(s.store, d, verify.Config{
+	s.svc = verify.NewService(s.store, verifyDialer{d}, verify.Config{
 		CodeLength:          cfg.FlashCall.CodeLength,
 		MaxCodeLength:       conf.MaxCodeLength,
 		Expiry:              time.Duration(cfg.Verification.ExpiryS) * time.Second,
@@ -323,7 +323,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		if dec, ok := s.mask.Handle(ctx, in); ok {
 			return dec
 		}
-		return s.svc.HandleInbound(ctx, in)
+		return verifyInbound(ctx, s.svc, d, in)
 	})
 	s.sip.ServeInboundTexts(inbound, s.mask.HandleText)
 

@@ -17,7 +17,11 @@ import (
 
 // Voice and keypad methods end to end: SIPp does the signalling (as the
 // callee answering ringproof's call, or as the user calling in) and an
-// rtpPeer in the test plays the audio side.
+// rtpPeer in the test plays the audio side. What the methods do with the
+// keys typed and the calls taken (wrong codes, attempts, unknown callers)
+// is tested in verify with a fake conversation (verify/talk_test.go);
+// these keep what only a real call shows: the audio, DTMF in its forms,
+// SIP INFO, SDP.
 
 // csvFile writes a SIPp injection file.
 func csvFile(t *testing.T, lines ...string) string {
@@ -188,13 +192,11 @@ func TestVoiceCallSpeaksTheCode(t *testing.T) {
 func TestKeypadOut(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		wrong bool
-		typ   func(p *rtpPeer, keys string)
+		name string
+		typ  func(p *rtpPeer, keys string)
 	}{
-		{"rfc4733", false, (*rtpPeer).typeRFC4733},
-		{"in-band", false, (*rtpPeer).typeInBand},
-		{"wrong code", true, (*rtpPeer).typeRFC4733},
+		{"rfc4733", (*rtpPeer).typeRFC4733},
+		{"in-band", (*rtpPeer).typeInBand},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,16 +210,8 @@ func TestKeypadOut(t *testing.T) {
 				t.Fatalf("keypad_out create did not return the code: %v", v)
 			}
 			peer.waitFirst()
-			if tt.wrong {
-				wrong := fmt.Sprintf("%04d", (mustAtoi(t, code)+1)%10000)
-				for range 3 {
-					tt.typ(peer, wrong+"#")
-				}
-				srv.waitFor(id, "failed", status("failed"))
-			} else {
-				tt.typ(peer, code+"#")
-				srv.waitFor(id, "verified", status("verified"))
-			}
+			tt.typ(peer, code+"#")
+			srv.waitFor(id, "verified", status("verified"))
 			waitProc(t, sipp)
 			_, got := srv.call("GET", "/v1/verifications/"+id, "")
 			if !strings.Contains(fmt.Sprint(eventTypes(got)), "keys_entered") {
@@ -289,18 +283,6 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 		srv.waitFor(id, "verified", status("verified"))
 		<-done
 	})
-	t.Run("keypad_in: a wrong code costs an attempt, the right one verifies", func(t *testing.T) {
-		t.Parallel()
-		srv, id, code, peer, done := keypadInCall(t)
-		peer.typeRFC4733(fmt.Sprintf("%04d", (mustAtoi(t, code)+1)%10000) + "#")
-		got := srv.waitFor(id, "one attempt used", func(v map[string]any) bool { return v["attempts_left"] == float64(2) })
-		if got["status"] == "verified" {
-			t.Fatalf("a wrong code verified: %v", got)
-		}
-		peer.typeRFC4733(code + "#")
-		srv.waitFor(id, "verified", status("verified"))
-		<-done
-	})
 	t.Run("no common codec gets 488", func(t *testing.T) {
 		t.Parallel()
 		srv := startServer(t, inboundConfig(t))
@@ -309,13 +291,6 @@ func TestInboundVoiceAndKeypadIn(t *testing.T) {
 		if _, got := srv.call("GET", "/v1/verifications/"+v["id"].(string), ""); got["status"] != "pending" {
 			t.Fatalf("after a 488: %v", got)
 		}
-	})
-	t.Run("unknown caller is not answered", func(t *testing.T) {
-		t.Parallel()
-		srv := startServer(t, inboundConfig(t))
-		v := srv.createMethod("inbound_voice", testNumber)
-		// Another number calls the dial number: rejected unanswered.
-		callers(t, srv, "uac_missed_call.xml", local(t, "127.0.0.1"), []string{"+447911999999;" + v["dial_number"].(string)})
 	})
 }
 
