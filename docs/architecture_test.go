@@ -5,6 +5,7 @@ package docs
 
 import (
 	"bufio"
+	"errors"
 	"go/build"
 	"io/fs"
 	"os"
@@ -80,8 +81,15 @@ func codeArrows(t *testing.T) map[string][]string {
 			return filepath.SkipDir
 		}
 		p, err := build.ImportDir(path, 0)
-		if err != nil || len(p.GoFiles) == 0 {
-			return nil // no Go code here, or only tests
+		var noGo *build.NoGoError
+		switch {
+		case errors.As(err, &noGo):
+			return nil // no Go code here
+		case err != nil:
+			t.Errorf("%s: %v", path, err) // a package the picture cannot be checked against
+			return nil
+		case len(p.GoFiles) == 0:
+			return nil // only tests
 		}
 		rel, _ := filepath.Rel("..", path)
 		var deps []string
