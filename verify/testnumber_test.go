@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/api"
-	"github.com/ringproof/ringproof/dialer"
-	"github.com/ringproof/ringproof/sip"
 	"github.com/ringproof/ringproof/store/storetest"
 )
 
@@ -20,17 +18,17 @@ type reachNobody struct {
 	reached atomic.Int32
 }
 
-func (d *reachNobody) Flash(ctx context.Context, callerID, number string, report func(sip.Event)) sip.Event {
+func (d *reachNobody) Flash(ctx context.Context, callerID, number string, report func(CallEvent)) CallEvent {
 	d.reached.Add(1)
 	return d.fakeDialer.Flash(ctx, callerID, number, report)
 }
 
-func (d *reachNobody) Call(ctx context.Context, number, locale string, report func(sip.Event)) (*dialer.Conversation, sip.Event) {
+func (d *reachNobody) Call(ctx context.Context, number, locale string, report func(CallEvent)) (Conversation, CallEvent) {
 	d.reached.Add(1)
 	return d.fakeDialer.Call(ctx, number, locale, report)
 }
 
-func (d *reachNobody) SendText(ctx context.Context, number, body string) sip.Event {
+func (d *reachNobody) SendText(ctx context.Context, number, body string) CallEvent {
 	d.reached.Add(1)
 	return d.fakeDialer.SendText(ctx, number, body)
 }
