@@ -19,15 +19,22 @@ import (
 // end to end.
 
 type fakeVerifier struct {
-	err     error // returned by every call
-	created verify.CreateRequest
-	v       verify.Verification
-	checked string
-	hangups int
+	err error // returned by every call
+	// createErrs are returned by the first creates, before err.
+	createErrs []error
+	created    verify.CreateRequest
+	v          verify.Verification
+	checked    string
+	hangups    int
 }
 
 func (f *fakeVerifier) Create(_ context.Context, req verify.CreateRequest) (*verify.Verification, error) {
 	f.created = req
+	if len(f.createErrs) > 0 {
+		err := f.createErrs[0]
+		f.createErrs = f.createErrs[1:]
+		return nil, err
+	}
 	v := f.v
 	return &v, f.err
 }
@@ -168,5 +175,22 @@ func TestVerifyAnswersValidated(t *testing.T) {
 	serve(t, f, "POST", "/v1/validation/verify", key, `{"id":"v1","pin":"HANGUP","use_server_hangup":true}`)
 	if f.checked != "HANGUP" || f.hangups != 1 {
 		t.Fatalf("HANGUP: checked %q, %d hang-ups", f.checked, f.hangups)
+	}
+}
+
+// TestRequestForATestNumber: a test number's validation takes its code's
+// configured length, and a number the plan does not know is described by
+// its digits.
+func TestRequestForATestNumber(t *testing.T) {
+	f := &fakeVerifier{
+		v:          verify.Verification{ID: "v1", Number: "+99912345"},
+		createErrs: []error{&api.InputError{Field: "code_length", Code: "invalid", Message: "this test number's code has 6 digits"}},
+	}
+	w, out := serve(t, f, "POST", "/v1/validation/request", key, `{"number":"+99912345","type":"reverse_cli"}`)
+	if w.Code != 200 || f.created.CodeLength != 0 {
+		t.Fatalf("%d %v; created %+v", w.Code, out, f.created)
+	}
+	if info := out["validation_info"].(map[string]any); info["e164_format"] != "+99912345" || info["country_code"] != float64(0) {
+		t.Fatalf("validation_info %v", info)
 	}
 }

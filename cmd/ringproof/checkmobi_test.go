@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/media"
 )
 
@@ -245,5 +246,31 @@ func TestCheckMobiErrors(t *testing.T) {
 	// ringproof's own API is unchanged beside it.
 	if status, _ := srv.call("GET", "/v1/verifications/nosuchid", ""); status != 404 {
 		t.Errorf("GET /v1/verifications/nosuchid: %d", status)
+	}
+}
+
+// TestCheckMobiTestNumber: test_numbers work through CheckMobi's API as
+// through ringproof's: no call, the configured code validates, even when
+// its length is not the 4 digits reverse_cli otherwise takes.
+func TestCheckMobiTestNumber(t *testing.T) {
+	t.Parallel()
+	c := testConfig(t, "127.0.0.1:5070") // never dialled
+	c.FlashCall.CodeLength = 6
+	c.TestNumbers = []conf.TestNumber{{Number: "+15005550006", Code: "654321"}}
+	srv := startServer(t, c)
+	srv.noteCode("654321")
+	status, v := srv.checkmobiCall("POST", "/v1/validation/request", apiKey, `{"number":"+15005550006","type":"reverse_cli"}`)
+	if status != 200 || v["validation_info"].(map[string]any)["e164_format"] != "+15005550006" {
+		t.Fatalf("request: %d %v", status, v)
+	}
+	id := v["id"].(string)
+	for _, tt := range []struct {
+		pin  string
+		want bool
+	}{{"111111", false}, {"654321", true}} {
+		status, res := srv.checkmobiCall("POST", "/v1/validation/verify", apiKey, `{"id":"`+id+`","pin":"`+tt.pin+`"}`)
+		if status != 200 || res["validated"] != tt.want || res["number"] != "+15005550006" {
+			t.Fatalf("pin %s: %d %v", tt.pin, status, res)
+		}
 	}
 }
