@@ -32,6 +32,9 @@ type fakeDialer struct {
 	// answer, if set, answers the next Call with this conversation;
 	// otherwise Call fails with 480.
 	answer *fakeConversation
+	// flash, if set, is what Flash does after counting the call;
+	// otherwise the call rings and is cancelled at once.
+	flash func(ctx context.Context, report func(CallEvent)) CallEvent
 }
 
 // DrawCallerID always draws the same caller ID, under a lease key of its
@@ -44,7 +47,11 @@ func (d *fakeDialer) DrawCallerID(_, numberKey string) (CallerIDLease, error) {
 func (d *fakeDialer) Flash(ctx context.Context, callerID, number string, report func(CallEvent)) CallEvent {
 	d.mu.Lock()
 	d.calls++
+	flash := d.flash
 	d.mu.Unlock()
+	if flash != nil {
+		return flash(ctx, report)
+	}
 	report(CallEvent{Kind: CallDialing, At: time.Now()})
 	report(CallEvent{Kind: CallRinging, Status: 180, At: time.Now()})
 	ev := CallEvent{Kind: CallCancelled, Status: 487, At: time.Now()}
