@@ -26,7 +26,10 @@ type Config struct {
 	// TestNumbers are numbers developers verify in their CI: no call, no
 	// text, a fixed code, no rate limit. Default empty.
 	TestNumbers []TestNumber `yaml:"test_numbers"`
-	Log         Log          `yaml:"log"`
+	// Webhooks are the subscriptions to events (webhooks.go). Default
+	// empty.
+	Webhooks []Webhook `yaml:"webhooks"`
+	Log      Log       `yaml:"log"`
 }
 
 // SMS configures the text messages of the sms method, sent to the trunks

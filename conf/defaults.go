@@ -124,6 +124,7 @@ func Default() *Config {
 			},
 		},
 		TestNumbers: []TestNumber{},
+		Webhooks:    []Webhook{},
 		Log: Log{
 			Level:  "info",
 			Format: "text",

@@ -100,6 +100,7 @@ func (c *Config) Validate() error {
 	c.validateVerification(v)
 	c.validateFraud(v)
 	v.testNumbers("test_numbers", c.TestNumbers, c.FlashCall.CodeLength, "flashcall.code_length")
+	c.validateWebhooks(v)
 	c.validateLog(v)
 	return joinFieldErrors(v.problems)
 }

@@ -563,3 +563,32 @@ func tlsStore(mod func(*Store)) func(*Config) {
 		mod(&c.Store)
 	}
 }
+
+func TestWebhooksValidated(t *testing.T) {
+	c := Default()
+	c.Webhooks = []Webhook{
+		{URL: "https://app.example.com/hook", Secret: "0123456789abcdef", Events: []string{EventVerificationUpdated}},
+		{URL: "ftp://x", Secret: "short", Events: []string{"verification.update"}},
+		{URL: "", Secret: "0123456789abcdef"},
+		{URL: "https://user:pw@app.example.com/", Secret: "0123456789abcdef", Events: []string{EventMaskingCallEnded}},
+	}
+	err := c.Validate()
+	for _, want := range []string{
+		`webhooks[1].url: "ftp://x" is not an absolute http:// or https:// URL`,
+		`webhooks[1].secret: must be at least 16 characters`,
+		`webhooks[1].events[0]: "verification.update" is not an event; events: verification.updated, masking.call_ended`,
+		`webhooks[2].url: is required`,
+		`webhooks[2].events: at least one event is required`,
+		`webhooks[3].url: must not hold a user or password`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v\nwant it to contain %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "webhooks[0]") {
+		t.Errorf("a good subscription refused: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "pw@") {
+		t.Errorf("the URL's password is shown: %v", err)
+	}
+}

@@ -43,6 +43,7 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 		s.log.Info("masked call", "proxy", proxy, "caller", privacy.Mask(caller), "outcome", outcome(err))
 		return stranger(), true
 	}
+	started := time.Now()
 	leg, ev := s.bridge.Bridge(ctx, proxy, peer, in.Offer, s.cfg.AnswerTimeout)
 	if leg == nil {
 		status := ev.Status
@@ -51,6 +52,7 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 		}
 		s.stats.call("not_answered")
 		s.log.Info("masked call", "session", id, "outcome", "not_answered", "event", ev.Kind, "sip_status", ev.Status)
+		s.callEnded(CallEnd{SessionID: id, Outcome: CallNotAnswered, SIPStatus: ev.Status, StartedAt: started, EndedAt: time.Now()})
 		return sip.InboundDecision{Status: status}, true
 	}
 	s.stats.call("bridged")
@@ -63,6 +65,12 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 	return sip.InboundDecision{
 		AnswerSDP: leg.RemoteSDP,
 		Answer: func(ctx context.Context, caller *sip.Dialog) {
+			answered := time.Now()
+			defer func() {
+				end := time.Now()
+				s.callEnded(CallEnd{SessionID: id, Outcome: CallCompleted, StartedAt: started, AnsweredAt: &answered, EndedAt: end,
+					DurationS: end.Sub(answered).Round(time.Millisecond).Seconds()})
+			}()
 			limit := time.NewTimer(s.cfg.MaxCall)
 			defer limit.Stop()
 			select {
@@ -75,7 +83,10 @@ func (s *Service) Handle(ctx context.Context, in *sip.Inbound) (dec sip.InboundD
 			hangup(leg)
 			hangup(caller)
 		},
-		Unanswered: func() { hangup(leg) },
+		Unanswered: func() {
+			hangup(leg)
+			s.callEnded(CallEnd{SessionID: id, Outcome: CallNotAnswered, StartedAt: started, EndedAt: time.Now()})
+		},
 	}, true
 }
 

@@ -70,6 +70,10 @@ type Config struct {
 	// types that may not be reached (fraud.Guard): both parties are
 	// called.
 	Destinations Destinations
+	// CallEnded, if set, is told of every call to a proxy from a party of
+	// its session once it is over (answered or not), for the
+	// masking.call_ended webhook. It must not block.
+	CallEnded func(CallEnd)
 }
 
 // Destinations decides whether a number may be called at all

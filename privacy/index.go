@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -102,4 +103,20 @@ func LoadKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("privacy: key file %s: want %d hex-encoded bytes", path, KeySize)
 	}
 	return key, nil
+}
+
+// Keyed returns the keyed HMAC-SHA256 (32 bytes) of parts under domain,
+// for secrets the deployment keeps that are not numbers (an API key with
+// an Idempotency-Key, a webhook's secret). Each domain gives unrelated
+// values, and none equals an index key.
+func (x *Index) Keyed(domain string, parts ...string) []byte {
+	m := hmac.New(sha256.New, x.key)
+	m.Write([]byte("ringproof keyed\x00" + domain))
+	for _, p := range parts {
+		m.Write([]byte{0})
+		m.Write([]byte(strconv.Itoa(len(p))))
+		m.Write([]byte{0})
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
 }

@@ -42,6 +42,11 @@ type Pending struct {
 	DataKey []byte `json:"data_key"`
 	// Queued is when it was put in the outbox.
 	Queued time.Time `json:"queued"`
+	// Deliveries are the webhook deliveries of the changes the entry
+	// records (package webhook), enqueued with it: every delivery so far,
+	// since a later write of the entry replaces an earlier one still
+	// waiting here; the queue takes each id once.
+	Deliveries []history.Delivery `json:"deliveries,omitempty"`
 }
 
 func outboxKey(nk, id string) string { return outboxPrefix + nk + "/" + id }
@@ -65,15 +70,17 @@ type Queued struct {
 // for a transaction that writes the record it describes. k is the data key
 // of the entry's number (its wrapped form goes with it); version must grow
 // with every write of the same id; body is the entry itself (JSON whose
-// personal parts k sealed). Retention runs from created.
-func (v *Vault) Outbox(k *Key, kind, id string, created time.Time, version int64, body []byte) (store.Op, Queued, error) {
+// personal parts k sealed). Retention runs from created. deliveries, if
+// any, reach the webhook queue in the same history-store transaction as
+// the entry.
+func (v *Vault) Outbox(k *Key, kind, id string, created time.Time, version int64, body []byte, deliveries ...history.Delivery) (store.Op, Queued, error) {
 	w := k.wrapped
 	if w == nil {
 		w = k.stored
 	}
 	p := &Pending{
 		Kind: kind, ID: id, NumberKey: k.nk, CreatedAt: created.UTC(), ExpiresAt: created.Add(v.retention).UTC(),
-		Version: version, Body: body, DataKey: w, Queued: v.now().UTC(),
+		Version: version, Body: body, DataKey: w, Queued: v.now().UTC(), Deliveries: deliveries,
 	}
 	val, err := json.Marshal(p)
 	if err != nil {

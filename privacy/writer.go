@@ -175,6 +175,7 @@ func (w *writer) flush(ctx context.Context) error {
 	for _, q := range taken {
 		e, k := q.p.entry()
 		b.Entries = append(b.Entries, e)
+		b.Deliveries = append(b.Deliveries, q.p.Deliveries...)
 		if len(k.Wrapped) > 0 && !keys[k.NumberKey+string(k.Wrapped)] {
 			keys[k.NumberKey+string(k.Wrapped)] = true
 			b.DataKeys = append(b.DataKeys, k)

@@ -11,6 +11,7 @@ import (
 	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/store"
+	"github.com/ringproof/ringproof/webhook"
 )
 
 // The service: what it needs of the store and the dialer (interfaces
@@ -94,6 +95,12 @@ type Config struct {
 	// TestNumbers maps the E.164 numbers developers verify in their CI to
 	// their fixed codes (test_numbers; testnumber.go).
 	TestNumbers map[string]string
+	// Webhooks makes the deliveries of verification.updated events
+	// (webhooks.go); nil: none.
+	Webhooks *webhook.Hooks
+	// Subscriptions returns the webhooks a verification's events go to
+	// (the configuration's, or its service's); nil: none.
+	Subscriptions func(v *Verification) []conf.Webhook
 }
 
 // Service creates, checks and hangs up verifications. It is safe for

@@ -96,12 +96,13 @@ func (s *Service) updateWith(ctx context.Context, id string, cur []byte, rev int
 			opened.copyPersonal(&out)
 		}
 		out.copyPersonal(opened)
-		before := out.Status
+		before, beforeNext := out.Status, out.NextID
 		ops, err := fn(&out)
 		if err != nil {
 			return nil, nil, err
 		}
 		out.Seq++
+		out.noteChange(before, beforeNext, s.now())
 		verified = out.Status == StatusVerified && before != StatusVerified
 		due = out.fallbackDue()
 		next, err := json.Marshal(&out)
@@ -301,7 +302,11 @@ func (s *Service) outboxOp(k *privacy.Key, r *record) (store.Op, privacy.Queued,
 	if err != nil {
 		return store.Op{}, privacy.Queued{}, err
 	}
-	return s.vault.Outbox(k, history.KindVerification, r.ID, r.CreatedAt, r.Seq, val)
+	hooks, err := s.deliveries(r)
+	if err != nil {
+		return store.Op{}, privacy.Queued{}, err
+	}
+	return s.vault.Outbox(k, history.KindVerification, r.ID, r.CreatedAt, r.Seq, val, hooks...)
 }
 
 // RateLimitPrefix is where per-number rate limits live: RateLimitPrefix +

@@ -139,6 +139,9 @@ type record struct {
 	Test bool `json:"test,omitempty"`
 	// Seq counts the record's writes: its history entry's version.
 	Seq int64 `json:"seq"`
+	// Changes are the changes of status so far, each announced by a
+	// webhook (webhooks.go).
+	Changes []change `json:"changes,omitempty"`
 
 	// stored and rev are the record as last written by this node and its
 	// store revision: an update can start from them instead of a read.

@@ -131,5 +131,6 @@ func (s *server) metricsHandler() http.Handler {
 	reg.MustRegister(s.trunk)
 	reg.MustRegister(newFraudMetrics(s.guard), newSTIRMetrics(s))
 	reg.MustRegister(newPrivacyMetrics(&s.holdings))
+	reg.MustRegister(newWebhookMetrics(s.webhooks))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -26,6 +27,7 @@ import (
 	"github.com/ringproof/ringproof/dialer"
 	"github.com/ringproof/ringproof/fraud"
 	"github.com/ringproof/ringproof/history"
+	"github.com/ringproof/ringproof/idempotency"
 	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/masking"
 	"github.com/ringproof/ringproof/media"
@@ -150,6 +152,7 @@ type server struct {
 	sip       *sip.Endpoint
 	svc       *verify.Service
 	mask      *masking.Service
+	webhooks  *webhooks // nil until started
 	nodes     *cluster.Registry
 	lat       *latency // HTTP and store latency histograms
 	dial      *dialer.Dialer
@@ -289,6 +292,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	bg, stop := context.WithCancel(context.Background())
 	s.bg = stop
 	s.startGuard(bg, cfg, nodeID, log)
+	s.startWebhooks(bg, cfg, nodeID+"/"+rand.Text()[:8], log.With("component", "webhook"))
 	s.svc = verify.NewService(s.store, verifyDialer{d}, verify.Config{
 		CodeLength:          cfg.FlashCall.CodeLength,
 		MaxCodeLength:       conf.MaxCodeLength,
@@ -308,6 +312,8 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		ResultTokenKey:      s.tokenKey,
 		Guard:               s.guard,
 		TestNumbers:         conf.TestCodes(cfg.TestNumbers),
+		Webhooks:            s.webhooks.hooks,
+		Subscriptions:       func(*verify.Verification) []conf.Webhook { return s.webhooks.subs },
 	}, s.vault.Index().Of, log)
 	s.mask = masking.New(s.store, s.vault, d, masking.Config{
 		Numbers:       cfg.MaskingRanges(),
@@ -317,6 +323,7 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		Stranger:      stranger(cfg.Masking.UnknownCaller, d),
 		TrunkRegions:  regions,
 		Destinations:  s.guard,
+		CallEnded:     s.webhooks.callEnded,
 	}, log.With("component", "masking"))
 	// A call to a proxy number is masking's; any other is a verification's.
 	s.sip.ServeInbound(inbound, func(ctx context.Context, in *sip.Inbound) sip.InboundDecision {
@@ -388,9 +395,12 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	if cfg.HTTP.Pprof {
 		mux.Handle("/debug/pprof/", api.RequireKey(cfg.HTTP.AdminTokens(), pprofHandler()))
 	}
-	mux.Handle("/v1/masking/", masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log))
+	// Creates honour Idempotency-Key, ahead of every limit: a replay
+	// spends nothing.
+	idem := idempotency.New(s.hist, s.vault.Index().Keyed, cfg.HTTP.MaxBodyBytes, s.log, "/v1/verifications", "/v1/masking/sessions")
+	mux.Handle("/v1/masking/", idem.Wrap(masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log)))
 	mux.Handle("/v1/fraud/", s.fraudAPI(cfg))
-	mux.Handle("/v1/", s.clients.Middleware(s.verificationAPI(cfg)))
+	mux.Handle("/v1/", idem.Wrap(s.clients.Middleware(s.verificationAPI(cfg))))
 	// CheckMobi's validation API, for applications written against it.
 	mux.Handle("/v1/validation/", s.clients.Middleware(checkmobi.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log)))
 	s.widgetRoutes(mux, cfg)
@@ -473,6 +483,9 @@ func (s *server) close(ctx context.Context) error {
 	}
 	if s.bg != nil {
 		s.bg()
+	}
+	if s.webhooks != nil {
+		<-s.webhooks.done
 	}
 	if s.guardDone != nil {
 		<-s.guardDone

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringproof/ringproof/cluster/etcdtest"
+	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/webhook"
+)
+
+const hookSecret = "whsec_test_0123456789"
+
+// hookDelivery is one webhook delivery a receiver took.
+type hookDelivery struct {
+	id, event, attempt string
+	body               map[string]any
+	sigErr             error
+}
+
+// hookReceiver is an application's webhook endpoint: an HTTP server on a
+// loopback port of its own that checks each delivery's signature, can be
+// stopped and started again on the same port, and can hold a request
+// unanswered.
+type hookReceiver struct {
+	t    *testing.T
+	addr string
+	got  chan hookDelivery
+
+	mu   sync.Mutex
+	srv  *http.Server
+	hold chan struct{} // if set, requests wait for it to close (or their client to go)
+	held chan struct{} // told when a request is being held
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	r := &hookReceiver{t: t, addr: fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)), got: make(chan hookDelivery, 64)}
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *hookReceiver) url() string { return "http://" + r.addr + "/ringproof" }
+
+// start listens (again) on the receiver's port.
+func (r *hookReceiver) start() {
+	r.t.Helper()
+	ln, err := net.Listen("tcp", r.addr)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(r.serve)}
+	r.mu.Lock()
+	r.srv = srv
+	r.mu.Unlock()
+	go srv.Serve(ln)
+}
+
+// stop closes the receiver: deliveries meet a refused connection.
+func (r *hookReceiver) stop() {
+	r.mu.Lock()
+	srv := r.srv
+	r.srv = nil
+	r.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	hold, held := r.hold, r.held
+	r.mu.Unlock()
+	if hold != nil {
+		held <- struct{}{}
+		select {
+		case <-hold:
+		case <-req.Context().Done():
+			return // the sender died
+		}
+	}
+	d := hookDelivery{
+		id: req.Header.Get(webhook.IDHeader), event: req.Header.Get(webhook.EventHeader), attempt: req.Header.Get(webhook.AttemptHeader),
+		sigErr: webhook.Verify([]byte(hookSecret), req.Header.Get(webhook.SignatureHeader), body, time.Now(), 5*time.Minute),
+	}
+	json.Unmarshal(body, &d.body)
+	r.got <- d
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// next waits for the next delivery.
+func (r *hookReceiver) next(within time.Duration) hookDelivery {
+	r.t.Helper()
+	select {
+	case d := <-r.got:
+		if d.sigErr != nil {
+			r.t.Fatalf("delivery %s: signature: %v", d.id, d.sigErr)
+		}
+		return d
+	case <-time.After(within):
+		r.t.Fatalf("no webhook delivery within %v", within)
+		return hookDelivery{}
+	}
+}
+
+// failVerification creates an inbound_voice verification and spends its
+// attempts with wrong codes: its status goes from pending to failed.
+func failVerification(t *testing.T, s *testServer, number string) string {
+	t.Helper()
+	r, err := s.try("POST", "/v1/verifications", `{"number":"`+number+`","method":"inbound_voice"}`)
+	if err != nil || r.status != 201 {
+		t.Fatalf("create: %v %v", r, err)
+	}
+	id := r.body["id"].(string)
+	for range 3 {
+		if r, err := s.try("POST", "/v1/verifications/"+id+"/check", `{"code":"0000"}`); err != nil || r.status != 200 {
+			t.Fatalf("check: %v %v", r, err)
+		}
+	}
+	return id
+}
+
+func hookConfig(t *testing.T, rcv *hookReceiver) *conf.Config {
+	c := testConfig(t, "127.0.0.1:5070")
+	c.Webhooks = []conf.Webhook{{URL: rcv.url(), Secret: hookSecret, Events: []string{conf.EventVerificationUpdated, conf.EventMaskingCallEnded}}}
+	return c
+}
+
+// TestWebhookSignedAndRetried: a verification's change of status reaches
+// the application's server as a signed POST; while that server is down the
+// delivery is retried, and it arrives once the server is back, with the
+// same id.
+func TestWebhookSignedAndRetried(t *testing.T) {
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	rcv.start()
+	srv := startServer(t, hookConfig(t, rcv))
+	if v := historyMetric(t, srv, `ringproof_webhook_deliveries_total{outcome="retried"}`); v != 0 {
+		t.Fatalf("ringproof_webhook_deliveries_total{outcome=\"retried\"} = %v at start, want 0", v)
+	}
+	if v := historyMetric(t, srv, "ringproof_webhook_queue_length"); v != 0 {
+		t.Fatalf("ringproof_webhook_queue_length = %v at start, want 0", v)
+	}
+
+	id := failVerification(t, srv, "+447911123456")
+	d := rcv.next(30 * time.Second)
+	data, _ := d.body["data"].(map[string]any)
+	if d.event != conf.EventVerificationUpdated || d.body["type"] != conf.EventVerificationUpdated || d.attempt != "1" ||
+		!strings.HasPrefix(d.id, "whd_") || data["id"] != id || data["status"] != "failed" || data["final"] != true || data["reason"] != "attempts_exhausted" {
+		t.Fatalf("delivery: %+v", d)
+	}
+	if raw, _ := json.Marshal(d.body); strings.Contains(string(raw), "7911123456") {
+		t.Fatalf("the event holds the number: %s", raw)
+	}
+
+	// The receiver goes down: the next delivery fails and is retried.
+	rcv.stop()
+	id2 := failVerification(t, srv, "+447911123457")
+	if !poll(30*time.Second, func() bool {
+		return historyMetric(t, srv, `ringproof_webhook_deliveries_total{outcome="retried"}`) >= 1
+	}) {
+		t.Fatal("no failed attempt counted while the receiver was down")
+	}
+	if q := historyMetric(t, srv, "ringproof_webhook_queue_length"); q < 0 {
+		t.Fatal("no ringproof_webhook_queue_length")
+	}
+	rcv.start()
+	d = rcv.next(60 * time.Second)
+	data, _ = d.body["data"].(map[string]any)
+	if data["id"] != id2 || d.attempt == "1" {
+		t.Fatalf("retried delivery: %+v", d)
+	}
+	if !poll(20*time.Second, func() bool {
+		return historyMetric(t, srv, `ringproof_webhook_deliveries_total{outcome="delivered"}`) == 2
+	}) {
+		t.Fatalf("delivered: %v", historyMetric(t, srv, `ringproof_webhook_deliveries_total{outcome="delivered"}`))
+	}
+	select {
+	case extra := <-rcv.got:
+		t.Fatalf("a delivery came twice: %+v", extra)
+	default:
+	}
+}
+
+// TestIdempotentCreate: a create retried with the same Idempotency-Key
+// and body gets the first answer and spends nothing of the number's
+// budget (one an hour here); another body with the key is 422.
+func TestIdempotentCreate(t *testing.T) {
+	t.Parallel()
+	c := testConfig(t, "127.0.0.1:5070")
+	c.Verification.MaxPerNumberPerHour = 1
+	srv := startServer(t, c)
+	post := func(key, body string) (int, http.Header, map[string]any) {
+		req, _ := http.NewRequest("POST", srv.base+"/v1/verifications", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, res.Header, out
+	}
+	body := `{"number":"+447911123456","method":"inbound_voice"}`
+	s1, h1, v1 := post("order-42", body)
+	s2, h2, v2 := post("order-42", body)
+	if s1 != 201 || s2 != 201 || v1["id"] != v2["id"] || h2.Get("Idempotent-Replayed") != "true" || h2.Get("Location") != h1.Get("Location") {
+		t.Fatalf("first %d %v, retry %d %v %v", s1, v1, s2, v2, h2)
+	}
+	s3, _, v3 := post("order-42", `{"number":"+447911123456","method":"inbound_missed"}`)
+	e3, _ := v3["error"].(map[string]any)
+	if s3 != 422 || e3["code"] != "idempotency_key_reused" || e3["field"] != "Idempotency-Key" {
+		t.Fatalf("another body: %d %v", s3, v3)
+	}
+	// The budget was spent once, by the first create.
+	if s4, _, v4 := post("order-43", body); s4 != 429 {
+		t.Fatalf("a new key for the same number: %d %v, want 429", s4, v4)
+	}
+}
+
+// TestWebhookSurvivesItsNodesDeath: two nodes share etcd and PostgreSQL.
+// The node sending a delivery is killed (SIGKILL) while the receiver holds
+// the request; the other node delivers it, with the same id, once the dead
+// node's lease ends.
+func TestWebhookSurvivesItsNodesDeath(t *testing.T) {
+	t.Parallel()
+	bin := buildRingproof(t)
+	rcv := newHookReceiver(t)
+	rcv.mu.Lock()
+	rcv.hold, rcv.held = make(chan struct{}), make(chan struct{}, 4)
+	rcv.mu.Unlock()
+	rcv.start()
+	etcd := etcdtest.Start(t, 1)
+	pgURL := historyDatabase(t)
+	keys := conf.Privacy{HMACKeyHex: randomHex(t), EncryptionKeyHex: randomHex(t), SigningKeyHex: randomHex(t)}
+	config := func() *conf.Config {
+		c := hookConfig(t, rcv)
+		c.Store.Endpoints = etcd.Endpoints()
+		c.Privacy.HMACKeyHex, c.Privacy.EncryptionKeyHex, c.Privacy.SigningKeyHex = keys.HMACKeyHex, keys.EncryptionKeyHex, keys.SigningKeyHex
+		c.History = conf.History{Backend: "postgres", PostgresURL: pgURL}
+		c.Log.Level = "info"
+		return c
+	}
+	a := startNodeProcess(t, bin, config())
+	id := failVerification(t, a.testServer, "+447911123456")
+	select {
+	case <-rcv.held: // a is sending it, and waits for an answer
+	case <-time.After(30 * time.Second):
+		t.Fatal("node a sent no delivery")
+	}
+	b := startNodeProcess(t, bin, config())
+	a.kill()
+	rcv.mu.Lock()
+	close(rcv.hold)
+	rcv.hold = nil
+	rcv.mu.Unlock()
+	d := rcv.next(90 * time.Second)
+	data, _ := d.body["data"].(map[string]any)
+	if data["id"] != id || data["status"] != "failed" {
+		t.Fatalf("delivery: %+v", d)
+	}
+	if !poll(20*time.Second, func() bool {
+		return historyMetric(t, b.testServer, `ringproof_webhook_deliveries_total{outcome="delivered"}`) == 1
+	}) {
+		t.Fatal("node b did not count the delivery")
+	}
+}
