@@ -163,7 +163,7 @@ func TestVerifyAnswersValidated(t *testing.T) {
 		t.Fatalf("checked %q, %d hang-ups", f.checked, f.hangups)
 	}
 	// A wrong pin with use_server_hangup ends the call all the same.
-	f.v = verify.Verification{ID: "v1", Number: "+40743123456", Status: verify.StatusCancelled}
+	f.v = verify.Verification{ID: "v1", Number: "+40743123456", Status: verify.StatusRinging}
 	w, out = serve(t, f, "POST", "/v1/validation/verify", key, `{"id":"v1","pin":"9999","use_server_hangup":true}`)
 	if w.Code != 200 || out["validated"] != false || out["validation_date"] != nil {
 		t.Fatalf("wrong pin: %d %v", w.Code, out)

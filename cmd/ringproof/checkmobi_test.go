@@ -99,7 +99,7 @@ func TestCheckMobiReverseCLI(t *testing.T) {
 		t.Fatalf("validation_info %v", info)
 	}
 	id := v["id"].(string)
-	srv.waitFor(id, "cancelled", status("cancelled"))
+	srv.waitFor(id, "call over", callOver)
 	if srv.validationStatus(id) {
 		t.Fatal("validated before any pin")
 	}
