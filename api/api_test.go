@@ -155,3 +155,27 @@ func TestWriteInputError(t *testing.T) {
 		t.Fatal("a plain error was answered")
 	}
 }
+
+// TestReadBodyReturnsWhatDecodeBodyAnswers: ReadBody writes nothing and
+// returns the status, code and field DecodeBody would answer with.
+func TestReadBodyReturnsWhatDecodeBodyAnswers(t *testing.T) {
+	type req struct {
+		Number string `json:"number"`
+	}
+	for body, want := range map[string]*BodyError{
+		`{"number":"+44"}`:                      nil,
+		`{"pin":"1"}`:                           {Status: 400, Code: "unknown_field", Field: "pin"},
+		`{"number":1}`:                          {Status: 400, Code: "invalid_type", Field: "number"},
+		`{"number":"` + strings.Repeat("1", 80): {Status: 413, Code: "body_too_large"},
+	} {
+		w := httptest.NewRecorder()
+		var v req
+		got := ReadBody(w, httptest.NewRequest("POST", "/", strings.NewReader(body)), 64, &v)
+		if w.Body.Len() != 0 {
+			t.Errorf("%s: ReadBody wrote %q", body, w.Body)
+		}
+		if (got == nil) != (want == nil) || got != nil && (got.Status != want.Status || got.Code != want.Code || got.Field != want.Field || got.Message == "") {
+			t.Errorf("%s: %+v, want %+v", body, got, want)
+		}
+	}
+}
