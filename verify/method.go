@@ -89,9 +89,9 @@ const (
 // fallbacks: one that waits for the user's call has none.
 func (t traits) chains() bool { return t.inbound == inboundNone }
 
-// places reports whether the method's node places a call, which is closed
-// if the node is lost (remote.go).
-func (t traits) places() bool { return t.inbound == inboundNone && t.delivers != byText }
+// dials reports whether the method's node dials a call (sip's Dial and
+// Flash), which is closed if the node is lost (remote.go).
+func (t traits) dials() bool { return t.inbound == inboundNone && t.delivers != byText }
 
 // lease is something a new record holds for a while, and no other
 // record of its number may hold meanwhile (a caller ID, a dial number):

@@ -15,7 +15,7 @@ func TestMethodTraits(t *testing.T) {
 	}{
 		{"may be a fallback link", func(t traits) bool { return t.link }, []string{"flashcall", "sms", "voice"}},
 		{"may name fallbacks", traits.chains, []string{"flashcall", "keypad_out", "sms", "voice"}},
-		{"places a call", traits.places, []string{"flashcall", "keypad_out", "voice"}},
+		{"dials a call", traits.dials, []string{"flashcall", "keypad_out", "voice"}},
 		{"shows its code", func(t traits) bool { return t.showsCode }, []string{"keypad_in", "keypad_out"}},
 		{"seals its code", func(t traits) bool { return t.sealsCode }, []string{"inbound_voice"}},
 		{"answers the user's call", func(t traits) bool { return t.inbound == inboundAnswers }, []string{"inbound_voice", "keypad_in"}},

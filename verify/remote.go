@@ -67,7 +67,7 @@ func (s *Service) NodeLost(ctx context.Context, node string, list func(ctx conte
 	closed := 0
 	for _, val := range vals {
 		var r record
-		if json.Unmarshal(val, &r) != nil || r.Node != node || r.Test || r.callOver() || !traitsOf(r.Method).places() {
+		if json.Unmarshal(val, &r) != nil || r.Node != node || r.Test || r.callOver() || !traitsOf(r.Method).dials() {
 			continue
 		}
 		_, err := s.update(ctx, r.ID, func(r *record) error {
