@@ -40,7 +40,7 @@ func TestFlashCallAttemptsRunOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, svc, v.ID, "call over", hasEvent(string(CallCancelled)))
+	follow(t, svc, v.ID, hasEvent(string(CallCancelled)))
 	const code = "1234" // the fake dialer's caller ID is +442079461234
 	wrong := fmt.Sprintf("%04d", (mustAtoi(t, code)+5000)%10000)
 	for i, left := range []int{2, 1, 0} {
@@ -80,7 +80,7 @@ func TestFlashCallEnds(t *testing.T) {
 				t.Fatal(err)
 			}
 			last := tt.steps[len(tt.steps)-1]
-			got := waitFor(t, svc, v.ID, "call over", hasEvent(string(last.Kind)))
+			got := follow(t, svc, v.ID, hasEvent(string(last.Kind)))
 			if got.Status != tt.status || got.Reason != tt.reason {
 				t.Fatalf("status %s (%q), want %s (%q)", got.Status, got.Reason, tt.status, tt.reason)
 			}
@@ -124,7 +124,7 @@ func TestHangupCancelsACallThatNeverRang(t *testing.T) {
 	if err != nil || c.AttemptsLeft != 3 {
 		t.Fatalf("HANGUP: %+v, %v", c, err)
 	}
-	got := waitFor(t, svc, v.ID, "call over", hasEvent(string(CallCancelled)))
+	got := follow(t, svc, v.ID, hasEvent(string(CallCancelled)))
 	if got.Status != StatusCancelled || got.Reason != ReasonCancelled {
 		t.Fatalf("after HANGUP: status %s (%q), want %s (%q)", got.Status, got.Reason, StatusCancelled, ReasonCancelled)
 	}

@@ -94,35 +94,8 @@ func (c *fakeConversation) waitHungUp(t *testing.T) {
 	}
 }
 
-// waitFor follows verification id until ok holds, for 10 s at most.
-func waitFor(t *testing.T, svc *Service, id, what string, ok func(*Verification) bool) *Verification {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	ch, err := svc.Watch(ctx, id, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var last *Verification
-	for v := range ch {
-		if last = v; ok(v) {
-			return v
-		}
-	}
-	t.Fatalf("%s: never came; last %+v", what, last)
-	return nil
-}
-
-func eventTypes(v *Verification) []string {
-	var types []string
-	for _, e := range v.Events {
-		types = append(types, e.Type)
-	}
-	return types
-}
-
 func hasEvent(typ string) func(*Verification) bool {
-	return func(v *Verification) bool { return slices.Contains(eventTypes(v), typ) }
+	return func(v *Verification) bool { return slices.Contains(eventsOf(v), typ) }
 }
 
 // spokenCode is the code in what a voice call said: the digits after
@@ -150,7 +123,7 @@ func TestVoiceCallSpeaksTheCode(t *testing.T) {
 	if v.Code != "" {
 		t.Fatalf("a voice verification's code was returned: %+v", v)
 	}
-	got := waitFor(t, svc, v.ID, "hung up", hasEvent(string(CallHungUp)))
+	got := follow(t, svc, v.ID, hasEvent(string(CallHungUp)))
 	said := conv.saidAll()
 	code := spokenCode(said)
 	want := append([]string{media.PromptCodeIs}, digitsOf(code)...)
@@ -158,7 +131,7 @@ func TestVoiceCallSpeaksTheCode(t *testing.T) {
 	if len(code) != 4 || !slices.Equal(said, want) {
 		t.Fatalf("said %v, want the code twice", said)
 	}
-	types := eventTypes(got)
+	types := eventsOf(got)
 	if !slices.Contains(types, string(CallAnswered)) || !slices.Contains(types, "code_spoken") || got.Status != StatusAnswered {
 		t.Fatalf("status %s, events %v", got.Status, types)
 	}
@@ -202,8 +175,8 @@ func TestKeypadOut(t *testing.T) {
 				conv.entries <- k
 			}
 			conv.waitHungUp(t)
-			got := waitFor(t, svc, v.ID, "status "+string(tt.status), func(v *Verification) bool {
-				return v.Status == tt.status && strings.Count(fmt.Sprint(eventTypes(v)), "keys_entered") == tt.keys
+			got := follow(t, svc, v.ID, func(v *Verification) bool {
+				return v.Status == tt.status && strings.Count(fmt.Sprint(eventsOf(v)), "keys_entered") == tt.keys
 			})
 			// The digits typed never reach the record's events.
 			for _, e := range got.Events {
@@ -260,7 +233,7 @@ func TestInboundVoiceAnswersItsCallerAndSpeaksTheCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if types := fmt.Sprint(eventTypes(got)); !strings.Contains(types, "answered code_spoken hungup") {
+	if types := fmt.Sprint(eventsOf(got)); !strings.Contains(types, "answered code_spoken hungup") {
 		t.Fatalf("events %s", types)
 	}
 	if c, err := svc.Check(ctx, v.ID, code); err != nil || c.Status != StatusVerified {
@@ -382,7 +355,7 @@ func TestInboundMissedCallVerifiesOnlyTheRightCaller(t *testing.T) {
 			t.Fatalf("%+v: %+v, want rejected unanswered (the caller pays nothing)", in, a)
 		}
 		v, err := svc.Get(ctx, ids[n])
-		if err != nil || v.Status != StatusVerified || !slices.Contains(eventTypes(v), "inbound_call") {
+		if err != nil || v.Status != StatusVerified || !slices.Contains(eventsOf(v), "inbound_call") {
 			t.Fatalf("%s not verified by its own call (%+v): %+v, %v", n, in, v, err)
 		}
 	}
@@ -401,7 +374,7 @@ func TestAnsweredCallEndsWithWhy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := waitFor(t, svc, v.ID, "hung up", hasEvent(string(CallHungUp)))
+			got := follow(t, svc, v.ID, hasEvent(string(CallHungUp)))
 			last := got.Events[len(got.Events)-1]
 			if last.Type != string(CallHungUp) || last.Reason != why || last.Trunk != "t1" {
 				t.Fatalf("last event %+v, want hungup for %s", last, why)
