@@ -33,7 +33,7 @@ func benchRecord() *record {
 	t := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	return &record{
 		ID: "v0123456789abcdef0123456789abcdef", WatchToken: "0123456789abcdef0123456789abcdef",
-		Method: MethodFlashCall, Status: StatusCancelled,
+		Method: MethodFlashCall, Status: StatusRang,
 		Number: "+447911123456", NumberKey: "8c7dd922ad47494fc02c388e12c00eac",
 		CallerID: "+442079461234", CodeLength: 4, MaxAttempts: 3,
 		CodeHash:  testCodeHash("v0123456789abcdef0123456789abcdef", "1234"),
@@ -68,7 +68,7 @@ func BenchmarkApplyCheck(b *testing.B) {
 			r := benchRecord()
 			b.ReportAllocs()
 			for b.Loop() {
-				r.Status, r.Attempts = StatusCancelled, 0
+				r.Status, r.Attempts = StatusRang, 0
 				if got := r.applyCheck(testCodeHash(r.ID, bc.code), now); got != bc.want {
 					b.Fatalf("outcome %d, want %d", got, bc.want)
 				}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -18,7 +19,29 @@ var (
 	// ErrErasing: the number's data is being erased right now; a new
 	// verification may start in a few seconds.
 	ErrErasing = errors.New("verify: the number is being erased; try again in a few seconds")
+	// ErrFinal: the verification is final already, and the request would
+	// change it (FinalError says how it ended).
+	ErrFinal = errors.New("verify: the verification is final already")
 )
+
+// FinalError is a cancel refused because the verification had ended
+// otherwise (verified, failed or expired). It matches ErrFinal; the API
+// answers it 409 already_final with the status as error.reason.
+type FinalError struct {
+	Status Status
+}
+
+func (e *FinalError) Error() string {
+	return fmt.Sprintf("the verification is %s already; a final status never changes", e.Status)
+}
+
+// Is matches ErrFinal.
+func (e *FinalError) Is(target error) bool { return target == ErrFinal }
+
+// Refusal says how the API answers e (api.Refused).
+func (e *FinalError) Refusal() (status int, code, reason string, retryAfter time.Duration) {
+	return http.StatusConflict, "already_final", string(e.Status), 0
+}
 
 // NumberLimitError is a create refused because its number had
 // MaxPerNumberPerHour verifications within the last hour (a sliding

@@ -22,7 +22,7 @@ import (
 // number with the first fallback, and the rest as its own fallbacks. Once
 // it exists, the old one's next_id names it; its previous_id names the old
 // one. The whole chain shares one watch token, and a watch of a link stays
-// open until the link names its next.
+// open until the link names its next, and closes once it has.
 
 // maxFallbacks bounds a chain.
 const maxFallbacks = 3
@@ -53,12 +53,13 @@ func checkFallback(method Method, names []string) ([]Method, error) {
 }
 
 // fallbackDue reports whether r's chain should move on now: r has
-// fallbacks, no next verification yet, was not verified, and either its
+// fallbacks, no next verification yet, was neither verified nor canceled,
+// and either its
 // call or text failed or the application said nothing came (and the call
 // or text is over). A next verification that could not be started
 // (fallback_failed) ends the chain.
 func (r *record) fallbackDue() bool {
-	if len(r.Fallback) == 0 || r.NextID != "" || r.Status == StatusVerified {
+	if len(r.Fallback) == 0 || r.NextID != "" || r.Status == StatusVerified || r.Status == StatusCanceled {
 		return false
 	}
 	for _, ev := range r.Events {

@@ -51,7 +51,7 @@ func TestFallbackChain(t *testing.T) {
 		{"voice fails, then sms", MethodVoice, []string{"sms"}, 0, false, []Method{MethodVoice, MethodSMS}, []string{ReasonCall}},
 		{"sms refused, then voice fails, then flash call", MethodSMS, []string{"voice", "flashcall"}, 403, false,
 			[]Method{MethodSMS, MethodVoice, MethodFlashCall}, []string{ReasonSMS, ReasonCall}},
-		{"flash call came to nothing, then sms", MethodFlashCall, []string{"sms"}, 0, true, []Method{MethodFlashCall, MethodSMS}, []string{string(StatusCancelled)}},
+		{"flash call came to nothing, then sms", MethodFlashCall, []string{"sms"}, 0, true, []Method{MethodFlashCall, MethodSMS}, []string{string(StatusRang)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestFallbackChain(t *testing.T) {
 			}
 			token := v.WatchToken
 			if tt.hangup {
-				follow(t, svc, v.ID, func(v *Verification) bool { return v.Status == StatusCancelled })
+				follow(t, svc, v.ID, func(v *Verification) bool { return v.Status == StatusRang })
 				if _, err := svc.Check(context.Background(), v.ID, HangupCode); err != nil {
 					t.Fatal(err)
 				}

@@ -68,8 +68,8 @@ func TestFlashCallEnds(t *testing.T) {
 		{"busy", []CallEvent{{Kind: CallFailed, Status: 486, Reason: "Busy Here"}}, StatusFailed, ReasonCall},
 		{"no ring in time", []CallEvent{{Kind: CallTimeout, Reason: "no response"}}, StatusFailed, ReasonNoRing},
 		{"no trunk could take it", []CallEvent{{Kind: CallFailed, Reason: ReasonNoRoute + ": every trunk down"}}, StatusFailed, ReasonNoRoute},
-		{"rang, then cancelled", []CallEvent{{Kind: CallRinging, Status: 180}, {Kind: CallCancelled, Status: 487, Reason: "rang"}}, StatusCancelled, ""},
-		{"a 200 raced the CANCEL", []CallEvent{{Kind: CallRinging, Status: 180}, {Kind: CallAnswered, Status: 200}, {Kind: CallHungUp, Status: 200}}, StatusCancelled, ""},
+		{"rang, then cancelled", []CallEvent{{Kind: CallRinging, Status: 180}, {Kind: CallCancelled, Status: 487, Reason: "rang"}}, StatusRang, ""},
+		{"a 200 raced the CANCEL", []CallEvent{{Kind: CallRinging, Status: 180}, {Kind: CallAnswered, Status: 200}, {Kind: CallHungUp, Status: 200}}, StatusRang, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestHangupCancelsACallThatNeverRang(t *testing.T) {
 		t.Fatalf("HANGUP: %+v, %v", c, err)
 	}
 	got := follow(t, svc, v.ID, hasEvent(string(CallCancelled)))
-	if got.Status != StatusCancelled || got.Reason != ReasonCancelled {
-		t.Fatalf("after HANGUP: status %s (%q), want %s (%q)", got.Status, got.Reason, StatusCancelled, ReasonCancelled)
+	if got.Status != StatusRang || got.Reason != ReasonHangup {
+		t.Fatalf("after HANGUP: status %s (%q), want %s (%q)", got.Status, got.Reason, StatusRang, ReasonHangup)
 	}
 }

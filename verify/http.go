@@ -33,6 +33,7 @@ func NewHandler(svc *Service, keys []string, maxBody int64, log *slog.Logger) *H
 	h.mux.HandleFunc("GET /v1/verifications/{id}", h.get)
 	h.mux.HandleFunc("POST /v1/verifications/{id}/check", h.check)
 	h.mux.HandleFunc("POST /v1/verifications/{id}/hangup", h.hangup)
+	h.mux.HandleFunc("POST /v1/verifications/{id}/cancel", h.cancel)
 	h.mux.HandleFunc("GET /v1/verifications/{id}/events", h.events)
 	h.mux.HandleFunc("/v1/verifications", h.methodNotAllowed)
 	h.mux.HandleFunc("/v1/verifications/", h.notFound)
@@ -117,6 +118,18 @@ func (h *Handler) hangup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := h.svc.Hangup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
+	if !h.drainEmpty(w, r) {
+		return
+	}
+	v, err := h.svc.Cancel(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -385,3 +385,53 @@ func TestFullStoreAnswers507(t *testing.T) {
 		t.Fatalf("create on a full store: %d %v, want 507 store_full", status, body)
 	}
 }
+
+// TestAPICancel: cancel makes a verification final canceled, again and
+// again; a verification that ended otherwise is 409 already_final naming
+// its status. A check says whether its code proved the number (valid).
+func TestAPICancel(t *testing.T) {
+	srv, svc := newTestAPI(t)
+	create := func() string {
+		_, v := do(t, srv, "POST", "/v1/verifications", testKey, `{"number":"+447911123456","method":"flashcall"}`)
+		id, _ := v["id"].(string)
+		if id == "" {
+			t.Fatalf("create: %v", v)
+		}
+		follow(t, svc, id, func(v *Verification) bool { return v.Status == StatusRang })
+		return id
+	}
+	id := create()
+	for range 2 {
+		status, v := do(t, srv, "POST", "/v1/verifications/"+id+"/cancel", testKey, "")
+		if status != 200 || v["status"] != "canceled" || v["reason"] != "cancel_requested" {
+			t.Fatalf("cancel: %d %v", status, v)
+		}
+	}
+	if status, c := do(t, srv, "POST", "/v1/verifications/"+id+"/check", testKey, `{"code":"1234"}`); status != 200 || c["status"] != "canceled" || c["valid"] != false {
+		t.Fatalf("the right code once canceled: %d %v", status, c)
+	}
+
+	verified := create()
+	if _, c := do(t, srv, "POST", "/v1/verifications/"+verified+"/check", testKey, `{"code":"0000"}`); c["valid"] != false || c["status"] != "rang" {
+		t.Fatalf("a wrong code: %v", c)
+	}
+	if _, c := do(t, srv, "POST", "/v1/verifications/"+verified+"/check", testKey, `{"code":"1234"}`); c["valid"] != true || c["status"] != "verified" {
+		t.Fatalf("the right code: %v", c)
+	}
+	status, body := do(t, srv, "POST", "/v1/verifications/"+verified+"/cancel", testKey, "")
+	e, _ := body["error"].(map[string]any)
+	if status != 409 || e["code"] != "already_final" || e["reason"] != "verified" {
+		t.Fatalf("cancel a verified verification: %d %v", status, body)
+	}
+	if _, v := do(t, srv, "GET", "/v1/verifications/"+verified, testKey, ""); v["status"] != "verified" {
+		t.Fatalf("after a refused cancel: %v", v)
+	}
+	for _, tt := range []struct{ path, body string }{
+		{"/v1/verifications/v0123456789abcdef0123456789abcdef/cancel", ""},
+		{"/v1/verifications/" + id + "/cancel", `{"x":1}`},
+	} {
+		if status, body := do(t, srv, "POST", tt.path, testKey, tt.body); status/100 != 4 || body["error"] == nil {
+			t.Errorf("POST %s %s: %d %v", tt.path, tt.body, status, body)
+		}
+	}
+}

@@ -33,11 +33,11 @@ func (r *record) applyCallEvent(ev CallEvent) {
 			// An answered call that ended: the code stays checkable.
 			return
 		}
-		r.Status = StatusCancelled
+		r.Status = StatusRang
 	case CallCancelled:
-		r.Status = StatusCancelled
+		r.Status = StatusRang
 		if r.HangupAsked {
-			r.Reason = ReasonCancelled
+			r.Reason = ReasonHangup
 		}
 	case CallFailed:
 		r.Status, r.Reason = StatusFailed, ReasonCall
@@ -46,11 +46,49 @@ func (r *record) applyCallEvent(ev CallEvent) {
 		}
 	case CallTimeout:
 		if r.HangupAsked {
-			r.Status, r.Reason = StatusCancelled, ReasonCancelled
+			r.Status, r.Reason = StatusRang, ReasonHangup
 			return
 		}
 		r.Status, r.Reason = StatusFailed, ReasonNoRing
 	}
+}
+
+// The events an application's request leaves on a verification.
+const (
+	eventHangupRequested CallEventKind = "hangup_requested"
+	eventCancelRequested CallEventKind = "cancel_requested"
+)
+
+// applyHangup records at now that the application asked to hang up: that
+// no call (or text) came. It leaves a hangup_requested event, the reason
+// hangup_requested and HangupAsked, for the node placing the call to act
+// on and for a chain of fallbacks to move on once the call is over
+// (fallbackDue), whether or not the call is over yet. The status stays
+// checkable. It changes nothing on a final verification, nor on one
+// already asked, and reports whether it changed r.
+func (r *record) applyHangup(now time.Time) bool {
+	if r.statusAt(now).Final() || r.HangupAsked {
+		return false
+	}
+	r.Events = append(r.Events, Event{Type: string(eventHangupRequested), At: now.UTC()})
+	r.HangupAsked, r.Reason, r.UpdatedAt = true, ReasonHangup, now.UTC()
+	return true
+}
+
+// applyCancel makes r final canceled at now, with HangupAsked for the node
+// placing its call to hang up, and a cancel_requested event. A verification
+// canceled already is left as it is (cancel is idempotent); one final
+// otherwise is refused with a *FinalError.
+func (r *record) applyCancel(now time.Time) error {
+	switch st := r.statusAt(now); {
+	case st == StatusCanceled:
+		return nil
+	case st.Final():
+		return &FinalError{Status: st}
+	}
+	r.Events = append(r.Events, Event{Type: string(eventCancelRequested), At: now.UTC()})
+	r.Status, r.Reason, r.HangupAsked, r.UpdatedAt = StatusCanceled, ReasonCanceled, true, now.UTC()
+	return nil
 }
 
 // outcome is what a check did.
@@ -83,6 +121,19 @@ func (r *record) applyCheck(given string, now time.Time) outcome {
 		return outcomeLockout
 	}
 	return outcomeWrong
+}
+
+// checkValid reports whether a check of code (its keyed hash given) that
+// had outcome o proved the number: it verified r now, or r was verified
+// already and given is its code.
+func (r *record) checkValid(given string, o outcome) bool {
+	switch o {
+	case outcomeMatch:
+		return true
+	case outcomeFinal:
+		return r.Status == StatusVerified && codeMatches(r.CodeHash, given)
+	}
+	return false
 }
 
 // callOver reports whether r's call has reached a final event.

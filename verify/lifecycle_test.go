@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 )
@@ -29,14 +31,14 @@ func TestCallEventsMoveTheLifecycle(t *testing.T) {
 		want       Status
 		wantReason string
 	}{
-		{"rings then cancelled", false, []CallEventKind{CallDialing, CallRinging, CallCancelled}, StatusCancelled, ""},
+		{"rings then cut", false, []CallEventKind{CallDialing, CallRinging, CallCancelled}, StatusRang, ""},
 		{"dialing only", false, []CallEventKind{CallDialing}, StatusPending, ""},
 		{"ringing", false, []CallEventKind{CallDialing, CallRinging}, StatusRinging, ""},
 		{"busy", false, []CallEventKind{CallDialing, CallFailed}, StatusFailed, ReasonCall},
 		{"never rang", false, []CallEventKind{CallDialing, CallTimeout}, StatusFailed, ReasonNoRing},
-		{"answered then hung up", false, []CallEventKind{CallDialing, CallRinging, CallAnswered, CallHungUp}, StatusCancelled, ""},
-		{"hangup asked before ring", true, []CallEventKind{CallDialing, CallCancelled}, StatusCancelled, ReasonCancelled},
-		{"hangup asked, no response", true, []CallEventKind{CallDialing, CallTimeout}, StatusCancelled, ReasonCancelled},
+		{"answered then hung up", false, []CallEventKind{CallDialing, CallRinging, CallAnswered, CallHungUp}, StatusRang, ""},
+		{"hangup asked before ring", true, []CallEventKind{CallDialing, CallCancelled}, StatusRang, ReasonHangup},
+		{"hangup asked, no response", true, []CallEventKind{CallDialing, CallTimeout}, StatusRang, ReasonHangup},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +63,158 @@ func TestCallEventNeverUndoesAFinalStatus(t *testing.T) {
 	r.applyCallEvent(CallEvent{Kind: CallCancelled, At: t0})
 	if r.Status != StatusVerified {
 		t.Fatalf("status %s after a late call event, want verified", r.Status)
+	}
+}
+
+func TestHangupRequest(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      Status
+		events      []CallEventKind // before the request
+		asked       bool            // asked already
+		at          time.Duration
+		wantChanged bool
+		want        Status
+		wantReason  string
+	}{
+		{"while ringing", StatusRinging, []CallEventKind{CallDialing, CallRinging}, false, 0, true, StatusRinging, ReasonHangup},
+		{"after the call ended", StatusRang, []CallEventKind{CallDialing, CallRinging, CallCancelled}, false, 0, true, StatusRang, ReasonHangup},
+		{"before any event", StatusPending, nil, false, 0, true, StatusPending, ReasonHangup},
+		{"asked twice", StatusRang, []CallEventKind{CallDialing, CallCancelled}, true, 0, false, StatusRang, ""},
+		{"verified", StatusVerified, nil, false, 0, false, StatusVerified, ""},
+		{"canceled", StatusCanceled, nil, false, 0, false, StatusCanceled, ""},
+		{"expired, not yet stored so", StatusRang, nil, false, 5 * time.Minute, false, StatusRang, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestRecord()
+			r.Status, r.HangupAsked = tt.status, tt.asked
+			for _, k := range tt.events {
+				r.Events = append(r.Events, Event{Type: string(k), At: t0})
+			}
+			before := len(r.Events)
+			changed := r.applyHangup(t0.Add(tt.at))
+			if changed != tt.wantChanged || r.Status != tt.want || r.Reason != tt.wantReason {
+				t.Fatalf("changed %v, status %s (%q); want %v, %s (%q)", changed, r.Status, r.Reason, tt.wantChanged, tt.want, tt.wantReason)
+			}
+			if !changed {
+				if len(r.Events) != before || r.HangupAsked != tt.asked {
+					t.Fatalf("unchanged, yet events %d (was %d), hangup asked %v", len(r.Events), before, r.HangupAsked)
+				}
+				return
+			}
+			if last := r.Events[len(r.Events)-1]; len(r.Events) != before+1 || last.Type != "hangup_requested" || !r.HangupAsked {
+				t.Fatalf("events %+v, hangup asked %v; want a hangup_requested event and hangup asked", r.Events, r.HangupAsked)
+			}
+		})
+	}
+}
+
+func TestHangupAfterTheCallEndedMovesTheChainOn(t *testing.T) {
+	r := newTestRecord()
+	r.Fallback = []Method{MethodSMS}
+	for i, k := range []CallEventKind{CallDialing, CallRinging, CallCancelled} {
+		r.applyCallEvent(CallEvent{Kind: k, At: t0.Add(time.Duration(i) * time.Millisecond)})
+	}
+	if r.fallbackDue() {
+		t.Fatal("a chain moves on before the application said nothing came")
+	}
+	r.applyHangup(t0.Add(time.Second))
+	if !r.fallbackDue() {
+		t.Fatalf("HANGUP after the call ended does not move the chain on: %+v", r)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     Status
+		at         time.Duration
+		wantErr    Status // the status a FinalError names; "" for none
+		want       Status
+		wantEvents int
+	}{
+		{"pending", StatusPending, 0, "", StatusCanceled, 1},
+		{"ringing", StatusRinging, 0, "", StatusCanceled, 1},
+		{"rang", StatusRang, 0, "", StatusCanceled, 1},
+		{"answered", StatusAnswered, 0, "", StatusCanceled, 1},
+		{"canceled already", StatusCanceled, 0, "", StatusCanceled, 0},
+		{"verified", StatusVerified, 0, StatusVerified, StatusVerified, 0},
+		{"failed", StatusFailed, 0, StatusFailed, StatusFailed, 0},
+		{"past its expiry", StatusRang, 5 * time.Minute, StatusExpired, StatusRang, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestRecord()
+			r.Status = tt.status
+			err := r.applyCancel(t0.Add(tt.at))
+			var fin *FinalError
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("cancel: %v", err)
+			case tt.wantErr != "" && (!errors.As(err, &fin) || fin.Status != tt.wantErr || !errors.Is(err, ErrFinal)):
+				t.Fatalf("cancel: %v, want a FinalError naming %s", err, tt.wantErr)
+			}
+			if r.Status != tt.want || len(r.Events) != tt.wantEvents {
+				t.Fatalf("status %s with %d events, want %s with %d", r.Status, len(r.Events), tt.want, tt.wantEvents)
+			}
+			if tt.wantEvents > 0 && (r.Reason != ReasonCanceled || !r.HangupAsked || r.Events[0].Type != "cancel_requested") {
+				t.Fatalf("canceled: reason %q, hangup asked %v, events %+v", r.Reason, r.HangupAsked, r.Events)
+			}
+		})
+	}
+}
+
+func TestCanceledTakesNoCodeAndNoFallback(t *testing.T) {
+	r := newTestRecord()
+	r.Fallback = []Method{MethodSMS}
+	r.applyCallEvent(CallEvent{Kind: CallDialing, At: t0})
+	if err := r.applyCancel(t0); err != nil {
+		t.Fatal(err)
+	}
+	r.applyCallEvent(CallEvent{Kind: CallCancelled, At: t0.Add(time.Millisecond)})
+	if o := r.applyCheck(testCodeHash(r.ID, "1234"), t0.Add(time.Second)); o != outcomeFinal || r.Status != StatusCanceled {
+		t.Fatalf("the right code after cancel: outcome %d, status %s", o, r.Status)
+	}
+	if r.fallbackDue() {
+		t.Fatal("a canceled verification moves its chain on")
+	}
+}
+
+func TestCheckValid(t *testing.T) {
+	tests := []struct {
+		name   string
+		status Status
+		code   string
+		want   bool
+	}{
+		{"right code", StatusRang, "1234", true},
+		{"wrong code", StatusRang, "0000", false},
+		{"right code once verified", StatusVerified, "1234", true},
+		{"wrong code once verified", StatusVerified, "0000", false},
+		{"right code once failed", StatusFailed, "1234", false},
+		{"right code once canceled", StatusCanceled, "1234", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestRecord()
+			r.Status = tt.status
+			given := testCodeHash(r.ID, tt.code)
+			if got := r.checkValid(given, r.applyCheck(given, t0)); got != tt.want {
+				t.Fatalf("valid %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatusReadsItsFormerName(t *testing.T) {
+	var r struct{ Status Status }
+	if err := json.Unmarshal([]byte(`{"Status":"cancelled"}`), &r); err != nil || r.Status != StatusRang {
+		t.Fatalf("a record of an earlier version: %q (%v), want rang", r.Status, err)
+	}
+	out, _ := json.Marshal(StatusRang)
+	if string(out) != `"rang"` {
+		t.Fatalf("rang is written %s", out)
 	}
 }
 

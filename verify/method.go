@@ -55,7 +55,7 @@ type delivery int
 const (
 	// byRing: the phone's ringing delivers it (a flash call's caller ID):
 	// an answer only raced the CANCEL, and the call's end leaves the
-	// verification cancelled, its code checkable.
+	// verification rang, its code checkable.
 	byRing delivery = iota
 	// byAnswer: an answered call delivers it (spoken, or typed by the
 	// user): the verification is answered, and the call's end leaves its

@@ -8,7 +8,7 @@ import (
 	"github.com/ringproof/ringproof/privacy"
 )
 
-// The operations of the API: create, get, check and hang up a
+// The operations of the API: create, get, check, hang up and cancel a
 // verification.
 
 // Create validates req, leases what the method needs, stores the
@@ -72,9 +72,13 @@ func (s *Service) Get(ctx context.Context, id string) (*Verification, error) {
 
 // CheckResult is the answer to a check.
 type CheckResult struct {
-	ID           string `json:"id"`
-	Status       Status `json:"status"`
-	AttemptsLeft int    `json:"attempts_left"`
+	ID     string `json:"id"`
+	Status Status `json:"status"`
+	// Valid is true when the code given is the verification's and the
+	// verification is verified (by this check or an earlier one); false
+	// for a wrong code, HANGUP, or any verification not verified.
+	Valid        bool `json:"valid"`
+	AttemptsLeft int  `json:"attempts_left"`
 	// ResultToken is set when the verification is verified
 	// (resulttoken.go).
 	ResultToken string `json:"result_token,omitempty"`
@@ -110,7 +114,10 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 			return nil, err
 		}
 	}
-	var result outcome
+	var (
+		result outcome
+		valid  bool
+	)
 	r, err := s.updateFrom(ctx, id, cur.stored, cur.rev, func(r *record) error {
 		if r.CodeHash == "" {
 			return &api.InputError{Field: "code", Code: "not_applicable",
@@ -119,7 +126,9 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 		if !validCode(code, r.CodeLength) {
 			return &api.InputError{Field: "code", Code: "invalid", Message: fmt.Sprintf("code must be %d digits", r.CodeLength)}
 		}
-		result = r.applyCheck(s.codeHash(id, code), s.now())
+		given := s.codeHash(id, code)
+		result = r.applyCheck(given, s.now())
+		valid = r.checkValid(given, result)
 		return nil
 	})
 	if err != nil {
@@ -135,26 +144,49 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 		s.log.Info("verification failed: attempts exhausted", "id", id)
 	}
 	v := r.view(s.now())
-	return &CheckResult{ID: v.ID, Status: v.Status, AttemptsLeft: v.AttemptsLeft, ResultToken: s.resultToken(v)}, nil
+	return &CheckResult{ID: v.ID, Status: v.Status, Valid: valid, AttemptsLeft: v.AttemptsLeft, ResultToken: s.resultToken(v)}, nil
 }
 
-// Hangup ends the verification's call if it is still in progress. It does
-// not change a final status and is harmless when there is no call.
+// Hangup records that the application asked to hang up (no call or text
+// came: applyHangup) and ends the verification's call if it is still in
+// progress. The status stays checkable; with fallbacks, the chain moves on
+// once the call or text is over. It does not change a final verification
+// and is harmless when there is no call.
 func (s *Service) Hangup(ctx context.Context, id string) (*Verification, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
 	r, err := s.update(ctx, id, func(r *record) error {
-		// With fallbacks, asking to hang up says nothing came: the chain
-		// moves on once the call (or text) is over.
-		if !r.callOver() || (len(r.Fallback) > 0 && !r.Status.Final()) {
-			r.HangupAsked = true
-		}
+		r.applyHangup(s.now())
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.hangupAnywhere(ctx, r)
+	return r.view(s.now()), nil
+}
+
+// Cancel makes the verification final canceled (applyCancel) and hangs up
+// its call if it is still in progress: no code verifies it afterwards, and
+// no fallback follows. Canceling a canceled verification returns it as it
+// is; one verified, failed or expired is refused with a *FinalError.
+func (s *Service) Cancel(ctx context.Context, id string) (*Verification, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	cur, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.statusAt(s.now()) == StatusCanceled {
+		return cur.view(s.now()), nil // nothing to write
+	}
+	r, err := s.updateFrom(ctx, id, cur.stored, cur.rev, func(r *record) error { return r.applyCancel(s.now()) })
+	if err != nil {
+		return nil, err
+	}
+	s.hangupAnywhere(ctx, r)
+	s.log.Info("verification canceled", "id", id)
 	return r.view(s.now()), nil
 }

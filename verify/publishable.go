@@ -25,7 +25,8 @@ import (
 // IP. With it a page may only
 //
 //   - create verifications by the key's methods (fallbacks included),
-//   - read, check and hang up the verifications the key created, and
+//   - read, check, hang up and cancel the verifications the key created,
+//     and
 //   - read which methods the key allows (GET /v1/widget).
 //
 // Anything else is 403; another's verification is 404, as if it did not
@@ -85,10 +86,11 @@ func (h *Handler) AllowPublishable(keys []PublishableKey, subject func(clientIP 
 	p.mux.HandleFunc("GET /v1/verifications/{id}", h.pubGet)
 	p.mux.HandleFunc("POST /v1/verifications/{id}/check", h.pubCheck)
 	p.mux.HandleFunc("POST /v1/verifications/{id}/hangup", h.pubHangup)
+	p.mux.HandleFunc("POST /v1/verifications/{id}/cancel", h.pubCancel)
 	p.mux.HandleFunc("GET /v1/widget", h.pubSettings)
 	p.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusForbidden, "forbidden",
-			"a publishable key may only create verifications and read, check or hang up its own", "")
+			"a publishable key may only create verifications and read, check, hang up or cancel its own", "")
 	})
 	h.pub = p
 }
@@ -261,6 +263,16 @@ func (h *Handler) pubCheck(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) pubHangup(w http.ResponseWriter, r *http.Request) {
+	h.pubAct(w, r, h.svc.Hangup)
+}
+
+func (h *Handler) pubCancel(w http.ResponseWriter, r *http.Request) {
+	h.pubAct(w, r, h.svc.Cancel)
+}
+
+// pubAct does act (hang up, cancel) on the verification r names, if the
+// key r bears created it, and answers with it as the page sees it.
+func (h *Handler) pubAct(w http.ResponseWriter, r *http.Request, act func(ctx context.Context, id string) (*Verification, error)) {
 	if _, err := h.svc.getFor(r.Context(), r.PathValue("id"), requestKey(r).id); err != nil {
 		h.fail(w, r, err)
 		return
@@ -268,7 +280,7 @@ func (h *Handler) pubHangup(w http.ResponseWriter, r *http.Request) {
 	if !h.drainEmpty(w, r) {
 		return
 	}
-	v, err := h.svc.Hangup(r.Context(), r.PathValue("id"))
+	v, err := act(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, err)
 		return

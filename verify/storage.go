@@ -120,9 +120,15 @@ func (s *Service) updateWith(ctx context.Context, id string, cur []byte, rev int
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		var in *api.InputError
-		if errors.As(err, &in) {
+		var (
+			in  *api.InputError
+			fin *FinalError
+		)
+		switch {
+		case errors.As(err, &in):
 			return nil, in
+		case errors.As(err, &fin):
+			return nil, fin
 		}
 		return nil, fmt.Errorf("verify: update %s: %w", id, err)
 	}

@@ -1,17 +1,19 @@
 // Package verify owns verifications: the methods that prove a person holds
 // a number, their codes, and the lifecycle every verification follows
-// (pending → ringing → cancelled → verified, failed or expired). It keeps
-// each verification in the store so that any node can answer for it.
+// (pending → ringing → rang or answered → verified, failed, expired or
+// canceled). It keeps each verification in the store so that any node can
+// answer for it.
 package verify
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/ringproof/ringproof/privacy"
 )
 
-// Status is where a verification stands. Pending, Ringing and Cancelled
-// accept codes; Verified, Failed and Expired are final.
+// Status is where a verification stands. Pending, Ringing, Rang and
+// Answered accept codes; Verified, Failed, Expired and Canceled are final.
 type Status string
 
 // The statuses a verification passes through.
@@ -20,9 +22,10 @@ const (
 	StatusPending Status = "pending"
 	// StatusRinging: the user's phone is ringing (180/183 received).
 	StatusRinging Status = "ringing"
-	// StatusCancelled: the call is over without being answered (ringproof
-	// cancelled it); the code can still be checked.
-	StatusCancelled Status = "cancelled"
+	// StatusRang: the call is over without being answered (ringproof
+	// cut it once the phone rang, or when asked to hang up); the code can
+	// still be checked.
+	StatusRang Status = "rang"
 	// StatusAnswered: the user answered (voice, keypad) or ringproof
 	// answered the user's call; the code can still be checked.
 	StatusAnswered Status = "answered"
@@ -32,11 +35,35 @@ const (
 	StatusFailed Status = "failed"
 	// StatusExpired: not verified before expires_at. Final.
 	StatusExpired Status = "expired"
+	// StatusCanceled: the application canceled it (Service.Cancel); any
+	// call was hung up. Final.
+	StatusCanceled Status = "canceled"
 )
+
+// Statuses lists every status, in lifecycle order.
+var Statuses = []Status{StatusPending, StatusRinging, StatusRang, StatusAnswered, StatusVerified, StatusFailed, StatusExpired, StatusCanceled}
 
 // Final reports whether no code can change the status any more.
 func (s Status) Final() bool {
-	return s == StatusVerified || s == StatusFailed || s == StatusExpired
+	return s == StatusVerified || s == StatusFailed || s == StatusExpired || s == StatusCanceled
+}
+
+// legacyRang is what StatusRang was called before it was renamed: records
+// that nodes of earlier versions wrote may still hold it.
+const legacyRang = "cancelled"
+
+// UnmarshalJSON reads a status, taking the former name of StatusRang for
+// it.
+func (s *Status) UnmarshalJSON(data []byte) error {
+	var name string
+	if err := json.Unmarshal(data, &name); err != nil {
+		return err
+	}
+	if name == legacyRang {
+		name = string(StatusRang)
+	}
+	*s = Status(name)
+	return nil
 }
 
 // Method is a way of verifying a number.
@@ -46,23 +73,40 @@ type Method string
 // (flashcall.go, sms.go, voice.go, keypad.go, inboundmissed.go,
 // inboundvoice.go), and listed in method.go.
 
-// Reasons a verification ended the way it did.
+// Reasons a verification is in its status; every one the API may show is
+// listed in Reasons.
 const (
-	ReasonAttempts  = "attempts_exhausted"
-	ReasonCall      = "call_failed"
-	ReasonNoRing    = "no_ring"
-	ReasonExpired   = "expired"
-	ReasonCancelled = "hangup_requested"
-	ReasonSMS       = "sms_failed"
-	// ReasonNoRoute: no trunk of the number's route could take the call
-	// or text (every one down, unregistered or over its max_cps).
+	// ReasonAttempts: failed, the wrong codes used up its attempts.
+	ReasonAttempts = "attempts_exhausted"
+	// ReasonCall: failed, the call failed (busy, rejected, unreachable).
+	ReasonCall = "call_failed"
+	// ReasonNoRing: failed, the phone did not ring within the trunk's
+	// timeout.
+	ReasonNoRing = "no_ring"
+	// ReasonExpired: expired.
+	ReasonExpired = "expired"
+	// ReasonHangup: the application said no call came (HANGUP, or
+	// POST …/hangup); the status stays checkable, and a chain of
+	// fallbacks moves on.
+	ReasonHangup = "hangup_requested"
+	// ReasonCanceled: canceled by the application (POST …/cancel).
+	ReasonCanceled = "cancel_requested"
+	// ReasonSMS: failed, the carrier did not take the text.
+	ReasonSMS = "sms_failed"
+	// ReasonNoRoute: failed, no trunk of the number's route could take
+	// the call or text (every one down, unregistered or over its
+	// max_cps).
 	ReasonNoRoute = "no_route"
 )
 
+// Reasons lists every reason a verification may show.
+var Reasons = []string{ReasonAttempts, ReasonCall, ReasonNoRing, ReasonSMS, ReasonNoRoute, ReasonExpired, ReasonHangup, ReasonCanceled}
+
 // Event is one step of a verification's call, as the API shows it.
 type Event struct {
-	// Type is dialing, ringing, answered, cancelled, failed, timeout or
-	// hungup.
+	// Type is a step of the call (dialing, ringing, answered, cancelled,
+	// failed, timeout, hungup...), or a request of the application
+	// (hangup_requested, cancel_requested); README lists them all.
 	Type string `json:"type"`
 	// Status is the SIP status code behind the event, if any.
 	Status int `json:"sip_status,omitempty"`

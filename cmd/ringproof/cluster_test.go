@@ -324,8 +324,8 @@ func testClusterAnyNodeServesAnyVerification(t *testing.T) {
 	if len(records) != 1 || !records[0].Cancelled || !records[0].BranchMatch {
 		t.Fatalf("carrier records %+v", records)
 	}
-	v := c.waitFor(id, "cancelled", callOver)
-	if v["status"] != "cancelled" || v["reason"] != "hangup_requested" {
+	v := c.waitFor(id, "call over", callOver)
+	if v["status"] != "rang" || v["reason"] != "hangup_requested" {
 		t.Fatalf("after a hang-up on B: %v", v)
 	}
 	code := records[0].From[len(records[0].From)-4:]
@@ -336,8 +336,8 @@ func testClusterAnyNodeServesAnyVerification(t *testing.T) {
 	for ev := range events { // the stream ends after the final status
 		seen = append(seen, ev["status"].(string))
 	}
-	if !slices.Contains(seen, "cancelled") || seen[len(seen)-1] != "verified" {
-		t.Fatalf("C streamed %v, want cancelled then verified", seen)
+	if !slices.Contains(seen, "rang") || seen[len(seen)-1] != "verified" {
+		t.Fatalf("C streamed %v, want rang then verified", seen)
 	}
 
 	// An inbound missed call: created on A, the user's call reaches B.
@@ -352,8 +352,8 @@ func testClusterAnyNodeServesAnyVerification(t *testing.T) {
 	sipp = carrierRun("uas_ring_cancel.xml", 2)
 	turns := a.create("+447911123460")
 	all := b.create("+447911123461")
-	a.waitFor(turns, "cancelled", status("cancelled"))
-	a.waitFor(all, "cancelled", status("cancelled"))
+	a.waitFor(turns, "rang", status("rang"))
+	a.waitFor(all, "rang", status("rang"))
 	waitCarrier(sipp)
 	right := a.record(turns).code()
 	for i, want := range []float64{2, 1, 0} {

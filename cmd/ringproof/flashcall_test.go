@@ -39,7 +39,7 @@ func TestFlashCallVerifiesWithCallerIDDigits(t *testing.T) {
 		ids[n] = srv.create(n)
 	}
 	for _, n := range numbers {
-		v := srv.waitFor(ids[n], "cancelled", status("cancelled"))
+		v := srv.waitFor(ids[n], "rang", status("rang"))
 		if got, want := eventTypes(v), []string{"dialing", "ringing", "cancelled"}; !slices.Equal(got, want) {
 			t.Fatalf("%s: events %v, want %v", ids[n], got, want)
 		}
@@ -121,7 +121,7 @@ func TestHangupCancelsACallThatNeverRang(t *testing.T) {
 		t.Fatalf("HANGUP: %d %v", status, c)
 	}
 	v := srv.waitFor(id, "call over", callOver)
-	if got := eventTypes(v); got[len(got)-1] != "cancelled" || v["status"] != "cancelled" || v["reason"] != "hangup_requested" {
+	if got := eventTypes(v); got[len(got)-1] != "cancelled" || v["status"] != "rang" || v["reason"] != "hangup_requested" {
 		t.Fatalf("after HANGUP: %v", v)
 	}
 	if _, err := sipp.Wait(context.Background()); err != nil {
@@ -138,7 +138,60 @@ func TestHangupEndpoint(t *testing.T) {
 	if status, v := srv.call("POST", "/v1/verifications/"+id+"/hangup", ""); status != 200 || v["id"] != id {
 		t.Fatalf("hangup: %d %v", status, v)
 	}
-	srv.waitFor(id, "cancelled", status("cancelled"))
+	srv.waitFor(id, "rang", status("rang"))
+	if _, err := sipp.Wait(context.Background()); err != nil {
+		t.Fatalf("SIPp: %v", err)
+	}
+}
+
+// TestCancelEndsTheVerification: POST …/cancel hangs up the call in
+// progress and makes the verification final canceled; the right code no
+// longer verifies it, and canceling it again answers the same.
+func TestCancelEndsTheVerification(t *testing.T) {
+	t.Parallel()
+	sipp := carrier(t, "uas_silent.xml", 1)
+	srv := startServer(t, testConfig(t, sipp.Addr))
+	id := srv.create(testNumber)
+	srv.waitFor(id, "dialing", func(v map[string]any) bool { return len(v["events"].([]any)) > 0 })
+	status, v := srv.call("POST", "/v1/verifications/"+id+"/cancel", "")
+	if status != 200 || v["status"] != "canceled" || v["reason"] != "cancel_requested" {
+		t.Fatalf("cancel: %d %v", status, v)
+	}
+	if _, err := sipp.Wait(context.Background()); err != nil {
+		t.Fatalf("SIPp (expects a CANCEL): %v", err)
+	}
+	v = srv.waitFor(id, "call over", callOver)
+	if types := eventTypes(v); v["status"] != "canceled" || !slices.Contains(types, "cancel_requested") {
+		t.Fatalf("after the call ended: %v", v)
+	}
+	records, _ := sipp.Log()
+	if len(records) != 1 || !records[0].Cancelled {
+		t.Fatalf("the carrier saw %+v, want one call cancelled", records)
+	}
+	code := records[0].From[len(records[0].From)-4:]
+	srv.noteCode(code)
+	if status, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+code+`"}`); status != 200 || c["status"] != "canceled" || c["valid"] != false {
+		t.Fatalf("the right code after cancel: %d %v", status, c)
+	}
+	if status, again := srv.call("POST", "/v1/verifications/"+id+"/cancel", ""); status != 200 || again["status"] != "canceled" || len(again["events"].([]any)) != len(v["events"].([]any)) {
+		t.Fatalf("cancel again: %d %v, want the same canceled verification", status, again)
+	}
+}
+
+func TestBusyIsRecorded(t *testing.T) {
+	t.Parallel()
+	sipp := carrier(t, "uas_busy.xml", 1)
+	srv := startServer(t, testConfig(t, sipp.Addr))
+	id := srv.create(testNumber)
+	v := srv.waitFor(id, "failed", status("failed"))
+	evs := v["events"].([]any)
+	last := evs[len(evs)-1].(map[string]any)
+	if last["type"] != "failed" || last["sip_status"] != float64(486) || v["reason"] != "call_failed" {
+		t.Fatalf("486 not recorded: %v", v)
+	}
+	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"1234"}`); c["status"] != "failed" {
+		t.Fatalf("check after a failed call: %v", c)
+	}
 	if _, err := sipp.Wait(context.Background()); err != nil {
 		t.Fatalf("SIPp: %v", err)
 	}
@@ -166,7 +219,7 @@ func TestPendingVerificationSurvivesRestart(t *testing.T) {
 	c := testConfig(t, sipp.Addr)
 	srv := startServer(t, c)
 	id := srv.create(testNumber)
-	srv.waitFor(id, "cancelled", status("cancelled"))
+	srv.waitFor(id, "rang", status("rang"))
 	sipp.Wait(context.Background())
 	records, _ := sipp.Log()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -179,7 +232,7 @@ func TestPendingVerificationSurvivesRestart(t *testing.T) {
 	c.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t))
 	c.SIP.Listen = fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
 	srv2 := startServer(t, c)
-	if _, v := srv2.call("GET", "/v1/verifications/"+id, ""); v["status"] != "cancelled" {
+	if _, v := srv2.call("GET", "/v1/verifications/"+id, ""); v["status"] != "rang" {
 		t.Fatalf("after restart: %v", v)
 	}
 	code := records[0].From[len(records[0].From)-4:]

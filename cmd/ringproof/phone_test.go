@@ -88,7 +88,7 @@ func TestPhoneTakesAFlashCall(t *testing.T) {
 	if to != testNumber || !inPool(callerID) {
 		t.Fatalf("phone saw a call from %s to %s", callerID, to)
 	}
-	srv.waitFor(id, "cancelled", status("cancelled"))
+	srv.waitFor(id, "rang", status("rang"))
 	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+code+`"}`); c["status"] != "verified" {
 		t.Fatalf("the code the phone showed did not verify: %v", c)
 	}
@@ -131,11 +131,11 @@ func TestFlashCallEventStream(t *testing.T) {
 		if s := v["status"].(string); len(statuses) == 0 || statuses[len(statuses)-1] != s {
 			statuses = append(statuses, s)
 		}
-		if v["status"] == "cancelled" {
+		if v["status"] == "rang" {
 			break
 		}
 	}
-	if strings.Join(statuses, ",") != "pending,ringing,cancelled" && strings.Join(statuses, ",") != "ringing,cancelled" {
+	if strings.Join(statuses, ",") != "pending,ringing,rang" && strings.Join(statuses, ",") != "ringing,rang" {
 		t.Fatalf("stream statuses %v", statuses)
 	}
 }

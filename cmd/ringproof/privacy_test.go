@@ -201,8 +201,8 @@ func TestPrivacyExportAndErase(t *testing.T) {
 	}
 	keypad := v["id"].(string)
 	srv.noteCode(v["code"].(string))
-	srv.waitFor(flash, "cancelled", status("cancelled"))
-	srv.waitFor(other, "cancelled", status("cancelled"))
+	srv.waitFor(flash, "rang", status("rang"))
+	srv.waitFor(other, "rang", status("rang"))
 	if _, err := sipp.Wait(context.Background()); err != nil {
 		t.Fatalf("SIPp: %v", err)
 	}
@@ -324,7 +324,7 @@ func TestPrivacyExportAndErase(t *testing.T) {
 	}
 
 	// The other number is untouched.
-	if _, v := srv.call("GET", "/v1/verifications/"+other, ""); v["number"] != otherNumber || v["status"] != "cancelled" {
+	if _, v := srv.call("GET", "/v1/verifications/"+other, ""); v["number"] != otherNumber || v["status"] != "rang" {
 		t.Errorf("other number after erasure: %v", v)
 	}
 	if status, body := srv.admin("GET", "/v1/privacy/export?number=%2B447911123457", adminKey, ""); status != 200 || len(decode[privacy.Export](t, body).Verifications) != 1 {

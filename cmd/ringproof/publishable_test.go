@@ -152,6 +152,8 @@ func TestPublishableKeyIsConfined(t *testing.T) {
 		{"GET another key's", "GET", "/v1/verifications/" + otherID, pubKey, appOrigin, "", nil, 404, "not_found"},
 		{"check another's", "POST", "/v1/verifications/" + theirs + "/check", pubKey, appOrigin, `{"code":"1234"}`, nil, 404, "not_found"},
 		{"hang up another's", "POST", "/v1/verifications/" + theirs + "/hangup", pubKey, appOrigin, "", nil, 404, "not_found"},
+		{"cancel another's", "POST", "/v1/verifications/" + theirs + "/cancel", pubKey, appOrigin, "", nil, 404, "not_found"},
+		{"cancel another key's", "POST", "/v1/verifications/" + otherID + "/cancel", pubKey, appOrigin, "", nil, 404, "not_found"},
 		{"list", "GET", "/v1/verifications", pubKey, appOrigin, "", nil, 403, "forbidden"},
 		{"events by key", "GET", "/v1/verifications/" + otherID + "/events", otherPubKey, appOrigin, "", nil, 401, "unauthorized"},
 		{"cluster", "GET", "/v1/cluster", pubKey, appOrigin, "", nil, 401, "unauthorized"},
@@ -165,11 +167,15 @@ func TestPublishableKeyIsConfined(t *testing.T) {
 			}
 		})
 	}
-	// The application's key still reads both.
+	// The application's key still reads both, neither canceled.
 	for _, id := range []string{theirs, otherID} {
-		if status, _ := srv.call("GET", "/v1/verifications/"+id, ""); status != 200 {
-			t.Fatalf("API key GET %s: %d", id, status)
+		if status, v := srv.call("GET", "/v1/verifications/"+id, ""); status != 200 || v["status"] == "canceled" {
+			t.Fatalf("API key GET %s: %d %v", id, status, v)
 		}
+	}
+	// A key cancels its own, and sees it masked.
+	if r := srv.page("POST", "/v1/verifications/"+otherID+"/cancel", otherPubKey, appOrigin, ""); r.status != 200 || r.body["status"] != "canceled" || r.body["number"] == "+447911123458" {
+		t.Fatalf("cancel by its own key: %d %v", r.status, r.body)
 	}
 	// A page served by ringproof itself sends no Origin on a GET.
 	if r := srv.page("GET", "/v1/widget", pubKey, "", "", "Sec-Fetch-Site", "same-origin"); r.status != 200 || fmt.Sprint(r.body["methods"]) != "[flashcall sms]" {

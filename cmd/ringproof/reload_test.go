@@ -61,9 +61,9 @@ func TestReloadSwapsKeysWithoutDroppingACall(t *testing.T) {
 		}
 		defer res.Body.Close()
 		body, _ := io.ReadAll(res.Body)
-		return res.StatusCode == 200 && strings.Contains(string(body), `"status":"cancelled"`)
+		return res.StatusCode == 200 && strings.Contains(string(body), `"status":"rang"`)
 	}) {
-		t.Fatal("the call in progress did not end cancelled after the reload")
+		t.Fatal("the call in progress did not end rang after the reload")
 	}
 	// Reloading the same again applies nothing new; the restart stays due.
 	applied, restart, err = srv.reload(&next)

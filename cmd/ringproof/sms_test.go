@@ -116,11 +116,15 @@ func TestFlashCallFallsBackToSMS(t *testing.T) {
 	}
 	id := v["id"].(string)
 	nextLine(t, lines, regexp.MustCompile(`^phone: cancelled: call from`))
-	srv.waitFor(id, "cancelled", status("cancelled"))
-	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"HANGUP"}`); c["status"] != "cancelled" {
+	srv.waitFor(id, "rang", status("rang"))
+	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"HANGUP"}`); c["status"] != "rang" || c["valid"] != false {
 		t.Fatalf("HANGUP: %v", c)
 	}
 	first := srv.waitFor(id, "a next verification", func(v map[string]any) bool { return v["next_id"] != nil })
+	// The call had ended: the request is recorded all the same.
+	if first["reason"] != "hangup_requested" || !slices.Contains(eventTypes(first), "hangup_requested") {
+		t.Fatalf("HANGUP after the call ended: %v", first)
+	}
 	next := first["next_id"].(string)
 	m := nextLine(t, lines, regexp.MustCompile(`^phone: text from \+\d+ to (\+\d+): Your verification code is (\d{4})$`))
 	srv.noteCode(m[2])

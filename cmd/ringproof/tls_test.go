@@ -52,7 +52,7 @@ func TestFlashCallOverATLSTrunk(t *testing.T) {
 		t.Fatalf("phone printed %q", ring[0])
 	}
 	m := nextLine(t, lines, regexp.MustCompile(`^phone: cancelled: call from (\+\d+) to (\+\d+) after .* \(flash-call code (\d{4})\)$`))
-	v := srv.waitFor(id, "cancelled", status("cancelled"))
+	v := srv.waitFor(id, "rang", status("rang"))
 	if got := strings.Join(eventTypes(v), ","); got != "dialing,ringing,cancelled" {
 		t.Fatalf("events %s", got)
 	}

@@ -46,7 +46,7 @@ func TestFlashCallFailsOverToTheNextCarrier(t *testing.T) {
 			srv := startServer(t, c)
 
 			id := srv.create(testNumber)
-			v := srv.waitFor(id, "cancelled", status("cancelled"))
+			v := srv.waitFor(id, "rang", status("rang"))
 			want := []string{"dialing/primary", "failover/primary", "dialing/backup", "ringing/backup", "cancelled/backup"}
 			if got := eventTrunks(v); !slices.Equal(got, want) {
 				t.Fatalf("events %v, want %v", got, want)
@@ -102,7 +102,7 @@ func TestRoutesByPrefixWithTheirOwnCallerIDs(t *testing.T) {
 	const usNumber = "+12125551234"
 	usID, ukID := srv.create(usNumber), srv.create(testNumber)
 	for _, id := range []string{usID, ukID} {
-		srv.waitFor(id, "cancelled", status("cancelled"))
+		srv.waitFor(id, "rang", status("rang"))
 	}
 	waitProc(t, us)
 	waitProc(t, uk)

@@ -102,7 +102,7 @@ func TestUnansweredPingsTakeATrunkDownAndAnAnswerBringsItBack(t *testing.T) {
 	calledOver := func(number string) []string {
 		t.Helper()
 		id := srv.create(number)
-		v := srv.waitFor(id, "cancelled", status("cancelled"))
+		v := srv.waitFor(id, "rang", status("rang"))
 		return eventTrunks(v)
 	}
 

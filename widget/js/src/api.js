@@ -124,12 +124,12 @@ export class Client {
 
 // isFinal reports whether no code can change status any more.
 export function isFinal(status) {
-  return status === "verified" || status === "failed" || status === "expired";
+  return status === "verified" || status === "failed" || status === "expired" || status === "canceled";
 }
 
 // chainOver reports whether v is final and no link will follow it: it was
-// verified or expired, or it has no fallback left, or the next link could
-// not be started.
+// verified, expired or canceled, or it has no fallback left, or the next
+// link could not be started.
 export function chainOver(v) {
   if (!isFinal(v.status)) return false;
   if (v.status !== "failed") return true;

@@ -283,8 +283,8 @@ export class Widget {
     const events = (v.events || []).map((e) => e.type);
     if (events.includes("fallback_failed")) return t("status.fallback_failed");
     if (v.method === "sms") return t(events.includes("sent") ? "status.sms.sent" : "status.sms.pending", { number });
-    if (v.method === "flashcall" && (v.status === "cancelled" || events.includes("cancelled"))) {
-      return t("status.flashcall.cancelled", { n: v.code_length });
+    if (v.method === "flashcall" && (v.status === "rang" || events.includes("cancelled"))) {
+      return t("status.flashcall.rang", { n: v.code_length });
     }
     const key = `status.${v.method}.${v.status}`;
     const text = t(key, { number, n: v.code_length });
@@ -378,8 +378,9 @@ export class Widget {
       this.verified(Object.assign({}, this.view, { status: "verified" }), res.result_token);
       return;
     }
-    if (res.status === "failed" || res.status === "expired") {
-      this.failed(Object.assign({}, this.view, { status: res.status, reason: res.status === "failed" ? "attempts_exhausted" : "expired" }));
+    if (res.status === "failed" || res.status === "expired" || res.status === "canceled") {
+      const reason = { failed: "attempts_exhausted", expired: "expired", canceled: "cancel_requested" }[res.status];
+      this.failed(Object.assign({}, this.view, { status: res.status, reason }));
       return;
     }
     input.value = "";
@@ -430,6 +431,7 @@ export class Widget {
     const number = this.number ? this.number.display : "";
     let text;
     if (v.status === "expired") text = t("status.expired");
+    else if (v.status === "canceled") text = t("status.canceled");
     else if (v.reason === "attempts_exhausted") text = t("status.failed.attempts_exhausted");
     else if ((v.events || []).some((e) => e.type === "fallback_failed")) text = t("status.fallback_failed");
     else text = t("status.failed", { number });
