@@ -9,7 +9,7 @@ import (
 )
 
 // eventWriter records a call's events in the store, in order, off the call's
-// own goroutine: the SIP loop never waits for etcd (the CANCEL after a 180
+// own goroutine: the call's loop never waits for etcd (the CANCEL after a 180
 // must not queue behind the write of "dialing"). Events that come in a burst
 // (within eventLinger of each other), or while a write is in flight, go into
 // one write together. Each write starts from the record as the previous one

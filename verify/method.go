@@ -89,8 +89,8 @@ const (
 // fallbacks: one that waits for the user's call has none.
 func (t traits) chains() bool { return t.inbound == inboundNone }
 
-// dials reports whether the method's node dials a call (sip's Dial and
-// Flash), which is closed if the node is lost (remote.go).
+// dials reports whether the method's node dials a call (Dialer.Flash or
+// Dialer.Call), which is closed if the node is lost (remote.go).
 func (t traits) dials() bool { return t.inbound == inboundNone && t.delivers != byText }
 
 // lease is something a new record holds for a while, and no other
