@@ -34,7 +34,7 @@ func BenchmarkLease(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Lease(ctx, grantLeaser{}, "8c7dd922ad47494fc02c388e12c00eac", 2*time.Minute); err != nil {
+		if _, err := p.Lease(ctx, grantLeaser{}, "8c7dd922ad47494fc02c388e12c00eac", nil, 2*time.Minute); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -54,7 +54,7 @@ func BenchmarkLeaseEtcd(b *testing.B) {
 		ctx := context.Background()
 		for pb.Next() {
 			key := "number" + strconv.FormatInt(n.Add(1), 10)
-			if _, err := p.Lease(ctx, storeLeaser{st}, key, 2*time.Minute); err != nil {
+			if _, err := p.Lease(ctx, storeLeaser{st}, key, nil, 2*time.Minute); err != nil {
 				b.Error(err)
 				return
 			}

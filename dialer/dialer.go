@@ -39,7 +39,9 @@ type Dialer struct {
 	routes   *routes
 	flash    sip.FlashOptions
 	leaseTTL time.Duration
-	log      *slog.Logger
+	// leaseName names a caller ID in its leases' keys (NameLeases).
+	leaseName func(callerID string) string
+	log       *slog.Logger
 
 	media         *MediaConfig // nil: no answered calls
 	answerTimeout time.Duration
@@ -67,6 +69,7 @@ func New(c *conf.Config, caller Caller, leases Store, log *slog.Logger) (*Dialer
 			Timeout: time.Duration(c.FlashCall.TimeoutS) * time.Second,
 		},
 		textTimeout: time.Duration(c.SMS.TimeoutS) * time.Second,
+		leaseName:   randomLeaseNames(),
 	}
 	// A call lives at most its timeout (every attempt included), the ring
 	// time and the wait for the final response to the CANCEL (64*T1).
@@ -123,6 +126,15 @@ func (d *Dialer) WithMedia(mc MediaConfig, answerTimeout time.Duration) {
 	d.answerTimeout = answerTimeout
 }
 
+// NameLeases sets how a caller ID is named in the store keys of its
+// leases: name must be a keyed hash (privacy.Index), the same on every
+// node of the cluster, so that the store never holds a flash call's caller
+// ID, whose last digits are the code, beside the key of the number it
+// called. Until it is set, a dialer names caller IDs under a key of its
+// own, drawn at random: safe, but its leases are then its own, unseen by
+// other nodes and by itself once restarted.
+func (d *Dialer) NameLeases(name func(callerID string) string) { d.leaseName = name }
+
 // Pool is the caller-ID pool of the default route.
 func (d *Dialer) Pool() *Pool { return d.routes.def.pool }
 
@@ -146,7 +158,7 @@ func (d *Dialer) DrawCallerID(number, numberKey string) (CallerIDLease, error) {
 	if err != nil {
 		return CallerIDLease{}, fmt.Errorf("dialer: caller ID: %w", err)
 	}
-	return CallerIDLease{CallerID: id, Key: leaseKey(numberKey, id), TTL: d.leaseTTL}, nil
+	return CallerIDLease{CallerID: id, Key: leaseKey(numberKey, d.leaseName(id)), TTL: d.leaseTTL}, nil
 }
 
 // LeaseCallerID draws a caller ID for a call to number, from its route's
@@ -154,7 +166,7 @@ func (d *Dialer) DrawCallerID(number, numberKey string) (CallerIDLease, error) {
 // the store for the call's life plus the cooldown, in a store write of its
 // own (DrawCallerID leaves the write to the caller).
 func (d *Dialer) LeaseCallerID(ctx context.Context, number, numberKey string) (string, error) {
-	return d.routes.lookup(number).pool.Lease(ctx, storeLeaser{d.leases}, numberKey, d.leaseTTL)
+	return d.routes.lookup(number).pool.Lease(ctx, storeLeaser{d.leases}, numberKey, d.leaseName, d.leaseTTL)
 }
 
 // Flash calls number from callerID over its route's trunks, each within

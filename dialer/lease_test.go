@@ -3,6 +3,7 @@ package dialer
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,13 +21,13 @@ func TestLeaseOnRealStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := one.Lease(ctx, storeLeaser{st}, "numberA", time.Minute); err != nil {
+	if _, err := one.Lease(ctx, storeLeaser{st}, "numberA", nil, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := one.Lease(ctx, storeLeaser{st}, "numberA", time.Minute); !errors.Is(err, ErrPoolExhausted) {
+	if _, err := one.Lease(ctx, storeLeaser{st}, "numberA", nil, time.Minute); !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("second lease of the only caller ID to one number: %v, want ErrPoolExhausted", err)
 	}
-	if _, err := one.Lease(ctx, storeLeaser{st}, "numberB", time.Minute); err != nil {
+	if _, err := one.Lease(ctx, storeLeaser{st}, "numberB", nil, time.Minute); err != nil {
 		t.Fatalf("another number cannot share the caller ID: %v", err)
 	}
 
@@ -38,7 +39,7 @@ func TestLeaseOnRealStore(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for range 20 {
-		id, err := pool.Lease(ctx, storeLeaser{st}, "numberC", time.Minute)
+		id, err := pool.Lease(ctx, storeLeaser{st}, "numberC", nil, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,4 +48,33 @@ func TestLeaseOnRealStore(t *testing.T) {
 		}
 		seen[id] = true
 	}
+}
+
+// TestLeaseKeysHoldNoCallerID: a caller ID's lease names it by keyed hash,
+// never in clear (its last digits are the code), the same for the same
+// caller ID so that a number cannot hold it twice.
+func TestLeaseKeysHoldNoCallerID(t *testing.T) {
+	d, _ := newScripted(t, routedConfig(), nil)
+	seen := map[string]string{}
+	check := func(what string) {
+		t.Helper()
+		for range 200 {
+			c, err := d.DrawCallerID("+447911123456", "k")
+			if err != nil {
+				t.Fatal(err)
+			}
+			name, ok := strings.CutPrefix(c.Key, LeasePrefix+"k/")
+			if !ok || strings.Contains(c.Key, strings.TrimPrefix(c.CallerID, "+")[4:]) {
+				t.Fatalf("%s: caller ID %s leased under %q", what, c.CallerID, c.Key)
+			}
+			if prev, ok := seen[c.CallerID]; ok && prev != name {
+				t.Fatalf("%s: caller ID %s named %q and %q", what, c.CallerID, prev, name)
+			}
+			seen[c.CallerID] = name
+		}
+	}
+	check("a random key")
+	d.NameLeases(func(id string) string { return "h(" + id[len(id)-2:] + ")" })
+	clear(seen)
+	check("a given name")
 }

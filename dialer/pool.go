@@ -6,8 +6,11 @@ package dialer
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -155,11 +158,24 @@ func Code(callerID string, codeLength int) string {
 }
 
 // LeasePrefix is where caller-ID leases live: LeasePrefix + number key +
-// "/" + caller ID.
+// "/" + the caller ID's name (Dialer.NameLeases), never the caller ID
+// itself: its last digits are a flash call's code.
 const LeasePrefix = "callerid/"
 
-// leaseKey is where the lease of callerID for numberKey lives.
-func leaseKey(numberKey, callerID string) string { return LeasePrefix + numberKey + "/" + callerID }
+// leaseKey is where the lease of the caller ID named name for numberKey
+// lives.
+func leaseKey(numberKey, name string) string { return LeasePrefix + numberKey + "/" + name }
+
+// randomLeaseNames names caller IDs by HMAC-SHA256 under a random key.
+func randomLeaseNames() func(string) string {
+	key := make([]byte, 32)
+	rand.Read(key)
+	return func(callerID string) string {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(callerID))
+		return hex.EncodeToString(m.Sum(nil)[:16])
+	}
+}
 
 // Leaser leases keys: short-lived, exclusive holds; the state store
 // implements it.
@@ -174,13 +190,18 @@ type Leaser interface {
 // numberKey stands for, so that no two live verifications of one number are
 // presented from the same caller ID; different numbers may share one.
 // numberKey is an opaque key for the number (a keyed hash, never the number
-// itself); the lease's key is "callerid/" + numberKey + "/" + callerID. ttl
-// should cover the call and a cooldown after it: nothing else ends a lease.
+// itself), and name names a caller ID as opaquely (nil: by the caller ID
+// itself); the lease's key is "callerid/" + numberKey + "/" +
+// name(callerID). ttl should cover the call and a cooldown after it:
+// nothing else ends a lease.
 //
 // Lease draws up to 8 caller IDs; if every one is already leased to the
 // number it returns an error wrapping ErrPoolExhausted. It returns ctx's
 // error if ctx ends, and wraps the Leaser's error if a lease fails.
-func (p *Pool) Lease(ctx context.Context, l Leaser, numberKey string, ttl time.Duration) (callerID string, err error) {
+func (p *Pool) Lease(ctx context.Context, l Leaser, numberKey string, name func(callerID string) string, ttl time.Duration) (callerID string, err error) {
+	if name == nil {
+		name = func(id string) string { return id }
+	}
 	for range leaseTries {
 		if err := ctx.Err(); err != nil {
 			return "", fmt.Errorf("lease caller ID: %w", err)
@@ -189,7 +210,7 @@ func (p *Pool) Lease(ctx context.Context, l Leaser, numberKey string, ttl time.D
 		if err != nil {
 			return "", fmt.Errorf("lease caller ID: %w", err)
 		}
-		ok, err := l.Take(ctx, leaseKey(numberKey, id), ttl)
+		ok, err := l.Take(ctx, leaseKey(numberKey, name(id)), ttl)
 		if err != nil {
 			return "", fmt.Errorf("lease caller ID: %w", err)
 		}

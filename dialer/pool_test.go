@@ -324,7 +324,7 @@ func TestLeaseSkipsLeasedCallerIDs(t *testing.T) {
 		l.held["callerid/num-a/"+id] = true
 	}
 	for range 200 {
-		id, err := p.Lease(t.Context(), l, "num-a", time.Minute)
+		id, err := p.Lease(t.Context(), l, "num-a", nil, time.Minute)
 		if err != nil {
 			t.Fatalf("Lease: %v", err)
 		}
@@ -341,7 +341,7 @@ func TestLeaseExhausted(t *testing.T) {
 	for _, id := range []string{"+4420794600", "+4420794601", "+4420794602"} {
 		l.held["callerid/num-a/"+id] = true
 	}
-	id, err := p.Lease(t.Context(), l, "num-a", time.Minute)
+	id, err := p.Lease(t.Context(), l, "num-a", nil, time.Minute)
 	if !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("Lease = %q, %v; want ErrPoolExhausted", id, err)
 	}
@@ -354,12 +354,12 @@ func TestLeaseSharesCallerIDsAcrossNumbers(t *testing.T) {
 	p := mustPool(t, 4, rng(442079460000, 442079460000, 12))
 	l := &fakeLeaser{}
 	for _, key := range []string{"num-a", "num-b", "num-c"} {
-		id, err := p.Lease(t.Context(), l, key, time.Minute)
+		id, err := p.Lease(t.Context(), l, key, nil, time.Minute)
 		if err != nil || id != "+442079460000" {
 			t.Fatalf("Lease(%q) = %q, %v; want +442079460000", key, id, err)
 		}
 	}
-	if _, err := p.Lease(t.Context(), l, "num-a", time.Minute); !errors.Is(err, ErrPoolExhausted) {
+	if _, err := p.Lease(t.Context(), l, "num-a", nil, time.Minute); !errors.Is(err, ErrPoolExhausted) {
 		t.Errorf("second Lease(num-a) error = %v, want ErrPoolExhausted", err)
 	}
 }
@@ -367,13 +367,13 @@ func TestLeaseSharesCallerIDsAcrossNumbers(t *testing.T) {
 func TestLeaseErrors(t *testing.T) {
 	p := mustPool(t, 4, rng(442079460000, 442079469999, 12))
 	errStore := errors.New("etcd unavailable")
-	if _, err := p.Lease(t.Context(), &fakeLeaser{err: errStore}, "num-a", time.Minute); !errors.Is(err, errStore) {
+	if _, err := p.Lease(t.Context(), &fakeLeaser{err: errStore}, "num-a", nil, time.Minute); !errors.Is(err, errStore) {
 		t.Errorf("Lease with failing Leaser: error = %v, want %v", err, errStore)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	l := &fakeLeaser{}
-	if _, err := p.Lease(ctx, l, "num-a", time.Minute); !errors.Is(err, context.Canceled) {
+	if _, err := p.Lease(ctx, l, "num-a", nil, time.Minute); !errors.Is(err, context.Canceled) {
 		t.Errorf("Lease with cancelled ctx: error = %v, want context.Canceled", err)
 	}
 	if l.takes != 0 {

@@ -257,6 +257,10 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 	if err != nil {
 		return nil, err
 	}
+	// A caller ID's leases name it by keyed hash: its last digits are a
+	// flash call's code.
+	index := s.vault.Index()
+	d.NameLeases(func(callerID string) string { return index.Of("caller id " + callerID) })
 	s.dial = d
 	s.registrars.Store(d)
 	s.trunk.watch(d)

@@ -18,8 +18,12 @@ import (
 // TestMain routes what sipgo logs outside any endpoint (its transaction
 // and transport layers keep one logger for the whole process) to a buffer
 // printed only if a test fails, and removes the ringproof binary that
-// tests share.
+// tests share. Run as another user by otherUserCannotConnect, it only
+// tries a socket.
 func TestMain(m *testing.M) {
+	if sock := os.Getenv(otherUserEnv); sock != "" {
+		os.Exit(connectAsOtherUser(sock))
+	}
 	lib := &logBuffer{}
 	sip.SetLibraryLogger(slog.New(slog.NewTextHandler(lib, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	code := m.Run()
