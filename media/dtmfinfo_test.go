@@ -41,6 +41,16 @@ func TestParseDTMFInfo(t *testing.T) {
 func FuzzParseDTMFInfo(f *testing.F) {
 	f.Add("application/dtmf-relay", []byte("Signal=5\r\nDuration=160"))
 	f.Add("application/dtmf", []byte("#"))
+	// As SIPp sends them (testdata/sipp/uac_call_info.xml), and as
+	// gateways do: spaces after '=', LF line ends, event codes for * and #,
+	// lower-case letters, a charset parameter.
+	f.Add("application/dtmf-relay", []byte("Signal=#\r\nDuration=160\r\n"))
+	f.Add("application/dtmf-relay", []byte("Signal= 1\nDuration= 250\n"))
+	f.Add("application/dtmf-relay", []byte("Signal=10\r\nDuration=100\r\n"))
+	f.Add("Application/DTMF-Relay; charset=utf-8", []byte("signal=d\r\n"))
+	f.Add("application/dtmf-relay", []byte("Duration=160\r\n"))
+	f.Add("application/dtmf", []byte(" 11 \r\n"))
+	f.Add("application/media_control+xml", []byte("<media_control><vc_primitive><to_encoder><picture_fast_update/></to_encoder></vc_primitive></media_control>"))
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
 		d, err := ParseDTMFInfo(ct, body)
 		if err == nil && !d.Valid() {

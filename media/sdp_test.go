@@ -211,3 +211,44 @@ func FuzzAnswer(f *testing.F) {
 		ParseAnswer(offer, nil) //nolint:errcheck // must merely not panic
 	})
 }
+
+// FuzzParseAnswer reads callees' SDP answers, to clear RTP and to SRTP
+// offers. It must not panic; an error must wrap a sentinel; an answer it
+// takes must name a G.711 law and a port, and carry SRTP keys exactly when
+// SRTP was offered, those being the key offered and the peer's.
+func FuzzParseAnswer(f *testing.F) {
+	// As SIPp (testdata/sipp/uas_answer_media.xml), the test handset
+	// (Answer) and carriers send them.
+	f.Add([]byte("v=0\r\no=sipp 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n"), false)
+	f.Add([]byte("v=0\r\no=- 3866 3867 IN IP4 203.0.113.5\r\ns=SBC\r\nc=IN IP4 203.0.113.5\r\nt=0 0\r\nm=audio 31722 RTP/AVP 8 96\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-16\r\na=sendrecv\r\na=maxptime:40\r\n"), false)
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\nm=audio 5004 RTP/AVP 0\r\nc=IN IP6 ::1\r\n"), false)
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n"), false)
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40002 RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:32\r\n"), true)
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40002 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:short\r\n"), true)
+	if ans, _, err := Answer(offerSDP("m=audio 30000 RTP/AVP 0 8 101", "a=rtpmap:101 telephone-event/8000"), netip.MustParseAddrPort("127.0.0.1:20000")); err == nil {
+		f.Add(ans, false)
+	}
+	offered := Crypto{Tag: 1}
+	for i := range offered.Key {
+		offered.Key[i] = byte(i)
+	}
+	f.Fuzz(func(t *testing.T, answer []byte, srtp bool) {
+		var off *Crypto
+		if srtp {
+			off = &offered
+		}
+		neg, err := ParseAnswer(answer, off)
+		if err != nil {
+			if !errors.Is(err, ErrNoCommonCodec) && !errors.Is(err, ErrMalformedSDP) && !errors.Is(err, ErrNoSRTP) {
+				t.Fatalf("error %v wraps no sentinel", err)
+			}
+			return
+		}
+		if !neg.Codec.Law.Valid() || neg.Remote.Port() == 0 {
+			t.Fatalf("took an answer without a G.711 law or a port: %+v", neg)
+		}
+		if (neg.SRTP != nil) != srtp || (srtp && neg.SRTP.Local != offered) {
+			t.Fatalf("SRTP offered %v, negotiated %+v", srtp, neg.SRTP)
+		}
+	})
+}
