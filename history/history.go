@@ -16,7 +16,10 @@ package history
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -37,6 +40,9 @@ type Entry struct {
 	NumberKey string
 	// Kind is KindVerification or KindMaskingRoute.
 	Kind string
+	// Scope is what the entry is listed under (List): a verification's
+	// service. Empty means DefaultScope.
+	Scope string
 	// CreatedAt is when the entry's subject began.
 	CreatedAt time.Time
 	// ExpiresAt is when retention ends and Expire removes the entry.
@@ -165,6 +171,53 @@ type KindStats struct {
 	Oldest, Newest time.Time // zero when Count is 0
 }
 
+// DefaultScope is the scope of entries written without one.
+const DefaultScope = "default"
+
+// scopeOf is e's scope, DefaultScope when it has none.
+func scopeOf(e Entry) string {
+	if e.Scope == "" {
+		return DefaultScope
+	}
+	return e.Scope
+}
+
+// Position is a place in a listing: entries are listed newest first, by
+// CreatedAt then ID (both descending).
+type Position struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// IsZero reports whether p is the zero position: the start of a listing.
+func (p Position) IsZero() bool { return p.ID == "" && p.CreatedAt.IsZero() }
+
+// Before reports whether an entry at p comes after one at q in a listing,
+// newest first (p is older).
+func (p Position) Before(q Position) bool {
+	if c := ms(p.CreatedAt) - ms(q.CreatedAt); c != 0 {
+		return c < 0
+	}
+	return p.ID < q.ID
+}
+
+// PositionOf returns where e stands in a listing.
+func PositionOf(e Entry) Position { return Position{CreatedAt: e.CreatedAt, ID: e.ID} }
+
+// ListQuery says which entries List returns.
+type ListQuery struct {
+	// Kind and Scope select the entries (Scope empty: DefaultScope).
+	Kind, Scope string
+	// NumberKey, if set, selects one number's entries.
+	NumberKey string
+	// After, if set, keeps only entries created after it.
+	After time.Time
+	// From, if set, starts the listing after this position.
+	From Position
+	// Limit bounds the entries returned; at least 1.
+	Limit int
+}
+
 // Store is the history store. Implementations are safe for concurrent use,
 // also by several processes (a server and the privacy commands) or nodes
 // sharing one database.
@@ -177,6 +230,9 @@ type Store interface {
 	Write(ctx context.Context, b Batch) (Written, error)
 	// Entries returns numberKey's entries, oldest first.
 	Entries(ctx context.Context, numberKey string) ([]Entry, error)
+	// List returns up to q.Limit entries that q selects, newest first (by
+	// CreatedAt, then ID, both descending), from q.From on.
+	List(ctx context.Context, q ListQuery) ([]Entry, error)
 	// DataKey returns numberKey's data key, or ErrNotFound.
 	DataKey(ctx context.Context, numberKey string) (DataKey, error)
 	// RangeDataKeys calls fn with every data key, in no set order, until
@@ -253,4 +309,30 @@ type Store interface {
 	Backend() string
 	// Close releases the store.
 	Close() error
+}
+
+// Cursor encodes p for a client to hand back (a listing's next_cursor):
+// opaque, URL-safe.
+func (p Position) Cursor() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ms(p.CreatedAt), 10) + "." + p.ID))
+}
+
+// ErrBadCursor means a cursor is not one Cursor made.
+var ErrBadCursor = errors.New("history: not a cursor this server made")
+
+// ParseCursor reads what Position.Cursor made; "" is the zero position.
+func ParseCursor(s string) (Position, error) {
+	if s == "" {
+		return Position{}, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Position{}, ErrBadCursor
+	}
+	at, id, ok := strings.Cut(string(b), ".")
+	n, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || id == "" || len(id) > 64 {
+		return Position{}, ErrBadCursor
+	}
+	return Position{CreatedAt: time.UnixMilli(n).UTC(), ID: id}, nil
 }

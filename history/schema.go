@@ -24,7 +24,7 @@ import (
 // ringproof is refused rather than misread. schema creates version 1;
 // migrations bring a database from each version to the next, each in one
 // transaction.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // baseVersion is the version schema creates.
 const baseVersion = 1
@@ -126,6 +126,17 @@ var migrations = map[int64]struct {
 					locked_until BIGINT NOT NULL,
 					expires_at   BIGINT NOT NULL)`,
 				`CREATE INDEX history_idempotency_by_expiry ON history_idempotency (expires_at)`,
+			}
+		},
+	},
+	// 4: entries belong to a scope (a verification's service), and are
+	// listed by it, newest first (List). Entries written before belong to
+	// the default one.
+	3: {
+		statements: func(blob string) []string {
+			return []string{
+				`ALTER TABLE history_entries ADD COLUMN scope TEXT NOT NULL DEFAULT '` + DefaultScope + `'`,
+				`CREATE INDEX history_entries_by_scope ON history_entries (kind, scope, created_at, id)`,
 			}
 		},
 	},

@@ -61,14 +61,14 @@ type queries struct {
 
 func newQueries(d dialect) queries {
 	q := queries{
-		entries:      `SELECT id, number_key, kind, created_at, expires_at, version, body FROM history_entries WHERE number_key = ? ORDER BY created_at, id`,
+		entries:      `SELECT ` + entryColumns + ` FROM history_entries WHERE number_key = ? ORDER BY created_at, id`,
 		dataKey:      `SELECT number_key, wrapped, since, expires_at FROM history_data_keys WHERE number_key = ?`,
 		allDataKeys:  `SELECT number_key, wrapped, since, expires_at FROM history_data_keys`,
 		swapDataKey:  `UPDATE history_data_keys SET wrapped = ? WHERE number_key = ? AND wrapped = ?`,
 		eraseMark:    `INSERT INTO history_erasures (guard, at) VALUES (?, ?) ON CONFLICT (guard, at) DO NOTHING`,
 		eraseEntries: `DELETE FROM history_entries WHERE number_key = ?`,
 		eraseDataKey: `DELETE FROM history_data_keys WHERE number_key = ?`,
-		listErased:   `SELECT id, number_key, kind, created_at, expires_at, version, body FROM history_entries WHERE number_key = ? ORDER BY created_at, id`,
+		listErased:   `SELECT ` + entryColumns + ` FROM history_entries WHERE number_key = ? ORDER BY created_at, id`,
 		countDataKey: `SELECT COUNT(*) FROM history_data_keys WHERE number_key = ?`,
 		// Retention deletes by range of expiry, a slice at a time so that
 		// no one transaction holds the database for long.
@@ -281,9 +281,9 @@ func (s *sqlStore) Write(ctx context.Context, b Batch) (Written, error) {
 		for rows := b.Entries; len(rows) > 0; {
 			chunk := rows[:min(len(rows), writeChunk)]
 			rows = rows[len(chunk):]
-			args := make([]any, 0, 8*len(chunk))
+			args := make([]any, 0, 9*len(chunk))
 			for _, e := range chunk {
-				args = append(args, e.ID, e.NumberKey, e.Kind, ms(e.CreatedAt), ms(e.ExpiresAt), e.Version, e.Body, guardOf(e.NumberKey))
+				args = append(args, e.ID, e.NumberKey, e.Kind, scopeOf(e), ms(e.CreatedAt), ms(e.ExpiresAt), e.Version, e.Body, guardOf(e.NumberKey))
 			}
 			n, err := s.exec(ctx, tx, s.insertEntries(len(chunk)), args)
 			if err != nil {
@@ -385,10 +385,10 @@ func (s *sqlStore) values(n int, types ...string) string {
 // number was erased after it was made, and over an older version of itself
 // only.
 func (s *sqlStore) insertEntries(n int) string {
-	q := `WITH v (id, number_key, kind, created_at, expires_at, version, body, guard) AS (VALUES ` +
-		s.values(n, "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "blob", "TEXT") + `)
-		INSERT INTO history_entries (id, number_key, kind, created_at, expires_at, version, body)
-		SELECT v.id, v.number_key, v.kind, v.created_at, v.expires_at, v.version, v.body FROM v
+	q := `WITH v (id, number_key, kind, scope, created_at, expires_at, version, body, guard) AS (VALUES ` +
+		s.values(n, "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "blob", "TEXT") + `)
+		INSERT INTO history_entries (id, number_key, kind, scope, created_at, expires_at, version, body)
+		SELECT v.id, v.number_key, v.kind, v.scope, v.created_at, v.expires_at, v.version, v.body FROM v
 		WHERE NOT EXISTS (SELECT 1 FROM history_erasures e WHERE e.guard = v.guard AND e.at >= v.created_at)
 		ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, version = excluded.version, body = excluded.body
 		WHERE history_entries.version < excluded.version`
@@ -437,15 +437,17 @@ func (s *sqlStore) refused(ctx context.Context, tx *sql.Tx, entries []Entry) (in
 	return n, nil
 }
 
-// scanEntries reads rows of (id, number_key, kind, created_at, expires_at,
-// version, body).
+// entryColumns are the columns of an entry, as scanEntries reads them.
+const entryColumns = `id, number_key, kind, scope, created_at, expires_at, version, body`
+
+// scanEntries reads rows of entryColumns.
 func scanEntries(rows *sql.Rows) ([]Entry, error) {
 	defer rows.Close()
 	var out []Entry
 	for rows.Next() {
 		var e Entry
 		var created, expires int64
-		if err := rows.Scan(&e.ID, &e.NumberKey, &e.Kind, &created, &expires, &e.Version, &e.Body); err != nil {
+		if err := rows.Scan(&e.ID, &e.NumberKey, &e.Kind, &e.Scope, &created, &expires, &e.Version, &e.Body); err != nil {
 			return nil, err
 		}
 		e.CreatedAt, e.ExpiresAt = fromMS(created), fromMS(expires)
@@ -796,3 +798,36 @@ func (s *sqlStore) oneStats(ctx context.Context, kind, q string, args ...any) (K
 func (s *sqlStore) Backend() string { return s.d.name }
 
 func (s *sqlStore) Close() error { return s.db.Close() }
+
+func (s *sqlStore) List(ctx context.Context, q ListQuery) ([]Entry, error) {
+	scope := q.Scope
+	if scope == "" {
+		scope = DefaultScope
+	}
+	stmt := `SELECT ` + entryColumns + ` FROM history_entries WHERE kind = ? AND scope = ?`
+	args := []any{q.Kind, scope}
+	if q.NumberKey != "" {
+		stmt += ` AND number_key = ?`
+		args = append(args, q.NumberKey)
+	}
+	if !q.After.IsZero() {
+		stmt += ` AND created_at > ?`
+		args = append(args, ms(q.After))
+	}
+	if !q.From.IsZero() {
+		at := ms(q.From.CreatedAt)
+		stmt += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+		args = append(args, at, at, q.From.ID)
+	}
+	stmt += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, max(q.Limit, 1))
+	rows, err := s.db.QueryContext(ctx, s.rebind(stmt), args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: list: %w", err)
+	}
+	out, err := scanEntries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("history: list: %w", err)
+	}
+	return out, nil
+}

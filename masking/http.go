@@ -23,6 +23,7 @@ type CreateRequest struct {
 // NewHandler serves the masking API to holders of one of keys:
 //
 //	POST   /v1/masking/sessions       {"a","b","region"?,"ttl_s"}  201 the session
+//	GET    /v1/masking/sessions?number=&created_after=&limit=&cursor=  200 {"sessions","next_cursor"?}
 //	GET    /v1/masking/sessions/{id}                                200 the session
 //	DELETE /v1/masking/sessions/{id}                                200 the session, now ended
 func NewHandler(s *Service, keys []string, maxBody int64, log *slog.Logger) http.Handler {
@@ -39,6 +40,7 @@ func NewHandler(s *Service, keys []string, maxBody int64, log *slog.Logger) http
 		}
 		api.WriteJSON(w, http.StatusCreated, sess)
 	})
+	mux.HandleFunc("GET /v1/masking/sessions", list(s, log))
 	mux.HandleFunc("GET /v1/masking/sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.Get(r.Context(), r.PathValue("id"))
 		if err != nil {

@@ -96,6 +96,11 @@ type Entry struct {
 	// LegalBasisConsent when the request carried a consent (itself
 	// sealed). The holdings report counts it.
 	LegalBasis string `json:"legal_basis,omitempty"`
+	// NextID and PreviousID are the verification's links in a fallback
+	// chain; Test marks a test number's. For listings.
+	NextID     string `json:"next_id,omitempty"`
+	PreviousID string `json:"previous_id,omitempty"`
+	Test       bool   `json:"test,omitempty"`
 }
 
 // LegalBasisConsent is Entry.LegalBasis of a verification made with the

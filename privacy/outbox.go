@@ -27,7 +27,9 @@ const outboxPrefix = "outbox/"
 // Pending is one history entry on its way to the history store, as the
 // outbox holds it.
 type Pending struct {
-	Kind      string    `json:"kind"`
+	Kind string `json:"kind"`
+	// Scope is what the entry is listed under (history.Entry.Scope).
+	Scope     string    `json:"scope,omitempty"`
 	ID        string    `json:"id"`
 	NumberKey string    `json:"number_key"`
 	CreatedAt time.Time `json:"created_at"`
@@ -74,12 +76,18 @@ type Queued struct {
 // any, reach the webhook queue in the same history-store transaction as
 // the entry.
 func (v *Vault) Outbox(k *Key, kind, id string, created time.Time, version int64, body []byte, deliveries ...history.Delivery) (store.Op, Queued, error) {
+	return v.ScopedOutbox(k, kind, "", id, created, version, body, deliveries...)
+}
+
+// ScopedOutbox is Outbox for an entry listed under scope (a verification's
+// service; history.Entry.Scope).
+func (v *Vault) ScopedOutbox(k *Key, kind, scope, id string, created time.Time, version int64, body []byte, deliveries ...history.Delivery) (store.Op, Queued, error) {
 	w := k.wrapped
 	if w == nil {
 		w = k.stored
 	}
 	p := &Pending{
-		Kind: kind, ID: id, NumberKey: k.nk, CreatedAt: created.UTC(), ExpiresAt: created.Add(v.retention).UTC(),
+		Kind: kind, Scope: scope, ID: id, NumberKey: k.nk, CreatedAt: created.UTC(), ExpiresAt: created.Add(v.retention).UTC(),
 		Version: version, Body: body, DataKey: w, Queued: v.now().UTC(), Deliveries: deliveries,
 	}
 	val, err := json.Marshal(p)
@@ -106,7 +114,7 @@ func (v *Vault) Queue(rev int64, qs ...Queued) {
 // key.
 func (p *Pending) entry() (history.Entry, history.DataKey) {
 	return history.Entry{
-			ID: p.ID, NumberKey: p.NumberKey, Kind: p.Kind, CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt,
+			ID: p.ID, NumberKey: p.NumberKey, Kind: p.Kind, Scope: p.Scope, CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt,
 			Version: p.Version, Body: p.Body,
 		}, history.DataKey{
 			NumberKey: p.NumberKey, Wrapped: p.DataKey, Since: p.CreatedAt, ExpiresAt: p.ExpiresAt,

@@ -30,6 +30,7 @@ func NewHandler(svc *Service, keys []string, maxBody int64, log *slog.Logger) *H
 	}
 	h := &Handler{svc: svc, keys: api.NewKeys(keys), maxBody: maxBody, log: log, mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST /v1/verifications", h.create)
+	h.mux.HandleFunc("GET /v1/verifications", h.list)
 	h.mux.HandleFunc("GET /v1/verifications/{id}", h.get)
 	h.mux.HandleFunc("POST /v1/verifications/{id}/check", h.check)
 	h.mux.HandleFunc("POST /v1/verifications/{id}/hangup", h.hangup)

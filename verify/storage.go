@@ -296,7 +296,8 @@ func (s *Service) outboxOp(k *privacy.Key, r *record) (store.Op, privacy.Queued,
 		DialNumber: r.DialNumber, Platform: r.Platform,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt,
 		Events: events, Sealed: sealed,
-		Keys: map[string]string{"verifications": recordKey(r.ID)},
+		Keys:   map[string]string{"verifications": recordKey(r.ID)},
+		NextID: r.NextID, PreviousID: r.PreviousID, Test: r.Test,
 	}
 	if r.DialNumber != "" {
 		e.Keys["inbound_index"] = inboundKey(r.DialNumber, r.NumberKey)
@@ -312,7 +313,7 @@ func (s *Service) outboxOp(k *privacy.Key, r *record) (store.Op, privacy.Queued,
 	if err != nil {
 		return store.Op{}, privacy.Queued{}, err
 	}
-	return s.vault.Outbox(k, history.KindVerification, r.ID, r.CreatedAt, r.Seq, val, hooks...)
+	return s.vault.ScopedOutbox(k, history.KindVerification, r.Service, r.ID, r.CreatedAt, r.Seq, val, hooks...)
 }
 
 // RateLimitPrefix is where per-number rate limits live: RateLimitPrefix +

@@ -178,6 +178,10 @@ type record struct {
 	// (publishable.go), never the key itself; empty when an API key did.
 	// Only that key may act on it; a fallback link inherits it.
 	Creator string `json:"creator,omitempty"`
+	// Service names the service whose key created the verification
+	// (services; "" for the implicit one): only its keys see it, and its
+	// history is listed under it.
+	Service string `json:"service,omitempty"`
 	// Test marks a verification of a test number (testnumber.go): no call,
 	// no text, a fixed code, no rate limit.
 	Test bool `json:"test,omitempty"`
