@@ -35,6 +35,10 @@ type fakeDialer struct {
 	// flash, if set, is what Flash does after counting the call;
 	// otherwise the call rings and is cancelled at once.
 	flash func(ctx context.Context, report func(CallEvent)) CallEvent
+	// text, if set, is what SendText returns, and texts gets every body
+	// sent (it must have room).
+	text  *CallEvent
+	texts chan string
 }
 
 // DrawCallerID always draws the same caller ID, under a lease key of its
@@ -84,6 +88,17 @@ func (d *fakeDialer) answerWith(conv *fakeConversation) {
 }
 
 func (d *fakeDialer) SendText(ctx context.Context, number, body string) CallEvent {
+	d.mu.Lock()
+	text, texts := d.text, d.texts
+	d.mu.Unlock()
+	if texts != nil {
+		texts <- body
+	}
+	if text != nil {
+		ev := *text
+		ev.At = time.Now()
+		return ev
+	}
 	if st := d.textFails.Load(); st != 0 {
 		return CallEvent{Kind: CallFailed, Status: int(st), At: time.Now()}
 	}
