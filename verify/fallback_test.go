@@ -166,3 +166,47 @@ func TestFallbackThatCannotStartEndsTheChain(t *testing.T) {
 		t.Fatalf("the next verification exists: %v", err)
 	}
 }
+
+// TestFallbackLinkStreamEndsWithItsNext: once a link names its next, its
+// stream sends that state and ends, though the link itself is not final
+// (a flash call that rang, then HANGUP) and expires much later.
+func TestFallbackLinkStreamEndsWithItsNext(t *testing.T) {
+	svc, _ := newTestService(t, Config{})
+	v, err := svc.Create(context.Background(), CreateRequest{Number: "+447911123456", Method: "flashcall", Fallback: []string{"sms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch, err := svc.Watch(ctx, v.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *Verification
+	for w := range ch {
+		last = w
+		if w.Status == StatusRang && !slices.Contains(eventsOf(w), "hangup_requested") {
+			if _, err := svc.Check(context.Background(), v.ID, HangupCode); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the stream was still open at the deadline; last sent: %+v", last)
+	}
+	if last == nil || last.NextID == "" || last.Status != StatusRang {
+		t.Fatalf("the stream ended on %+v, want the link still rang naming its next", last)
+	}
+	// A stream opened afterwards sends the state once and ends too.
+	again, err := svc.Watch(context.Background(), v.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range again {
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("a stream of a link with its next sent %d states, want 1", n)
+	}
+}

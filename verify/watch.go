@@ -13,10 +13,11 @@ import (
 
 // Watch streams the verification id as it changes: its current state
 // first, then every change of status or events, from whichever node makes
-// it (the store's watch is cluster-wide). The channel closes after a final
-// status (expiry included, sent when expires_at passes) and, in a chain of
-// fallbacks, once the record names its next verification, when the record
-// is removed, or when ctx ends. token, if not empty, must equal the
+// it (the store's watch is cluster-wide). The channel closes after the
+// state that names the next verification of a chain of fallbacks (next_id),
+// after a final status unless the chain is about to move on from it
+// (expiry included, sent when expires_at passes), when the record is
+// removed, or when ctx ends. token, if not empty, must equal the
 // verification's watch token (a web page's credential); an empty token
 // means the caller is already authenticated.
 func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verification, error) {
@@ -45,7 +46,7 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 		defer cancel()
 		defer close(out)
 		last := r.view(s.now())
-		if !send(ctx, out, last) || (last.Status.Final() && !r.fallbackDue()) {
+		if !send(ctx, out, last) || last.NextID != "" || (last.Status.Final() && !r.fallbackDue()) {
 			return
 		}
 		expiry := time.NewTimer(time.Until(r.ExpiresAt))
@@ -77,9 +78,10 @@ func (s *Service) Watch(ctx context.Context, id, token string) (<-chan *Verifica
 					continue
 				}
 				last = v
-				// A final link of a chain is followed until it names
-				// the next one (fallback.go).
-				if !send(ctx, out, v) || (v.Status.Final() && !nr.fallbackDue()) {
+				// A link of a chain is followed until it names the
+				// next one (fallback.go), and no further: the next
+				// one has a stream of its own.
+				if !send(ctx, out, v) || v.NextID != "" || (v.Status.Final() && !nr.fallbackDue()) {
 					return
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ringproof/ringproof/sip/sipptest"
 )
@@ -134,5 +135,50 @@ func TestFlashCallFallsBackToSMS(t *testing.T) {
 	}
 	if _, c := srv.call("POST", "/v1/verifications/"+next+"/check", `{"code":"`+m[2]+`"}`); c["status"] != "verified" {
 		t.Fatalf("the texted code did not verify: %v", c)
+	}
+}
+
+// TestFallbackLinkStreamEndsWithItsNext: a web page follows a flash call
+// with fallback sms on its watch token; after HANGUP the first link's
+// stream ends with the state that names the next link, long before the
+// link expires, and the next link's stream opens with the same token.
+func TestFallbackLinkStreamEndsWithItsNext(t *testing.T) {
+	t.Parallel()
+	lines, carrier := phoneCarrier(t, 2)
+	srv := startServer(t, testConfig(t, carrier))
+	st, v := srv.call("POST", "/v1/verifications", `{"number":"`+testNumber+`","method":"flashcall","fallback":["sms"]}`)
+	if st != 201 {
+		t.Fatalf("create: %d %v", st, v)
+	}
+	id, token := v["id"].(string), v["watch_token"].(string)
+	events := srv.streamURL("/v1/verifications/" + id + "/events?token=" + token)
+	nextLine(t, lines, regexp.MustCompile(`^phone: cancelled: call from`))
+	srv.waitFor(id, "rang", status("rang"))
+	if _, c := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"HANGUP"}`); c["status"] != "rang" {
+		t.Fatalf("HANGUP: %v", c)
+	}
+	// The link expires in verification.expiry_s (minutes): a stream
+	// still open at this deadline stays open until then.
+	deadline := time.After(30 * time.Second)
+	var last map[string]any
+	for open := true; open; {
+		select {
+		case ev, ok := <-events:
+			if open = ok; ok {
+				last = ev
+			}
+		case <-deadline:
+			t.Fatalf("the first link's stream is still open; last sent: %v", last)
+		}
+	}
+	if last == nil || last["next_id"] == nil || last["status"] != "rang" {
+		t.Fatalf("the stream ended on %v, want the link naming its next", last)
+	}
+	next := last["next_id"].(string)
+	m := nextLine(t, lines, regexp.MustCompile(`^phone: text from \+\d+ to \+\d+: Your verification code is (\d{4})$`))
+	srv.noteCode(m[1])
+	first, ok := <-srv.streamURL("/v1/verifications/" + next + "/events?token=" + token)
+	if !ok || first["id"] != next || first["previous_id"] != id || first["method"] != "sms" {
+		t.Fatalf("the next link's stream with the same token: %v", first)
 	}
 }
