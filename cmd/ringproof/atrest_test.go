@@ -100,7 +100,7 @@ func TestNoCodeInClearAtRest(t *testing.T) {
 		m := nextLine(t, lines, regexp.MustCompile(`^phone: cancelled: call from (\+\d+) to `+regexp.QuoteMeta(number)+` after .* \(flash-call code (\d{6})\)$`))
 		callerIDs = append(callerIDs, m[1])
 		learn(m[2])
-		srv.waitFor(id, "cancelled", status("cancelled"))
+		srv.waitFor(id, "rang", status("rang"))
 		check1(id, m[2])
 	}
 	phase("flash calls done")
