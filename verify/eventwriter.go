@@ -116,6 +116,7 @@ func (s *Service) recordEventsFrom(id string, cur []byte, rev int64, batch []Cal
 			for _, ev := range batch {
 				if !r.hasEvent(ev) {
 					r.applyCallEvent(ev)
+					r.noteChange(ev.At)
 				}
 			}
 			return nil

@@ -77,6 +77,7 @@ func (s *Service) NodeLost(ctx context.Context, node string, list func(ctx conte
 			ev := CallEvent{Kind: CallFailed, Reason: "node_lost", At: s.now()}
 			if r.Status == StatusPending || r.Status == StatusRinging && traitsOf(r.Method).delivers != byRing {
 				r.applyCallEvent(ev)
+				r.noteChange(ev.At)
 				return nil
 			}
 			// The phone rang or answered: whatever it delivered stays

@@ -96,13 +96,13 @@ func (s *Service) updateWith(ctx context.Context, id string, cur []byte, rev int
 			opened.copyPersonal(&out)
 		}
 		out.copyPersonal(opened)
-		before, beforeNext := out.Status, out.NextID
+		before := out.Status
 		ops, err := fn(&out)
 		if err != nil {
 			return nil, nil, err
 		}
 		out.Seq++
-		out.noteChange(before, beforeNext, s.now())
+		out.noteChange(s.now())
 		verified = out.Status == StatusVerified && before != StatusVerified
 		due = out.fallbackDue()
 		next, err := json.Marshal(&out)

@@ -14,12 +14,13 @@ import (
 // changes so far with its history entry, through privacy's outbox, to the
 // history store's queue: a change is never lost with a node, and the
 // queue takes each delivery once (its id comes from the verification's id
-// and the write that made the change).
+// and the change's number).
 
 // change is a change of status noted on the record, for its
 // verification.updated event.
 type change struct {
-	// Seq is the record's write that made it.
+	// Seq numbers the record's changes from 1: a receiver keeps the
+	// highest it got.
 	Seq    int64     `json:"seq"`
 	Status Status    `json:"status"`
 	Reason string    `json:"reason,omitempty"`
@@ -45,13 +46,20 @@ type webhookData struct {
 	PreviousID string    `json:"previous_id,omitempty"`
 }
 
-// noteChange records on r what its update changed since before (status
-// before, and the next link's id), if anything.
-func (r *record) noteChange(before Status, beforeNext string, at time.Time) {
-	if r.Status == before && r.NextID == beforeNext {
+// noteChange notes on r a change of its status (or of its next link's
+// id) since the last change noted, or since it was created pending. A
+// write that applies several call events at once notes it after each
+// (notedEvent), so that a ringing followed at once by its cancel is two
+// changes, as it is two events.
+func (r *record) noteChange(at time.Time) {
+	last := change{Status: StatusPending}
+	if n := len(r.Changes); n > 0 {
+		last = r.Changes[n-1]
+	}
+	if r.Status == last.Status && r.NextID == last.NextID {
 		return
 	}
-	r.Changes = append(r.Changes, change{Seq: r.Seq, Status: r.Status, Reason: r.Reason, NextID: r.NextID, At: at.UTC()})
+	r.Changes = append(r.Changes, change{Seq: int64(len(r.Changes) + 1), Status: r.Status, Reason: r.Reason, NextID: r.NextID, At: at.UTC()})
 }
 
 // deliveries returns the webhook deliveries of r's changes so far.

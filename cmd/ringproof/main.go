@@ -4,6 +4,7 @@
 //	ringproof serve [--config FILE]        run the server (embedded etcd by default)
 //	ringproof healthcheck [--config FILE]  exit 0 if the server is ready
 //	ringproof phone [call]                 a test handset: take calls, or place one
+//	ringproof webhook --secret S           a test receiver of webhooks
 //	ringproof privacy <command>            export, erase, audit personal data
 //	ringproof version                      print the version
 package main
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdPhone(ctx, args[1:], stdout, stderr)
 	case "privacy":
 		return cmdPrivacy(ctx, args[1:], stdout, stderr)
+	case "webhook":
+		return cmdWebhook(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ringproof", readBuild())
 		return 0
@@ -69,6 +72,8 @@ commands:
             ("phone call" places a call to a system number instead)
   privacy   export or erase what is held about a number, list the audit
             trail ("ringproof privacy" for its commands)
+  webhook   a test receiver of webhooks: print each delivery and whether
+            its signature holds
   version   print the version
 
 Run "ringproof <command> -h" for a command's flags.

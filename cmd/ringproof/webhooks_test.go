@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -274,5 +275,40 @@ func TestWebhookSurvivesItsNodesDeath(t *testing.T) {
 		return historyMetric(t, b.testServer, `ringproof_webhook_deliveries_total{outcome="delivered"}`) == 1
 	}) {
 		t.Fatal("node b did not count the delivery")
+	}
+}
+
+// TestWebhookEveryStatusOfAFlashCall: a flash call against SIPp (ring,
+// then our CANCEL) and its right code send verification.updated for
+// ringing, rang and verified, numbered 1, 2, 3, whatever order they
+// arrive in.
+func TestWebhookEveryStatusOfAFlashCall(t *testing.T) {
+	t.Parallel()
+	sipp := carrier(t, "uas_ring_cancel.xml", 1)
+	rcv := newHookReceiver(t)
+	rcv.start()
+	c := hookConfig(t, rcv)
+	c.Trunks[0].Address = sipp.Addr
+	srv := startServer(t, c)
+	id := srv.create(testNumber)
+	srv.waitFor(id, "rang", status("rang"))
+	sipp.Wait(context.Background())
+	records, _ := sipp.Log()
+	code := records[0].From[len(records[0].From)-4:]
+	srv.noteCode(code)
+	if _, v := srv.call("POST", "/v1/verifications/"+id+"/check", `{"code":"`+code+`"}`); v["status"] != "verified" {
+		t.Fatalf("check: %v", v)
+	}
+	got := map[float64]string{}
+	for range 3 {
+		d := rcv.next(30 * time.Second)
+		data, _ := d.body["data"].(map[string]any)
+		if data["id"] != id {
+			t.Fatalf("delivery of another verification: %+v", d)
+		}
+		got[data["seq"].(float64)] = data["status"].(string)
+	}
+	if got[1] != "ringing" || got[2] != "rang" || got[3] != "verified" {
+		t.Fatalf("statuses by seq: %v", got)
 	}
 }
