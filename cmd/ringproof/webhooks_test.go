@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringproof/ringproof/cluster/etcdtest"
 	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/sip/sipptest"
 	"github.com/ringproof/ringproof/webhook"
 )
 
@@ -310,5 +311,33 @@ func TestWebhookEveryStatusOfAFlashCall(t *testing.T) {
 	}
 	if got[1] != "ringing" || got[2] != "rang" || got[3] != "verified" {
 		t.Fatalf("statuses by seq: %v", got)
+	}
+}
+
+// TestWebhookMaskedCallEnded: a masked call bridged and hung up sends
+// masking.call_ended, naming its session and neither number.
+func TestWebhookMaskedCallEnded(t *testing.T) {
+	t.Parallel()
+	driverCarrier := sipptest.Start(context.Background(), t, sipptest.Options{Scenario: "uas_answer.xml", Calls: 1})
+	rcv := newHookReceiver(t)
+	rcv.start()
+	c := hookConfig(t, rcv)
+	c.Trunks[0].Address = driverCarrier.Addr
+	c.Masking.Numbers, c.Masking.UnknownCaller = []string{proxyPool}, "reject"
+	srv := startServer(t, c)
+	st, sess := srv.call("POST", "/v1/masking/sessions", `{"a":"`+rider+`","b":"`+driver+`","ttl_s":600}`)
+	if st != 201 {
+		t.Fatalf("create: %d %v", st, sess)
+	}
+	if out := callProxy(t, srv, rider, sess["proxy_number"].(string)); !strings.Contains(out, "phone: answered (200), hung up") {
+		t.Fatalf("the rider's call:\n%s", out)
+	}
+	d := rcv.next(30 * time.Second)
+	data, _ := d.body["data"].(map[string]any)
+	if d.event != conf.EventMaskingCallEnded || data["session_id"] != sess["id"] || data["outcome"] != "completed" || data["answered_at"] == nil {
+		t.Fatalf("delivery: %+v", d)
+	}
+	if raw, _ := json.Marshal(d.body); strings.Contains(string(raw), "7911") || strings.Contains(string(raw), "7700") {
+		t.Fatalf("the event holds a number: %s", raw)
 	}
 }
