@@ -211,18 +211,29 @@ func TestPublishableKeyIsLimitedPerClientIP(t *testing.T) {
 func TestCORSPreflightAndEventStream(t *testing.T) {
 	t.Parallel()
 	srv, _ := publishableServer(t)
+	// Preflights are answered without a key, for the widget's routes and
+	// the event stream.
+	preflights := []struct{ path, method string }{
+		{"/v1/verifications", "POST"},
+		{"/v1/verifications/v00000000000000000000000000000000/check", "POST"},
+		{"/v1/verifications/v00000000000000000000000000000000/cancel", "POST"},
+		{"/v1/verifications/v00000000000000000000000000000000/events", "GET"},
+		{"/v1/widget", "GET"},
+	}
 	for _, tt := range []struct {
 		origin string
 		status int
 	}{{appOrigin, 204}, {"http://dashboard.example", 204}, {"https://evil.example", 403}} {
-		r := srv.page("OPTIONS", "/v1/verifications", "", tt.origin, "",
-			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization,content-type")
-		allow := r.header.Get("Access-Control-Allow-Origin")
-		if r.status != tt.status || (tt.status == 204) != (allow == tt.origin) {
-			t.Fatalf("preflight from %s: %d, Access-Control-Allow-Origin %q", tt.origin, r.status, allow)
-		}
-		if tt.status == 204 && (!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") || !strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST")) {
-			t.Fatalf("preflight headers: %v", r.header)
+		for _, p := range preflights {
+			r := srv.page("OPTIONS", p.path, "", tt.origin, "",
+				"Access-Control-Request-Method", p.method, "Access-Control-Request-Headers", "authorization,content-type")
+			allow := r.header.Get("Access-Control-Allow-Origin")
+			if r.status != tt.status || (tt.status == 204) != (allow == tt.origin) {
+				t.Fatalf("preflight of %s %s from %s: %d, Access-Control-Allow-Origin %q", p.method, p.path, tt.origin, r.status, allow)
+			}
+			if tt.status == 204 && (!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") || !strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST")) {
+				t.Fatalf("preflight headers: %v", r.header)
+			}
 		}
 	}
 	// An API key's answers carry no CORS headers: API keys belong on

@@ -393,6 +393,7 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /openapi.json", api.OpenAPIHandler())
 	mux.Handle("/v1/privacy/", privacy.NewHandler(s.vault, cfg.HTTP, s.log))
 	mux.Handle("GET /v1/cluster", s.clusterHandler(cfg.HTTP.APIKeys))
 	mux.Handle("GET /metrics", s.metrics)
