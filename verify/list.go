@@ -40,9 +40,6 @@ type ListPage struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// statuses lists every status, for checking a listing's filter.
-var statuses = []Status{StatusPending, StatusRinging, StatusRang, StatusAnswered, StatusVerified, StatusFailed, StatusExpired, StatusCanceled}
-
 // List returns a page of the verifications of service (""; the implicit
 // one) that q selects, newest first.
 func (s *Service) List(ctx context.Context, service string, q ListQuery) (*ListPage, error) {
@@ -50,9 +47,9 @@ func (s *Service) List(ctx context.Context, service string, q ListQuery) (*ListP
 	if err != nil {
 		return nil, &api.InputError{Field: "cursor", Code: "invalid", Message: "cursor is not a next_cursor this server gave"}
 	}
-	if q.Status != "" && !slices.Contains(statuses, q.Status) {
+	if q.Status != "" && !slices.Contains(Statuses, q.Status) {
 		return nil, &api.InputError{Field: "status", Code: "invalid",
-			Message: fmt.Sprintf("status %q is not one of %v", q.Status, statuses)}
+			Message: fmt.Sprintf("status %q is not one of %v", q.Status, Statuses)}
 	}
 	if q.Method != "" {
 		if _, err := lookupMethod(string(q.Method)); err != nil {

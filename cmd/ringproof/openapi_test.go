@@ -26,6 +26,7 @@ import (
 	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/sip/sipptest"
+	"github.com/ringproof/ringproof/verify"
 )
 
 // The OpenAPI document (api/openapi.json) against the real server: every
@@ -568,4 +569,128 @@ func exampleJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestOpenAPIEnumsMatchTheCode: the document's statuses, reasons and
+// methods are verify's, and its error codes are every code the sources
+// answer with (api.WriteError's, and api.InputError's).
+func TestOpenAPIEnumsMatchTheCode(t *testing.T) {
+	c := loadContract(t)
+	schema := func(name string) map[string]any {
+		return asMap(asMap(asMap(c.doc["components"])["schemas"])[name])
+	}
+	enum := func(s map[string]any) []string {
+		var out []string
+		for _, v := range asList(s["enum"]) {
+			out = append(out, v.(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	var statuses, reasons []string
+	for _, s := range verify.Statuses {
+		statuses = append(statuses, string(s))
+	}
+	reasons = slices.Clone(verify.Reasons)
+	slices.Sort(statuses)
+	slices.Sort(reasons)
+	for _, tt := range []struct {
+		name      string
+		doc, code []string
+	}{
+		{"Status", enum(schema("Status")), statuses},
+		{"Reason", enum(schema("Reason")), reasons},
+		{"Method", enum(schema("Method")), verify.Methods()},
+	} {
+		if !slices.Equal(tt.doc, tt.code) {
+			t.Errorf("the document's %s is %v, verify's %v", tt.name, tt.doc, tt.code)
+		}
+	}
+
+	documented := enum(asMap(asMap(asMap(schema("Error")["properties"])["error"])["properties"])["code"].(map[string]any))
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := errorCodes(t, root)
+	if len(codes) < 15 {
+		t.Fatalf("found only %d error codes in the sources: the scan is broken", len(codes))
+	}
+	for code, at := range codes {
+		if !slices.Contains(documented, code) {
+			t.Errorf("%s answers error code %q, which api/openapi.json's Error does not list", at, code)
+		}
+	}
+}
+
+// errorCodes returns the error codes the module's sources write, each
+// with where: the third argument of WriteError calls, and the Code of
+// InputError literals, when they are string literals.
+func errorCodes(t *testing.T, root string) map[string]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules" || name == "checkmobi") {
+				return filepath.SkipDir // CheckMobi's codes are its numbers
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		note := func(e ast.Expr) {
+			if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				s, _ := strconv.Unquote(lit.Value)
+				pos := fset.Position(lit.Pos())
+				out[s] = fmt.Sprintf("%s:%d", strings.TrimPrefix(pos.Filename, root+string(filepath.Separator)), pos.Line)
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				name := ""
+				switch fn := n.Fun.(type) {
+				case *ast.Ident:
+					name = fn.Name
+				case *ast.SelectorExpr:
+					name = fn.Sel.Name
+				}
+				if name == "WriteError" && len(n.Args) == 5 {
+					note(n.Args[2])
+				}
+			case *ast.CompositeLit:
+				typ := ""
+				switch tt := n.Type.(type) {
+				case *ast.Ident:
+					typ = tt.Name
+				case *ast.SelectorExpr:
+					typ = tt.Sel.Name
+				}
+				if typ == "InputError" {
+					for _, e := range n.Elts {
+						if kv, ok := e.(*ast.KeyValueExpr); ok {
+							if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Code" {
+								note(kv.Value)
+							}
+						}
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
