@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -25,6 +26,8 @@ import (
 
 	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/conf"
+	"github.com/ringproof/ringproof/masking"
+	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip/sipptest"
 	"github.com/ringproof/ringproof/verify"
 )
@@ -692,5 +695,56 @@ func errorCodes(t *testing.T, root string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// TestOpenAPISchemasHaveTheFieldsOfTheirTypes: the document's main
+// schemas name exactly the JSON fields of the Go types the API reads and
+// writes, so that a field added to one is documented.
+func TestOpenAPISchemasHaveTheFieldsOfTheirTypes(t *testing.T) {
+	c := loadContract(t)
+	for _, tt := range []struct {
+		schema string
+		typ    any
+	}{
+		{"CreateVerification", verify.CreateRequest{}},
+		{"Verification", verify.Verification{}},
+		{"Event", verify.Event{}},
+		{"CheckResult", verify.CheckResult{}},
+		{"VerificationList", verify.ListPage{}},
+		{"WidgetSettings", verify.WidgetSettings{}},
+		{"Consent", privacy.Consent{}},
+		{"MaskingCreate", masking.CreateRequest{}},
+		{"MaskingSession", masking.Listed{}},
+		{"MaskingSessionList", masking.ListPage{}},
+		{"Error", api.ErrorBody{}},
+	} {
+		props := asMap(asMap(asMap(asMap(c.doc["components"])["schemas"])[tt.schema])["properties"])
+		documented := keys(props)
+		fields := jsonFields(reflect.TypeOf(tt.typ))
+		if !slices.Equal(documented, fields) {
+			t.Errorf("schema %s has %v; %T has %v", tt.schema, documented, tt.typ, fields)
+		}
+	}
+}
+
+// jsonFields lists, sorted, the names encoding/json gives t's fields,
+// embedded structs' included.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || (!f.IsExported() && !f.Anonymous):
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			out = append(out, jsonFields(f.Type)...)
+		case name == "":
+			out = append(out, f.Name)
+		default:
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
 	return out
 }
