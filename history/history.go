@@ -290,8 +290,9 @@ type Store interface {
 	SettleDelivery(ctx context.Context, id, owner string, s Settlement) (bool, error)
 	// Delivery returns the delivery id and its state, or ErrNotFound.
 	Delivery(ctx context.Context, id string) (Delivery, string, error)
-	// DeliveryStats describes the deliveries pending, by creation time.
-	DeliveryStats(ctx context.Context) (KindStats, error)
+	// DeliveryStats describes the deliveries pending whose event happened
+	// by now (not those scheduled ahead), by the event's time.
+	DeliveryStats(ctx context.Context, now time.Time) (KindStats, error)
 
 	// ClaimIdempotency claims c.Key for a request: true if it is the
 	// first (or the key's row expired, or its claim was left in flight

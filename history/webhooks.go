@@ -48,6 +48,13 @@ type Delivery struct {
 	// failed.
 	Attempts  int
 	LastError string
+
+	// Scheduled marks, when enqueuing, a delivery made ahead of its time
+	// (a verification's expiry): enqueued again, its body and times are
+	// replaced, as long as no attempt was made. Cancelled removes such a
+	// delivery (its event will not happen), as long as no attempt was
+	// made. Neither is stored.
+	Scheduled, Cancelled bool
 }
 
 // Settlement is what became of an attempt to deliver.
@@ -74,10 +81,42 @@ func (s *sqlStore) insertDeliveries(n int) string {
 	return s.rebind(q)
 }
 
-// enqueue writes ds in tx, and returns how many were new.
+// replaceScheduled is the statement that enqueues one scheduled
+// delivery, or replaces its body and times while it is untried.
+func (s *sqlStore) replaceScheduled() string {
+	return s.rebind(`INSERT INTO history_webhooks (id, event, url, secret_id, body, created_at, next_at, give_up_at, expires_at, attempts, last_error, state, claimed_by, claimed_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '` + DeliveryPending + `', '', 0)
+		ON CONFLICT (id) DO UPDATE SET body = excluded.body, created_at = excluded.created_at, next_at = excluded.next_at,
+			give_up_at = excluded.give_up_at, expires_at = excluded.expires_at
+		WHERE history_webhooks.state = '` + DeliveryPending + `' AND history_webhooks.attempts = 0`)
+}
+
+// enqueue writes ds in tx, and returns how many were new or replaced.
 func (s *sqlStore) enqueue(ctx context.Context, tx *sql.Tx, ds []Delivery) (int, error) {
 	total := 0
-	for rows := ds; len(rows) > 0; {
+	var plain []Delivery
+	for _, d := range ds {
+		var q string
+		var args []any
+		switch {
+		case d.Cancelled:
+			q, args = s.rebind(`DELETE FROM history_webhooks WHERE id = ? AND state = '`+DeliveryPending+`' AND attempts = 0`), []any{d.ID}
+		case d.Scheduled:
+			q = s.replaceScheduled()
+			args = []any{d.ID, d.Event, d.URL, d.SecretID, d.Body, ms(d.CreatedAt), ms(d.NextAt), ms(d.GiveUpAt), ms(d.ExpiresAt)}
+		default:
+			plain = append(plain, d)
+			continue
+		}
+		n, err := s.exec(ctx, tx, q, args)
+		if err != nil {
+			return total, err
+		}
+		if !d.Cancelled {
+			total += int(n)
+		}
+	}
+	for rows := plain; len(rows) > 0; {
 		chunk := rows[:min(len(rows), writeChunk)]
 		rows = rows[len(chunk):]
 		args := make([]any, 0, 9*len(chunk))
@@ -177,6 +216,6 @@ func (s *sqlStore) Delivery(ctx context.Context, id string) (Delivery, string, e
 	return d, state, nil
 }
 
-func (s *sqlStore) DeliveryStats(ctx context.Context) (KindStats, error) {
-	return s.oneStats(ctx, "webhook", `SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM history_webhooks WHERE state = '`+DeliveryPending+`'`)
+func (s *sqlStore) DeliveryStats(ctx context.Context, now time.Time) (KindStats, error) {
+	return s.oneStats(ctx, "webhook", s.rebind(`SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM history_webhooks WHERE state = '`+DeliveryPending+`' AND created_at <= ?`), ms(now))
 }

@@ -27,7 +27,7 @@ func TestDeliveryLease(t *testing.T) {
 		if n, err := s.Enqueue(ctx, delivery("d1", t0), delivery("d1", t0), delivery("d2", t0.Add(time.Minute))); err != nil || n != 2 {
 			t.Fatalf("enqueue: %d, %v", n, err)
 		}
-		st, err := s.DeliveryStats(ctx)
+		st, err := s.DeliveryStats(ctx, t0.Add(time.Minute))
 		if err != nil || st.Count != 2 || !st.Oldest.Equal(t0) {
 			t.Fatalf("stats: %+v, %v", st, err)
 		}
@@ -67,7 +67,7 @@ func TestDeliveryLease(t *testing.T) {
 		if d, state, err := s.Delivery(ctx, "d1"); err != nil || state != history.DeliveryDelivered || d.Attempts != 2 {
 			t.Fatalf("d1: %+v %s, %v", d, state, err)
 		}
-		if st, err := s.DeliveryStats(ctx); err != nil || st.Count != 0 {
+		if st, err := s.DeliveryStats(ctx, t0.Add(time.Hour)); err != nil || st.Count != 0 {
 			t.Fatalf("stats: %+v, %v", st, err)
 		}
 		x, err := s.Expire(ctx, t0.Add(49*time.Hour))
@@ -96,7 +96,7 @@ func TestDeliveriesComeWithTheirEntries(t *testing.T) {
 		if w, err = s.Write(ctx, b); err != nil || w.Deliveries != 0 {
 			t.Fatalf("write again: %+v, %v", w, err)
 		}
-		if st, err := s.DeliveryStats(ctx); err != nil || st.Count != 2 {
+		if st, err := s.DeliveryStats(ctx, t0); err != nil || st.Count != 2 {
 			t.Fatalf("stats: %+v, %v", st, err)
 		}
 	})
@@ -200,6 +200,53 @@ func TestIdempotencyKeys(t *testing.T) {
 		x, err := s.Expire(ctx, t0.Add(100*time.Hour))
 		if err != nil || x.Idempotency != 1 {
 			t.Fatalf("expire: %+v, %v", x, err)
+		}
+	})
+}
+
+// TestScheduledDeliveries: a scheduled delivery is replaced by a later
+// enqueue of its id and removed by a cancellation, while untried; once
+// tried, neither touches it.
+func TestScheduledDeliveries(t *testing.T) {
+	backends(t, func(t *testing.T, open func(*testing.T) history.Store) {
+		s, ctx := open(t), context.Background()
+		d := delivery("exp", t0.Add(time.Hour))
+		d.Scheduled = true
+		if n, err := s.Enqueue(ctx, d); err != nil || n != 1 {
+			t.Fatalf("schedule: %d, %v", n, err)
+		}
+		d.Body, d.NextAt = []byte(`{"seq":3}`), t0.Add(2*time.Hour)
+		if n, err := s.Enqueue(ctx, d); err != nil || n != 1 {
+			t.Fatalf("replace: %d, %v", n, err)
+		}
+		if got, _, err := s.Delivery(ctx, "exp"); err != nil || string(got.Body) != `{"seq":3}` || !got.NextAt.Equal(t0.Add(2*time.Hour)) {
+			t.Fatalf("replaced: %+v, %v", got, err)
+		}
+		if st, err := s.DeliveryStats(ctx, t0.Add(30*time.Minute)); err != nil || st.Count != 0 {
+			t.Fatalf("a delivery scheduled ahead is counted waiting: %+v, %v", st, err)
+		}
+		if got, _ := s.ClaimDeliveries(ctx, "a", t0.Add(90*time.Minute), time.Minute, 10); len(got) != 0 {
+			t.Fatalf("claimed before its time: %+v", got)
+		}
+		c := d
+		c.Scheduled, c.Cancelled = false, true
+		if _, err := s.Enqueue(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Delivery(ctx, "exp"); err != history.ErrNotFound {
+			t.Fatalf("after cancel: %v", err)
+		}
+		// Tried once: it stays as it is.
+		s.Enqueue(ctx, d)
+		got, _ := s.ClaimDeliveries(ctx, "a", t0.Add(2*time.Hour), time.Minute, 10)
+		if len(got) != 1 {
+			t.Fatalf("claim: %+v", got)
+		}
+		s.SettleDelivery(ctx, "exp", "a", history.Settlement{State: history.DeliveryPending, NextAt: t0.Add(3 * time.Hour), Attempts: 1, LastError: "503"})
+		d.Body = []byte(`{"seq":4}`)
+		s.Enqueue(ctx, d, c)
+		if got, _, err := s.Delivery(ctx, "exp"); err != nil || string(got.Body) != `{"seq":3}` || got.Attempts != 1 {
+			t.Fatalf("a tried delivery changed: %+v, %v", got, err)
 		}
 	})
 }

@@ -62,9 +62,20 @@ func (r *record) noteChange(at time.Time) {
 	r.Changes = append(r.Changes, change{Seq: int64(len(r.Changes) + 1), Status: r.Status, Reason: r.Reason, NextID: r.NextID, At: at.UTC()})
 }
 
-// deliveries returns the webhook deliveries of r's changes so far.
+// expiryLag is how long after its expires_at a verification that was
+// left alone is announced expired: longer than the history of a change
+// made just before (a right code) takes to reach the queue and cancel it,
+// even through another node's outbox sweep.
+const expiryLag = time.Minute
+
+// deliveries returns the webhook deliveries of r's changes so far and of
+// its expiry: while r may still expire untouched, a delivery of expired
+// is scheduled for expiryLag after its expires_at (the API shows it
+// expired at once, but no write records it); once r ends otherwise, that
+// delivery is cancelled. A recorded expiry (a check after expires_at) is
+// the same delivery, so it is sent once.
 func (s *Service) deliveries(r *record) ([]history.Delivery, error) {
-	if s.cfg.Webhooks == nil || len(r.Changes) == 0 {
+	if s.cfg.Webhooks == nil {
 		return nil, nil
 	}
 	subs := s.subscriptions(r)
@@ -77,14 +88,39 @@ func (s *Service) deliveries(r *record) ([]history.Delivery, error) {
 			ID: r.ID, Status: c.Status, Reason: c.Reason, Method: r.Method, Seq: c.Seq, Final: c.Status.Final(),
 			CreatedAt: r.CreatedAt, UpdatedAt: c.At, ExpiresAt: r.ExpiresAt, NextID: c.NextID, PreviousID: r.PreviousID,
 		}
-		ds, err := s.cfg.Webhooks.Deliveries(subs, conf.EventVerificationUpdated, r.ID+"/"+strconv.FormatInt(c.Seq, 10), c.At, data)
+		occurrence := r.ID + "/" + strconv.FormatInt(c.Seq, 10)
+		if c.Status == StatusExpired {
+			occurrence = expiryOccurrence(r)
+		}
+		ds, err := s.cfg.Webhooks.Deliveries(subs, conf.EventVerificationUpdated, occurrence, c.At, data)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, ds...)
 	}
-	return out, nil
+	if r.Status == StatusExpired {
+		return out, nil
+	}
+	data := webhookData{
+		ID: r.ID, Status: StatusExpired, Reason: ReasonExpired, Method: r.Method, Seq: int64(len(r.Changes) + 1), Final: true,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.ExpiresAt, ExpiresAt: r.ExpiresAt, NextID: r.NextID, PreviousID: r.PreviousID,
+	}
+	ds, err := s.cfg.Webhooks.Deliveries(subs, conf.EventVerificationUpdated, expiryOccurrence(r), r.ExpiresAt, data)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		if r.Status.Final() {
+			ds[i].Cancelled = true
+		} else {
+			ds[i].Scheduled, ds[i].NextAt = true, r.ExpiresAt.Add(expiryLag)
+		}
+	}
+	return append(out, ds...), nil
 }
+
+// expiryOccurrence names r's expiry, scheduled or recorded.
+func expiryOccurrence(r *record) string { return r.ID + "/expired" }
 
 // subscriptions are the webhooks r's events go to.
 func (s *Service) subscriptions(r *record) []conf.Webhook {

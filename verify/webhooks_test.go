@@ -45,8 +45,8 @@ func TestChangesNoteEachStatus(t *testing.T) {
 		},
 	}}
 	one, err := s.deliveries(r)
-	if err != nil || len(one) != 4 {
-		t.Fatalf("deliveries: %d, %v", len(one), err)
+	if err != nil || len(one) != 5 || !one[4].Cancelled || one[3].Cancelled || one[3].Scheduled {
+		t.Fatalf("deliveries (4 changes, and the expiry cancelled): %+v, %v", one, err)
 	}
 	two, _ := s.deliveries(r)
 	for i := range one {
@@ -59,5 +59,23 @@ func TestChangesNoteEachStatus(t *testing.T) {
 	}
 	if err := json.Unmarshal(one[1].Body, &ev); err != nil || ev.Data.Status != StatusRang || ev.Data.Seq != 2 || ev.Data.Final {
 		t.Fatalf("second delivery: %s, %v", one[1].Body, err)
+	}
+
+	// A verification that may still expire untouched has its expiry
+	// scheduled, a minute after expires_at, as the change after its last.
+	p := &record{ID: "v3", Method: MethodFlashCall, Status: StatusPending, CreatedAt: at, ExpiresAt: at.Add(5 * time.Minute)}
+	ds, err := s.deliveries(p)
+	if err != nil || len(ds) != 1 || !ds[0].Scheduled || !ds[0].NextAt.Equal(p.ExpiresAt.Add(time.Minute)) {
+		t.Fatalf("expiry: %+v, %v", ds, err)
+	}
+	if err := json.Unmarshal(ds[0].Body, &ev); err != nil || ev.Data.Status != StatusExpired || ev.Data.Seq != 1 || !ev.Data.Final {
+		t.Fatalf("expiry: %s, %v", ds[0].Body, err)
+	}
+	// Recorded by a late check, it is the same delivery.
+	p.Status, p.Reason = StatusExpired, ReasonExpired
+	p.noteChange(p.ExpiresAt.Add(time.Second))
+	late, _ := s.deliveries(p)
+	if len(late) != 1 || late[0].ID != ds[0].ID || late[0].Scheduled || late[0].Cancelled {
+		t.Fatalf("recorded expiry: %+v", late)
 	}
 }

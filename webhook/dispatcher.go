@@ -23,7 +23,7 @@ type Queue interface {
 	Enqueue(ctx context.Context, ds ...history.Delivery) (int, error)
 	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]history.Delivery, error)
 	SettleDelivery(ctx context.Context, id, owner string, s history.Settlement) (bool, error)
-	DeliveryStats(ctx context.Context) (history.KindStats, error)
+	DeliveryStats(ctx context.Context, now time.Time) (history.KindStats, error)
 }
 
 // Dispatcher sends the queue's due deliveries. Every node runs one; they
@@ -224,7 +224,7 @@ func (d *Dispatcher) countQueue(ctx context.Context) {
 	if !due {
 		return
 	}
-	st, err := d.q.DeliveryStats(ctx)
+	st, err := d.q.DeliveryStats(ctx, d.now())
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn("webhook: cannot count the queue", "err", err)

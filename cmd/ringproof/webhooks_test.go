@@ -341,3 +341,28 @@ func TestWebhookMaskedCallEnded(t *testing.T) {
 		t.Fatalf("the event holds a number: %s", raw)
 	}
 }
+
+// TestWebhookExpiryOfAnUntouchedVerification: a verification nobody
+// checks is announced expired a minute after its expires_at, though no
+// request recorded the expiry.
+func TestWebhookExpiryOfAnUntouchedVerification(t *testing.T) {
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	rcv.start()
+	c := hookConfig(t, rcv)
+	c.Verification.ExpiryS = 30
+	srv := startServer(t, c)
+	r, err := srv.try("POST", "/v1/verifications", `{"number":"+447911123456","method":"inbound_voice"}`)
+	if err != nil || r.status != 201 {
+		t.Fatalf("create: %v %v", r, err)
+	}
+	d := rcv.next(3 * time.Minute)
+	data, _ := d.body["data"].(map[string]any)
+	if data["id"] != r.body["id"] || data["status"] != "expired" || data["reason"] != "expired" || data["final"] != true || data["seq"] != 1.0 {
+		t.Fatalf("delivery: %+v", d)
+	}
+	expires, _ := time.Parse(time.RFC3339Nano, r.body["expires_at"].(string))
+	if time.Now().Before(expires) {
+		t.Fatalf("announced expired before %v", expires)
+	}
+}
