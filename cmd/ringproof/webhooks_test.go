@@ -308,6 +308,7 @@ func TestWebhookEveryStatusOfAFlashCall(t *testing.T) {
 			t.Fatalf("delivery of another verification: %+v", d)
 		}
 		got[data["seq"].(float64)] = data["status"].(string)
+		checkDocumented(t, d)
 	}
 	if got[1] != "ringing" || got[2] != "rang" || got[3] != "verified" {
 		t.Fatalf("statuses by seq: %v", got)
@@ -337,6 +338,7 @@ func TestWebhookMaskedCallEnded(t *testing.T) {
 	if d.event != conf.EventMaskingCallEnded || data["session_id"] != sess["id"] || data["outcome"] != "completed" || data["answered_at"] == nil {
 		t.Fatalf("delivery: %+v", d)
 	}
+	checkDocumented(t, d)
 	if raw, _ := json.Marshal(d.body); strings.Contains(string(raw), "7911") || strings.Contains(string(raw), "7700") {
 		t.Fatalf("the event holds a number: %s", raw)
 	}
@@ -364,5 +366,20 @@ func TestWebhookExpiryOfAnUntouchedVerification(t *testing.T) {
 	expires, _ := time.Parse(time.RFC3339Nano, r.body["expires_at"].(string))
 	if time.Now().Before(expires) {
 		t.Fatalf("announced expired before %v", expires)
+	}
+}
+
+// checkDocumented validates a delivery's body against the schema
+// api/openapi.json documents for its event (and that schema's example).
+func checkDocumented(t *testing.T, d hookDelivery) {
+	t.Helper()
+	c := loadContract(t)
+	at := []string{"webhooks", d.event, "post", "requestBody", "content", "application/json"}
+	if err := c.validate(exampleJSON(t, d.body), append(at, "schema")...); err != nil {
+		t.Errorf("%s delivery does not match api/openapi.json: %v\n%v", d.event, err, d.body)
+	}
+	media := asMap(asMap(asMap(asMap(asMap(asMap(c.doc["webhooks"])[d.event])["post"])["requestBody"])["content"])["application/json"])
+	if err := c.validate(exampleJSON(t, media["example"]), append(at, "schema")...); err != nil {
+		t.Errorf("%s: the documented example: %v", d.event, err)
 	}
 }
