@@ -19,9 +19,12 @@ import (
 type webhooks struct {
 	hooks *webhook.Hooks
 	disp  *webhook.Dispatcher
-	subs  []conf.Webhook
-	log   *slog.Logger
-	done  chan struct{}
+	// subs are the top-level subscriptions, which every verification's
+	// events go to; all are every subscription of the configuration,
+	// whose secrets sign the queue's deliveries.
+	subs, all []conf.Webhook
+	log       *slog.Logger
+	done      chan struct{}
 }
 
 // startWebhooks starts the node's webhook dispatcher until ctx ends; owner
@@ -35,10 +38,11 @@ func (s *server) startWebhooks(ctx context.Context, cfg *conf.Config, owner stri
 		// Webhooks take a restart to change: the subscriptions are the
 		// configuration's as started.
 		subs: cfg.Webhooks,
+		all:  allWebhooks(cfg),
 		log:  log,
 		done: make(chan struct{}),
 	}
-	w.disp = webhook.NewDispatcher(s.hist, w.hooks, owner, func() []conf.Webhook { return w.subs }, log)
+	w.disp = webhook.NewDispatcher(s.hist, w.hooks, owner, func() []conf.Webhook { return w.all }, log)
 	// Deliveries of verifications reach the queue with their history
 	// entries: look at it as soon as a batch is written.
 	s.vault.OnHistoryWrite(func(d time.Duration, entries int, err error) {
@@ -52,6 +56,13 @@ func (s *server) startWebhooks(ctx context.Context, cfg *conf.Config, owner stri
 		defer close(w.done)
 		w.disp.Run(ctx)
 	}()
+}
+
+// allWebhooks lists every subscription of cfg: the dispatcher finds the
+// secret of each delivery among them, so a list of subscriptions kept
+// elsewhere in the configuration (a service's) must be added here.
+func allWebhooks(cfg *conf.Config) []conf.Webhook {
+	return cfg.Webhooks
 }
 
 // callEnded enqueues the masking.call_ended deliveries of e. A masked

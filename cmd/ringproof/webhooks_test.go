@@ -152,7 +152,9 @@ func TestWebhookSignedAndRetried(t *testing.T) {
 	}
 
 	id := failVerification(t, srv, "+447911123456")
+	failed := time.Now()
 	d := rcv.next(30 * time.Second)
+	t.Logf("the change reached the receiver %v after the check that made it was answered", time.Since(failed).Round(time.Millisecond))
 	data, _ := d.body["data"].(map[string]any)
 	if d.event != conf.EventVerificationUpdated || d.body["type"] != conf.EventVerificationUpdated || d.attempt != "1" ||
 		!strings.HasPrefix(d.id, "whd_") || data["id"] != id || data["status"] != "failed" || data["final"] != true || data["reason"] != "attempts_exhausted" {
