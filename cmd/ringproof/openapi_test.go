@@ -30,6 +30,7 @@ import (
 	"github.com/ringproof/ringproof/privacy"
 	"github.com/ringproof/ringproof/sip/sipptest"
 	"github.com/ringproof/ringproof/verify"
+	"github.com/ringproof/ringproof/webhook"
 )
 
 // The OpenAPI document (api/openapi.json) against the real server: every
@@ -766,6 +767,8 @@ func TestOpenAPISchemasHaveTheFieldsOfTheirTypes(t *testing.T) {
 		{"MaskingSession", masking.Listed{}},
 		{"MaskingSessionList", masking.ListPage{}},
 		{"Error", api.ErrorBody{}},
+		{"WebhookEvent", webhook.Event{}},
+		{"MaskedCallEnded", masking.CallEnd{}},
 	} {
 		props := asMap(asMap(asMap(asMap(c.doc["components"])["schemas"])[tt.schema])["properties"])
 		documented := keys(props)
