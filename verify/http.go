@@ -38,6 +38,9 @@ func NewHandler(svc *Service, keys []string, maxBody int64, log *slog.Logger) *H
 	h.mux.HandleFunc("GET /v1/verifications/{id}/events", h.events)
 	h.mux.HandleFunc("/v1/verifications", h.methodNotAllowed)
 	h.mux.HandleFunc("/v1/verifications/", h.notFound)
+	// The server mounts the handler on all of /v1/: what no route takes
+	// gets a JSON 404, not the mux's text.
+	h.mux.HandleFunc("/", h.notFound)
 	return h
 }
 

@@ -450,3 +450,32 @@ func TestAPICancel(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownPathsAnswerJSON: the handler serves all of /v1/ in the
+// server; a path or method it has no route for gets a JSON 404, not the
+// mux's text (found by cmd/ringproof.FuzzAPI).
+func TestUnknownPathsAnswerJSON(t *testing.T) {
+	srv, _ := newTestAPI(t)
+	for _, tt := range []struct{ method, path string }{
+		{"GET", "/v1/"},
+		{"GET", "/v1/nothing"},
+		{"0", "/v1/"},
+		{"POST", "/v1/verification"},
+	} {
+		req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var v map[string]any
+		if res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/json" || json.Unmarshal(body, &v) != nil || v["error"] == nil {
+			t.Errorf("%s %s: %d %s %q; want a JSON 404", tt.method, tt.path, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+	}
+}
