@@ -402,6 +402,9 @@ func TestOpenAPIRoutesAnswer(t *testing.T) {
 			defer res.Body.Close()
 			data := readBody(t, res)
 			t.Logf("%s %s: %d", req.Method, req.URL.Path, res.StatusCode)
+			if allow := res.Header.Get("Allow"); res.StatusCode == 405 && allow != "" && !slices.Contains(strings.Split(strings.ReplaceAll(allow, " ", ""), ","), req.Method) {
+				t.Fatalf("%s is not served: 405, Allow: %s", o, allow)
+			}
 			if res.StatusCode == 404 || res.StatusCode == 405 {
 				// The mux's answer for what it does not serve is the
 				// same for a path below this one that no one serves.
