@@ -26,6 +26,10 @@ type Config struct {
 	// TestNumbers are numbers developers verify in their CI: no call, no
 	// text, a fixed code, no rate limit. Default empty.
 	TestNumbers []TestNumber `yaml:"test_numbers"`
+	// Services are the applications the deployment serves, each with its
+	// own keys and settings (services.go). Default empty: one implicit
+	// service, "default", of http.api_keys and the global settings.
+	Services []Service `yaml:"services"`
 	// Webhooks are the subscriptions to events (webhooks.go). Default
 	// empty.
 	Webhooks []Webhook `yaml:"webhooks"`

@@ -124,6 +124,7 @@ func Default() *Config {
 			},
 		},
 		TestNumbers: []TestNumber{},
+		Services:    []Service{},
 		Webhooks:    []Webhook{},
 		Log: Log{
 			Level:  "info",

@@ -90,11 +90,16 @@ func TestExampleKeysHaveComments(t *testing.T) {
 // documentedInList reports whether path, a key of the elements of a list
 // ("http.publishable_keys[].origins"), is described in the comment above
 // that list as "origins:": a list empty by default has no element to
-// write its keys in.
+// write its keys in. A key deeper in the element
+// ("services[].limits.per_key_per_minute", "services[].webhooks[].url")
+// is described by its last name.
 func documentedInList(doc *yaml.Node, path string) bool {
 	list, field, ok := strings.Cut(path, "[].")
-	if !ok || strings.Contains(field, ".") {
+	if !ok {
 		return false
+	}
+	if i := strings.LastIndexAny(field, "."); i >= 0 {
+		field = field[i+1:]
 	}
 	for p, key := range exampleKeys(doc, "") {
 		if p == list {

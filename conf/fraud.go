@@ -120,11 +120,7 @@ func (c *Config) validateFraud(v *validator) {
 	if r := g.MaxUnverifiedRatio; math.IsNaN(r) || r <= 0 || r > 1 {
 		v.add("fraud.pumping_guard.max_unverified_ratio", "%v is out of range: above 0, at most 1", r)
 	}
-	l := &c.Limits
-	v.between("limits.per_key_per_minute", int64(l.PerKeyPerMinute), 0, 1e9)
-	v.between("limits.per_ip_per_minute", int64(l.PerIPPerMinute), 0, 1e9)
-	v.between("limits.global_per_second", int64(l.GlobalPerSecond), 0, 1e7)
-	v.between("limits.checks_per_ip_per_minute", int64(l.ChecksPerIPPerMinute), 0, 1e9)
+	v.limits("limits", c.Limits)
 	for i, s := range c.HTTP.TrustedProxies {
 		if _, err := parseInboundCIDR(s); err != nil {
 			v.add("http.trusted_proxies["+strconv.Itoa(i)+"]", "%v", err)
@@ -157,4 +153,12 @@ func (c *Config) SafeRanges() []NumberRange {
 		return nil
 	}
 	return rs
+}
+
+// limits checks a limits section set at key (limits, or a service's).
+func (v *validator) limits(key string, l Limits) {
+	v.between(key+".per_key_per_minute", int64(l.PerKeyPerMinute), 0, 1e9)
+	v.between(key+".per_ip_per_minute", int64(l.PerIPPerMinute), 0, 1e9)
+	v.between(key+".global_per_second", int64(l.GlobalPerSecond), 0, 1e7)
+	v.between(key+".checks_per_ip_per_minute", int64(l.ChecksPerIPPerMinute), 0, 1e9)
 }

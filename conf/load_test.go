@@ -140,7 +140,7 @@ func TestParseRejects(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"unknown top-level key", "htttp:\n  listen: 127.0.0.1:8080\n",
-			[]string{"htttp: unknown key; known keys here: http, sip, media, store, privacy, routes, default_route, history, trunks, callers, inbound, flashcall, sms, masking, verification, fraud, limits, test_numbers, webhooks, log", "(line 1)"}},
+			[]string{"htttp: unknown key; known keys here: http, sip, media, store, privacy, routes, default_route, history, trunks, callers, inbound, flashcall, sms, masking, verification, fraud, limits, test_numbers, services, webhooks, log", "(line 1)"}},
 		{"unknown nested key", "http:\n  listen: 127.0.0.1:8080\n  apikeys: [a]\n",
 			[]string{"http.apikeys: unknown key; known keys here: listen, api_keys, admin_keys, max_body_bytes", "(line 3)"}},
 		{"unknown trunk key", "trunks:\n  - name: a\n    address: 10.0.0.1:5060\n    passwd: x\n",

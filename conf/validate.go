@@ -100,6 +100,7 @@ func (c *Config) Validate() error {
 	c.validateVerification(v)
 	c.validateFraud(v)
 	v.testNumbers("test_numbers", c.TestNumbers, c.FlashCall.CodeLength, "flashcall.code_length")
+	c.validateServices(v)
 	c.validateWebhooks(v)
 	c.validateLog(v)
 	return joinFieldErrors(v.problems)
@@ -564,19 +565,24 @@ func (c *Config) validateSMS(v *validator) {
 			v.add("sms.from", "%v", err)
 		}
 	}
-	// As sent with the longest code.
-	used, limit := smsLength(strings.Replace(m.Text, "{code}", strings.Repeat("0", MaxCodeLength), 1))
-	switch {
-	case strings.Count(m.Text, "{code}") != 1:
-		v.add("sms.text", "%q must hold {code} exactly once", m.Text)
-	case hasControl(m.Text):
-		v.add("sms.text", "%q contains a control character", m.Text)
-	case used > limit && limit == 160:
-		v.add("sms.text", "takes %d of the 160 characters of one SMS (GSM 7-bit; ^{}\\[~]|€ count twice)", used)
-	case used > limit:
-		v.add("sms.text", "takes %d of the 70 characters of one SMS: a character outside the GSM 7-bit alphabet makes it UCS-2", used)
-	}
+	v.smsText("sms.text", m.Text)
 	v.between("sms.timeout_s", int64(m.TimeoutS), 1, 32)
+}
+
+// smsText checks text, the message of the sms method set at key.
+func (v *validator) smsText(key, text string) {
+	// As sent with the longest code.
+	used, limit := smsLength(strings.Replace(text, "{code}", strings.Repeat("0", MaxCodeLength), 1))
+	switch {
+	case strings.Count(text, "{code}") != 1:
+		v.add(key, "%q must hold {code} exactly once", text)
+	case hasControl(text):
+		v.add(key, "%q contains a control character", text)
+	case used > limit && limit == 160:
+		v.add(key, "takes %d of the 160 characters of one SMS (GSM 7-bit; ^{}\\[~]|€ count twice)", used)
+	case used > limit:
+		v.add(key, "takes %d of the 70 characters of one SMS: a character outside the GSM 7-bit alphabet makes it UCS-2", used)
+	}
 }
 
 func (c *Config) validateFlashCall(v *validator) {

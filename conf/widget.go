@@ -25,9 +25,9 @@ type PublishableKey struct {
 	// nothing; methods that cost money (sms, voice) are the operator's
 	// choice.
 	Methods []string `yaml:"methods"`
-	// Service is reserved for services (several apps on one deployment):
-	// the name of the service the key belongs to. Accepted and checked
-	// for form; it has no effect yet. Default empty.
+	// Service is the service the key belongs to (services[].name, or
+	// "default"): its verifications are that service's. Default empty:
+	// the implicit service, default.
 	Service string `yaml:"service"`
 	// PerIPPerMinute is each client IP's budget of requests with the key:
 	// this many at once, refilled at this many a minute, across the

@@ -81,6 +81,9 @@ http:
       service: signup
   cors_origins: [http://localhost:3000]
   result_token_key: "`+strings.Repeat("0f", 32)+`"
+services:
+  - name: signup
+    api_keys: [signup-key]
 `), nil)
 	if err != nil {
 		t.Fatal(err)
