@@ -137,3 +137,18 @@ func (c *Config) ServiceOf(name string) (Service, bool) {
 	}
 	return Service{}, false
 }
+
+// APIKeys returns every API key, those of http.api_keys and those of
+// services, and beside each the name of its service (DefaultService for
+// http.api_keys).
+func (c *Config) APIKeys() (keys, services []string) {
+	for _, k := range c.HTTP.APIKeys {
+		keys, services = append(keys, k), append(services, DefaultService)
+	}
+	for _, s := range c.Services {
+		for _, k := range s.APIKeys {
+			keys, services = append(keys, k), append(services, s.Name)
+		}
+	}
+	return keys, services
+}

@@ -268,12 +268,18 @@ func TestValidateRejects(t *testing.T) {
 		}, "services[1].api_keys[1]", "is also services[0].api_keys[0]; a key belongs to one service"},
 		{"service key also an api key", func(c *Config) { c.Services = []Service{{Name: "a", APIKeys: []string{c.HTTP.APIKeys[0]}}} }, "services[0].api_keys[0]", "is also http.api_keys[0]"},
 		{"service without keys", func(c *Config) { c.Services = []Service{{Name: "a"}} }, "services[0].api_keys", "at least one key"},
-		{"service method unknown", func(c *Config) { c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Methods: []string{"sms", "pigeon"}}} }, "services[0].methods[1]", `"pigeon" is not a method`},
+		{"service method unknown", func(c *Config) {
+			c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Methods: []string{"sms", "pigeon"}}}
+		}, "services[0].methods[1]", `"pigeon" is not a method`},
 		{"service code length", func(c *Config) { c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, CodeLength: 9}} }, "services[0].code_length", "out of range 3..6"},
 		{"service sms text", func(c *Config) { c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, SMSText: "no code"}} }, "services[0].sms_text", "must hold {code} exactly once"},
 		{"service locale", func(c *Config) { c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Locale: "EN"}} }, "services[0].locale", "is not a locale tag"},
-		{"service limits", func(c *Config) { c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Limits: Limits{PerKeyPerMinute: -1}}} }, "services[0].limits.per_key_per_minute", "out of range"},
-		{"service webhook", func(c *Config) { c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Webhooks: []Webhook{{URL: "ftp://x"}}}} }, "services[0].webhooks[0].url", "is not an absolute"},
+		{"service limits", func(c *Config) {
+			c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Limits: Limits{PerKeyPerMinute: -1}}}
+		}, "services[0].limits.per_key_per_minute", "out of range"},
+		{"service webhook", func(c *Config) {
+			c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Webhooks: []Webhook{{URL: "ftp://x"}}}}
+		}, "services[0].webhooks[0].url", "is not an absolute"},
 		{"service test code follows its code length", func(c *Config) {
 			c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, CodeLength: 6, TestNumbers: []TestNumber{{Number: "+15005550006", Code: "1234"}}}}
 		}, "services[0].test_numbers[0].code", "must be 6 digits, as services[0].code_length says"},

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/store"
@@ -38,20 +39,29 @@ type Config struct {
 	// Index maps a client address to the opaque id limits store it under
 	// (privacy's keyed index: an address is personal data).
 	Index func(string) string
+	// Services are the limits of services that override Limits (by
+	// service name): each limit set above 0 holds the service's requests
+	// (api.ServiceFrom) to a budget of the service's own; the others take
+	// Limits and its budgets.
+	Services map[string]conf.Limits
+}
+
+// budgets are the limits one request is held to.
+type budgets struct {
+	perKey, perIP, global, checks *limit.Pool
+	rates                         map[string]limit.Rate // by reason, for messages
 }
 
 // Guard decides, before anything is dialled, texted or stored, whether a
 // request may go ahead. It is safe for concurrent use; Run must be running
 // for the pumping guard to see the other nodes.
 type Guard struct {
-	dest   *Destinations
-	pump   *pumping
-	perKey *limit.Pool
-	perIP  *limit.Pool
-	global *limit.Pool
-	checks *limit.Pool
-	rates  map[string]limit.Rate // by reason, for messages
-	index  func(string) string
+	dest *Destinations
+	pump *pumping
+	budgets
+	// services are the budgets of services with limits of their own.
+	services map[string]budgets
+	index    func(string) string
 
 	mu       sync.Mutex
 	refusals map[[2]string]uint64 // by reason and country
@@ -65,27 +75,47 @@ func New(st Store, cfg Config, log *slog.Logger) *Guard {
 	if cfg.Index == nil {
 		cfg.Index = func(s string) string { return s }
 	}
-	l := cfg.Limits
-	pool := func(prefix string, r limit.Rate) *limit.Pool {
-		return limit.NewPool(limit.New(st, prefix, r), 0)
-	}
-	rates := map[string]limit.Rate{
-		ReasonPerKey:      limit.PerMinute(l.PerKeyPerMinute),
-		ReasonPerIP:       limit.PerMinute(l.PerIPPerMinute),
-		ReasonGlobal:      limit.PerSecond(l.GlobalPerSecond),
-		ReasonChecksPerIP: limit.PerMinute(l.ChecksPerIPPerMinute),
+	base := newBudgets(st, "limit/", cfg.Limits, budgets{})
+	services := map[string]budgets{}
+	for name, l := range cfg.Services {
+		services[name] = newBudgets(st, "limit/service/"+name+"/", l, base)
 	}
 	return &Guard{
 		dest:     NewDestinations(cfg.Fraud),
 		pump:     newPumping(st, cfg.Fraud.PumpingGuard, safeRanges(cfg.Fraud), cfg.Node, log.With("component", "fraud")),
-		perKey:   pool("limit/key/", rates[ReasonPerKey]),
-		perIP:    pool("limit/ip/", rates[ReasonPerIP]),
-		global:   pool("limit/global/", rates[ReasonGlobal]),
-		checks:   pool("limit/checks_ip/", rates[ReasonChecksPerIP]),
-		rates:    rates,
+		budgets:  base,
+		services: services,
 		index:    cfg.Index,
 		refusals: map[[2]string]uint64{},
 	}
+}
+
+// newBudgets returns the budgets of l under prefix; a limit of l that is
+// 0 takes inherit's (when inherit has it).
+func newBudgets(st Store, prefix string, l conf.Limits, inherit budgets) budgets {
+	b := budgets{rates: map[string]limit.Rate{}}
+	set := func(p **limit.Pool, reason, name string, r limit.Rate, from *limit.Pool) {
+		if r.Unlimited() && from != nil {
+			*p, b.rates[reason] = from, inherit.rates[reason]
+			return
+		}
+		*p, b.rates[reason] = limit.NewPool(limit.New(st, prefix+name+"/", r), 0), r
+	}
+	set(&b.perKey, ReasonPerKey, "key", limit.PerMinute(l.PerKeyPerMinute), inherit.perKey)
+	set(&b.perIP, ReasonPerIP, "ip", limit.PerMinute(l.PerIPPerMinute), inherit.perIP)
+	set(&b.global, ReasonGlobal, "global", limit.PerSecond(l.GlobalPerSecond), inherit.global)
+	set(&b.checks, ReasonChecksPerIP, "checks_ip", limit.PerMinute(l.ChecksPerIPPerMinute), inherit.checks)
+	return b
+}
+
+// budgetsOf returns the budgets of the service ctx serves.
+func (g *Guard) budgetsOf(ctx context.Context) budgets {
+	if name, ok := api.ServiceFrom(ctx); ok {
+		if b, ok := g.services[name]; ok {
+			return b
+		}
+	}
+	return g.budgets
 }
 
 // safeRanges parses fraud.safe_numbers, which conf has validated.
@@ -116,6 +146,7 @@ func (g *Guard) Admit(ctx context.Context, number string) (done func(created boo
 		g.refused(err, number)
 		return nil, err
 	}
+	b := g.budgetsOf(ctx)
 	var taken []func()
 	giveBack := func() {
 		undo()
@@ -129,7 +160,7 @@ func (g *Guard) Admit(ctx context.Context, number string) (done func(created boo
 			return err
 		}
 		if !ok {
-			r := limited(reason, g.rates[reason], wait)
+			r := limited(reason, b.rates[reason], wait)
 			g.refused(r, number)
 			return r
 		}
@@ -144,19 +175,19 @@ func (g *Guard) Admit(ctx context.Context, number string) (done func(created boo
 	}
 	if c, ok := ClientFrom(ctx); ok {
 		if c.Key != "" {
-			if err := take(g.perKey, ReasonPerKey, c.Key); err != nil {
+			if err := take(b.perKey, ReasonPerKey, c.Key); err != nil {
 				giveBack()
 				return nil, err
 			}
 		}
 		if c.IP.IsValid() {
-			if err := take(g.perIP, ReasonPerIP, g.index("ip:"+ipSubject(c.IP))); err != nil {
+			if err := take(b.perIP, ReasonPerIP, g.index("ip:"+ipSubject(c.IP))); err != nil {
 				giveBack()
 				return nil, err
 			}
 		}
 	}
-	if err := take(g.global, ReasonGlobal, "all"); err != nil {
+	if err := take(b.global, ReasonGlobal, "all"); err != nil {
 		giveBack()
 		return nil, err
 	}
@@ -174,12 +205,13 @@ func (g *Guard) Check(ctx context.Context) error {
 	if !ok || !c.IP.IsValid() {
 		return nil
 	}
-	ok, wait, err := g.checks.Allow(ctx, g.index("ip:"+ipSubject(c.IP)))
+	b := g.budgetsOf(ctx)
+	ok, wait, err := b.checks.Allow(ctx, g.index("ip:"+ipSubject(c.IP)))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		r := limited(ReasonChecksPerIP, g.rates[ReasonChecksPerIP], wait)
+		r := limited(ReasonChecksPerIP, b.rates[ReasonChecksPerIP], wait)
 		g.refused(r, "")
 		return r
 	}

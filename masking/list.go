@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -63,7 +64,7 @@ func (s *Service) List(ctx context.Context, service, num, region string, params 
 			continue
 		}
 		page.Sessions = append(page.Sessions, Listed{
-			Session: Session{ID: r.Session, Proxy: r.Proxy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt},
+			Session: Session{ID: r.Session, Proxy: r.Proxy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Service: cmp.Or(service, api.DefaultService)},
 			EndedAt: r.EndedAt,
 		})
 	}
@@ -86,7 +87,8 @@ func list(s *Service, log *slog.Logger) http.HandlerFunc {
 		if strings.HasPrefix(num, " ") && strings.Contains(r.URL.RawQuery, "number=+") {
 			num = "+" + num[1:] // a bare + in a URL query reads as a space
 		}
-		page, err := s.List(r.Context(), "", num, q.Get("region"), params)
+		service, _ := api.ServiceFrom(r.Context())
+		page, err := s.List(r.Context(), service, num, q.Get("region"), params)
 		if err != nil {
 			fail(w, err, log)
 			return

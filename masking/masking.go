@@ -123,6 +123,9 @@ type Session struct {
 	Proxy     string    `json:"proxy_number"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Service is the service whose key created the session (services):
+	// only its keys see it.
+	Service string `json:"service,omitempty"`
 }
 
 // stored is a session in the store: the proxy and the parties' number
@@ -211,7 +214,11 @@ func (s *Service) Create(ctx context.Context, a, b, region string, ttl time.Dura
 	idx := s.vault.Index()
 	ka, kb := idx.Of(na), idx.Of(nb)
 	now := time.Now().UTC()
-	sess := stored{Session: Session{ID: newID(), CreatedAt: now, ExpiresAt: now.Add(ttl)}, Keys: [2]string{ka, kb}}
+	service := api.DefaultService
+	if name, ok := api.ServiceFrom(ctx); ok {
+		service = name
+	}
+	sess := stored{Session: Session{ID: newID(), CreatedAt: now, ExpiresAt: now.Add(ttl), Service: service}, Keys: [2]string{ka, kb}}
 	for _, proxy := range s.candidates() {
 		sess.Proxy = proxy
 		ok, err := s.claim(ctx, &sess, na, nb, ttl)
@@ -344,6 +351,12 @@ func (s *Service) load(ctx context.Context, id string) (*stored, error) {
 	if err := json.Unmarshal(val, &sess); err != nil {
 		return nil, fmt.Errorf("masking: session %s: %w", id, err)
 	}
+	if !api.SameService(ctx, sess.Service) {
+		return nil, ErrNotFound // another service's: as if absent
+	}
+	if sess.Service == "" {
+		sess.Service = api.DefaultService
+	}
 	return &sess, nil
 }
 
@@ -389,7 +402,7 @@ func (s *Service) historyOp(k *privacy.Key, sess *stored, party int, version int
 	if err != nil {
 		return store.Op{}, privacy.Queued{}, err
 	}
-	return s.vault.Outbox(k, history.KindMaskingRoute, sess.ID+"."+"ab"[party:party+1], sess.CreatedAt, version, body)
+	return s.vault.ScopedOutbox(k, history.KindMaskingRoute, sess.Service, sess.ID+"."+"ab"[party:party+1], sess.CreatedAt, version, body)
 }
 
 // Owns reports whether dialled is a proxy number.

@@ -16,7 +16,7 @@ func TestEventWriterCoalescesABurst(t *testing.T) {
 		Config{CodeLength: 4, MaxCodeLength: 6, Expiry: time.Minute, MaxAttempts: 3, MaxPerNumberPerHour: 10, Vault: testVault(t, st)},
 		func(n string) string { return "k" + n[1:] }, storetest.Logger(t))
 	t.Cleanup(func() { svc.Close(context.Background()) })
-	rec, err := svc.newRecord(CreateRequest{Number: "+447911123456", Method: "flashcall"})
+	rec, err := svc.newRecord(CreateRequest{Number: "+447911123456", Method: "flashcall"}, "default")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,12 +96,12 @@ func (s *Service) goFallback(prev *record) {
 		Number: prev.Number, Method: string(prev.Fallback[0]), CodeLength: prev.CodeLength,
 		Platform: prev.Platform, Reference: prev.Reference, Locale: prev.Locale, Consent: prev.Consent,
 	}
-	id, next, rest, token, creator := prev.ID, nextID(prev.ID), slices.Clone(prev.Fallback[1:]), prev.WatchHash, prev.Creator
+	id, next, rest, token, creator, service := prev.ID, nextID(prev.ID), slices.Clone(prev.Fallback[1:]), prev.WatchHash, prev.Creator, prev.Service
 	go func() {
 		defer s.wg.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 10*time.Second)
 		defer cancel()
-		rec, err := s.newRecord(req)
+		rec, err := s.newRecord(req, service)
 		if err == nil {
 			// The chain shares one watch token, so that a web page
 			// follows it from link to link.

@@ -172,9 +172,12 @@ func refusedField(err error) string {
 
 // fail maps a service error onto an HTTP answer.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var methodErr *MethodError
 	switch {
 	case api.WriteRefusal(w, err, refusedField(err)):
 	case api.WriteInputError(w, err):
+	case errors.As(err, &methodErr):
+		api.WriteError(w, http.StatusForbidden, "method_not_allowed", methodErr.Message, methodErr.Field)
 	case errors.Is(err, ErrNotFound):
 		api.WriteError(w, http.StatusNotFound, "not_found", "no verification with that id", "id")
 	case errors.Is(err, ErrRateLimited):

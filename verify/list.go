@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,7 +59,7 @@ func (s *Service) List(ctx context.Context, service string, q ListQuery) (*ListP
 	}
 	hq := history.ListQuery{Kind: history.KindVerification, Scope: service, After: q.CreatedAfter, From: from, Limit: q.Limit}
 	if q.Number != "" {
-		n, _, err := s.parseNumber(q.Number, q.Region)
+		n, _, err := s.parseNumber(service, q.Number, q.Region)
 		if err != nil {
 			return nil, err
 		}
@@ -79,7 +80,7 @@ func (s *Service) List(ctx context.Context, service string, q ListQuery) (*ListP
 	page := &ListPage{Verifications: make([]*Verification, 0, len(entries))}
 	for _, e := range entries {
 		if l, ok := s.vault.OpenListed(ctx, e); ok {
-			page.Verifications = append(page.Verifications, listedView(l, now))
+			page.Verifications = append(page.Verifications, listedView(l, cmp.Or(service, api.DefaultService), now))
 		}
 	}
 	if more {
@@ -99,14 +100,15 @@ func entryStatus(e *privacy.Entry, now time.Time) Status {
 // listedView is a listed verification as the API shows it: as GET shows
 // it, but for what only the live record knows (the fallbacks still to
 // try, the caller ID's prefix).
-func listedView(l privacy.Listed, now time.Time) *Verification {
+func listedView(l privacy.Listed, service string, now time.Time) *Verification {
 	e := &l.Entry
 	v := &Verification{
 		ID: e.ID, Status: entryStatus(e, now), Reason: e.Reason, Method: Method(e.Method),
 		Number: l.Personal.Number, CodeLength: e.CodeLength, DialNumber: e.DialNumber,
 		AttemptsLeft: max(e.MaxAttempts-e.Attempts, 0), Platform: e.Platform, Reference: l.Personal.Reference,
 		CreatedAt: e.CreatedAt, ExpiresAt: e.ExpiresAt, NextID: e.NextID, PreviousID: e.PreviousID, Test: e.Test,
-		Events: []Event{},
+		Service: service,
+		Events:  []Event{},
 	}
 	if v.Status == StatusExpired && Status(e.Status) != StatusExpired {
 		v.Reason = ReasonExpired
@@ -131,7 +133,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		// with one.
 		number = "+" + number[1:]
 	}
-	page, err := h.svc.List(r.Context(), "", ListQuery{
+	page, err := h.svc.List(r.Context(), serviceOf(r.Context()), ListQuery{
 		Number: number, Region: q.Get("region"),
 		Status: Status(q.Get("status")), Method: Method(q.Get("method")),
 		ListParams: params,

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -18,7 +19,11 @@ import (
 // count and what the method leases (a caller ID, a dial number) are
 // written in one store transaction.
 func (s *Service) Create(ctx context.Context, req CreateRequest) (*Verification, error) {
-	rec, err := s.newRecord(req)
+	service := serviceOf(ctx)
+	if err := s.allowMethods(service, req); err != nil {
+		return nil, err
+	}
+	rec, err := s.newRecord(req, service)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +50,7 @@ func (s *Service) create(ctx context.Context, rec *record) (*Verification, error
 		return nil, err
 	}
 	s.stats.add(&s.stats.s.Created, string(rec.Method))
+	s.stats.add(&s.stats.s.ServiceCreated, cmp.Or(rec.Service, api.DefaultService)+" "+string(rec.Method))
 	s.log.Info("verification created", "id", rec.ID, "method", rec.Method, "number", privacy.Mask(rec.Number))
 	if err := m.start(s, rec); err != nil {
 		return nil, err
@@ -135,6 +141,7 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 		return nil, err
 	}
 	s.stats.add(&s.stats.s.Checks, outcomeName(result))
+	s.stats.add(&s.stats.s.ServiceChecks, cmp.Or(r.Service, api.DefaultService)+" "+outcomeName(result))
 	switch result {
 	case outcomeMatch:
 		s.hangupAnywhere(ctx, r)

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -46,6 +47,9 @@ type PublishableKey struct {
 	// what the Handler's subject function makes of client IPs; nil: no
 	// limit.
 	PerIP Limiter
+	// Service is the service whose verifications the key creates (its
+	// settings apply); "": the implicit one.
+	Service string
 }
 
 // Limiter holds subjects to a rate across the cluster (limit.Limiter).
@@ -234,7 +238,7 @@ func (h *Handler) pubCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v, err := h.svc.createFor(r.Context(), req, k.id)
+	v, err := h.svc.createFor(r.Context(), req, k.id, cmp.Or(k.Service, api.DefaultService))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -315,10 +319,10 @@ func joinMethods(ms []Method) string {
 	return strings.Join(s, ", ")
 }
 
-// createFor is Create for the publishable key named creator: the record
-// remembers it, and only that key may act on it.
-func (s *Service) createFor(ctx context.Context, req CreateRequest, creator string) (*Verification, error) {
-	rec, err := s.newRecord(req)
+// createFor is Create for the publishable key named creator, of service:
+// the record remembers it, and only that key may act on it.
+func (s *Service) createFor(ctx context.Context, req CreateRequest, creator, service string) (*Verification, error) {
+	rec, err := s.newRecord(req, service)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -27,17 +28,18 @@ type CreateRequest struct {
 	Fallback []string `json:"fallback,omitempty"`
 }
 
-// newRecord validates req into a fresh record.
-func (s *Service) newRecord(req CreateRequest) (*record, error) {
+// newRecord validates req into a fresh record of service.
+func (s *Service) newRecord(req CreateRequest, service string) (*record, error) {
 	if _, err := lookupMethod(req.Method); err != nil {
 		return nil, err
 	}
 	method := Method(req.Method)
-	number, testCode, err := s.parseNumber(req.Number, req.Region)
+	set := s.settings(service)
+	number, testCode, err := s.parseNumber(service, req.Number, req.Region)
 	if err != nil {
 		return nil, err
 	}
-	codeLen := s.cfg.CodeLength
+	codeLen := set.CodeLength
 	if testCode != "" {
 		if req.CodeLength != 0 && req.CodeLength != len(testCode) {
 			return nil, &api.InputError{Field: "code_length", Code: "out_of_range",
@@ -84,7 +86,8 @@ func (s *Service) newRecord(req CreateRequest) (*record, error) {
 		Platform:    req.Platform,
 		Reference:   req.Reference,
 		Consent:     req.Consent,
-		Locale:      req.Locale,
+		Locale:      cmp.Or(req.Locale, set.Locale),
+		Service:     service,
 		Fallback:    fallback,
 		Test:        testCode != "",
 		Code:        testCode,

@@ -95,6 +95,9 @@ type Config struct {
 	// TestNumbers maps the E.164 numbers developers verify in their CI to
 	// their fixed codes (test_numbers; testnumber.go).
 	TestNumbers map[string]string
+	// Services holds what each service overrides, by name (services.go);
+	// a service not in it has the global settings.
+	Services map[string]ServiceSettings
 	// Webhooks makes the deliveries of verification.updated events
 	// (webhooks.go); nil: none.
 	Webhooks *webhook.Hooks

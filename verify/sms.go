@@ -22,7 +22,7 @@ func (sms) prepare(ctx context.Context, s *Service, r *record) error {
 
 func (sms) start(s *Service, r *record) error {
 	id, number := r.ID, r.Number
-	body := strings.Replace(s.cfg.SMSText, "{code}", r.Code, 1)
+	body := strings.Replace(s.settings(r.Service).SMSText, "{code}", r.Code, 1)
 	return s.goCall(id, func(ctx context.Context) {
 		ev := s.dialer.SendText(ctx, number, body)
 		s.recordEvent(id, ev)

@@ -2,7 +2,10 @@ package verify
 
 import (
 	"maps"
+	"slices"
 	"sync"
+
+	"github.com/ringproof/ringproof/api"
 )
 
 // Stats counts what the service did since it started, for metrics. Keys
@@ -18,6 +21,11 @@ type Stats struct {
 	Inbound  map[string]uint64
 	Texts    map[string]uint64
 	Answered map[string]uint64
+	// ServiceCreated counts creates by service and method, keyed
+	// "service method"; ServiceChecks checks by service and outcome,
+	// "service outcome". Services are the configured ones (ServiceNames).
+	ServiceCreated map[string]uint64
+	ServiceChecks  map[string]uint64
 }
 
 // counters is the live form of Stats.
@@ -46,6 +54,9 @@ func (s *Service) Stats() Stats {
 		Inbound:  maps.Clone(s.stats.s.Inbound),
 		Texts:    maps.Clone(s.stats.s.Texts),
 		Answered: maps.Clone(s.stats.s.Answered),
+
+		ServiceCreated: maps.Clone(s.stats.s.ServiceCreated),
+		ServiceChecks:  maps.Clone(s.stats.s.ServiceChecks),
 	}
 }
 
@@ -60,4 +71,11 @@ func outcomeName(o outcome) string {
 		return "locked_out"
 	}
 	return "final"
+}
+
+// ServiceNames lists the services, the implicit one first, then the
+// configured ones sorted: the service label's values, a bounded set.
+func (s *Service) ServiceNames() []string {
+	names := slices.Sorted(maps.Keys(s.cfg.Services))
+	return append([]string{api.DefaultService}, slices.DeleteFunc(names, func(n string) bool { return n == api.DefaultService })...)
 }

@@ -38,6 +38,9 @@ func (s *Service) load(ctx context.Context, id string) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !visible(ctx, r) {
+		return nil, ErrNotFound
+	}
 	r.stored, r.rev = val, rev
 	return r, nil
 }
@@ -86,6 +89,9 @@ func (s *Service) updateWith(ctx context.Context, id string, cur []byte, rev int
 		out = record{}
 		if err := json.Unmarshal(cur, &out); err != nil {
 			return nil, nil, fmt.Errorf("verify: decode %s: %w", id, err)
+		}
+		if !visible(ctx, &out) {
+			return nil, nil, ErrNotFound
 		}
 		if opened == nil || !bytes.Equal(opened.Sealed, out.Sealed) {
 			k, err := s.open(ctx, &out)

@@ -33,15 +33,14 @@ var unlimited = limit.New(nil, "", limit.Rate{})
 // parseNumber reads a create request's number into E.164 and returns, if it
 // is a test number, its code. A test number given in E.164 is taken as
 // written, whether or not libphonenumber knows it: nothing is dialled.
-func (s *Service) parseNumber(raw, region string) (e164, testCode string, err error) {
-	if len(s.cfg.TestNumbers) > 0 {
-		if code, ok := s.cfg.TestNumbers[strings.TrimSpace(raw)]; ok {
-			return strings.TrimSpace(raw), code, nil
-		}
+func (s *Service) parseNumber(service, raw, region string) (e164, testCode string, err error) {
+	if code, ok := s.testCode(service, strings.TrimSpace(raw)); ok {
+		return strings.TrimSpace(raw), code, nil
 	}
 	n, err := number.Parse(raw, region)
 	if err != nil {
 		return "", "", err
 	}
-	return n, s.cfg.TestNumbers[n], nil
+	code, _ := s.testCode(service, n)
+	return n, code, nil
 }

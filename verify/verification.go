@@ -6,7 +6,9 @@
 package verify
 
 import (
+	"cmp"
 	"encoding/json"
+	"github.com/ringproof/ringproof/api"
 	"time"
 
 	"github.com/ringproof/ringproof/privacy"
@@ -232,6 +234,8 @@ type Verification struct {
 	// a web page to hand to its server (resulttoken.go); only when
 	// verified.
 	ResultToken string `json:"result_token,omitempty"`
+	// Service is the service the verification belongs to (services).
+	Service string `json:"service,omitempty"`
 	// Test is true for a verification of a test number (test_numbers):
 	// nothing was dialled or texted, and the configured code verifies it.
 	Test bool `json:"test,omitempty"`
@@ -257,6 +261,7 @@ func (r *record) view(now time.Time) *Verification {
 		NextID:       r.NextID,
 		PreviousID:   r.PreviousID,
 		Test:         r.Test,
+		Service:      cmp.Or(r.Service, api.DefaultService),
 	}
 	if v.Status == StatusExpired && r.Status != StatusExpired {
 		v.Reason = ReasonExpired

@@ -100,6 +100,9 @@ func (s *Service) loadAt(ctx context.Context, id string) (*record, int64, error)
 		return nil, 0, fmt.Errorf("verify: load %s: %w", id, err)
 	}
 	r, err := s.decode(ctx, val)
+	if err == nil && !visible(ctx, r) {
+		return nil, 0, ErrNotFound
+	}
 	return r, rev, err
 }
 

@@ -18,8 +18,8 @@ import (
 // admin_keys[1], publishable_keys[0], or watch_token for an event stream
 // opened with one): never the key itself, a number or a code. An event
 // stream is logged when it ends.
-func accessLog(log *slog.Logger, keys conf.HTTP, h http.Handler) http.Handler {
-	named := keyNames(keys)
+func accessLog(log *slog.Logger, cfg *conf.Config, h http.Handler) http.Handler {
+	named := keyNames(cfg)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -48,7 +48,8 @@ type keyLabels struct {
 	labels []string
 }
 
-func keyNames(c conf.HTTP) keyLabels {
+func keyNames(cfg *conf.Config) keyLabels {
+	c := cfg.HTTP
 	var k keyLabels
 	add := func(list string, i int, key string) {
 		k.keys = append(k.keys, []byte(key))
@@ -62,6 +63,11 @@ func keyNames(c conf.HTTP) keyLabels {
 	}
 	for i, key := range c.PublishableKeys {
 		add("publishable_keys", i, key.Key)
+	}
+	for i, s := range cfg.Services {
+		for j, key := range s.APIKeys {
+			add("services["+strconv.Itoa(i)+"].api_keys", j, key)
+		}
 	}
 	return k
 }

@@ -19,8 +19,15 @@ import (
 // closes once it has stopped.
 func (s *server) startGuard(bg context.Context, cfg *conf.Config, nodeID string, log *slog.Logger) {
 	index := s.vault.Index()
+	serviceLimits := map[string]conf.Limits{}
+	for _, svc := range cfg.Services {
+		if svc.Limits != (conf.Limits{}) {
+			serviceLimits[svc.Name] = svc.Limits
+		}
+	}
 	s.guard = fraud.New(s.store, fraud.Config{
 		Fraud: cfg.Fraud, Limits: cfg.Limits, Node: nodeID, Index: index.Of,
+		Services: serviceLimits,
 	}, log)
 	s.clients = fraud.NewClients(cfg.TrustedProxies())
 	s.guardDone = make(chan struct{})

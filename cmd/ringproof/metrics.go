@@ -32,6 +32,7 @@ type metrics struct {
 	created, checks, calls, texts, inbound, answered *prometheus.Desc
 	maskSessions, maskCalls, maskTexts               *prometheus.Desc
 	forbidden, malformed, nodes, fastCancels, build  *prometheus.Desc
+	serviceCreated, serviceChecks                    *prometheus.Desc
 }
 
 func newMetrics(s *server) *metrics {
@@ -55,6 +56,10 @@ func newMetrics(s *server) *metrics {
 		nodes:     prometheus.NewDesc("ringproof_cluster_nodes", "Live nodes in the cluster, as this node sees it.", nil, nil),
 		fastCancels: prometheus.NewDesc("ringproof_sip_fast_cancels_total",
 			"Flash-call CANCELs sent over UDP from the socket's read path, the moment the 180 or 183 was read (the rest leave from the call's goroutine).", nil, nil),
+		serviceCreated: prometheus.NewDesc("ringproof_service_verifications_created_total",
+			"Verifications created on this node, by service (the configured ones and default) and method.", []string{"service", "method"}, nil),
+		serviceChecks: prometheus.NewDesc("ringproof_service_checks_total",
+			"Codes checked on this node, by service (the configured ones and default) and outcome (verified, wrong, locked_out, final).", []string{"service", "outcome"}, nil),
 		build: prometheus.NewDesc("ringproof_build_info", "Always 1; its labels say which ringproof this node runs: module version, VCS commit (empty if unknown), Go version.",
 			[]string{"version", "commit", "go"}, nil),
 	}
@@ -63,7 +68,8 @@ func newMetrics(s *server) *metrics {
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.created, m.checks, m.calls, m.texts, m.inbound, m.answered,
-		m.maskSessions, m.maskCalls, m.maskTexts, m.forbidden, m.malformed, m.nodes, m.fastCancels, m.build} {
+		m.maskSessions, m.maskCalls, m.maskTexts, m.forbidden, m.malformed, m.nodes, m.fastCancels, m.build,
+		m.serviceCreated, m.serviceChecks} {
 		ch <- d
 	}
 }
@@ -98,6 +104,25 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for key, n := range withZeros(st.Answered, known) {
 		method, end, _ := strings.Cut(key, " ")
 		ch <- prometheus.MustNewConstMetric(m.answered, prometheus.CounterValue, float64(n), method, end)
+	}
+	for _, c := range []struct {
+		desc   *prometheus.Desc
+		second []string
+		vals   map[string]uint64
+	}{
+		{m.serviceCreated, verify.Methods(), st.ServiceCreated},
+		{m.serviceChecks, checkOutcomes, st.ServiceChecks},
+	} {
+		var known []string
+		for _, service := range m.s.svc.ServiceNames() {
+			for _, v := range c.second {
+				known = append(known, service+" "+v)
+			}
+		}
+		for key, n := range withZeros(c.vals, known) {
+			service, v, _ := strings.Cut(key, " ")
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), service, v)
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(m.maskSessions, prometheus.CounterValue, float64(ms.Sessions))
 	in := m.s.sip.InboundStats()

@@ -71,7 +71,7 @@ func (s *server) reload(next *conf.Config) (applied, restart []string, err error
 func (s *server) serveWith(cfg *conf.Config) {
 	h := s.lat.timeHTTP(s.routes(cfg))
 	if cfg.Log.Access {
-		h = accessLog(s.log.With("component", "http"), cfg.HTTP, h)
+		h = accessLog(s.log.With("component", "http"), cfg, h)
 	}
 	s.handler.Store(&h)
 }

@@ -317,7 +317,8 @@ func start(ctx context.Context, cfg *conf.Config, log *slog.Logger) (_ *server, 
 		Guard:               s.guard,
 		TestNumbers:         conf.TestCodes(cfg.TestNumbers),
 		Webhooks:            s.webhooks.hooks,
-		Subscriptions:       func(*verify.Verification) []conf.Webhook { return s.webhooks.subs },
+		Subscriptions:       s.webhooks.of,
+		Services:            serviceSettings(cfg),
 	}, s.vault.Index().Of, log)
 	s.mask = masking.New(s.store, s.vault, d, masking.Config{
 		Numbers:       cfg.MaskingRanges(),
@@ -395,7 +396,8 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /openapi.json", api.OpenAPIHandler())
 	mux.Handle("/v1/privacy/", privacy.NewHandler(s.vault, cfg.HTTP, s.log))
-	mux.Handle("GET /v1/cluster", s.clusterHandler(cfg.HTTP.APIKeys))
+	keys, services := s.apiKeys(cfg)
+	mux.Handle("GET /v1/cluster", s.clusterHandler(keys))
 	mux.Handle("GET /metrics", s.metrics)
 	if cfg.HTTP.Pprof {
 		mux.Handle("/debug/pprof/", api.RequireKey(cfg.HTTP.AdminTokens(), pprofHandler()))
@@ -403,16 +405,17 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	// Creates honour Idempotency-Key, ahead of every limit: a replay
 	// spends nothing.
 	idem := idempotency.New(s.hist, s.vault.Index().Keyed, cfg.HTTP.MaxBodyBytes, s.log, "/v1/verifications", "/v1/masking/sessions")
-	mux.Handle("/v1/masking/", idem.Wrap(masking.NewHandler(s.mask, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log)))
+	mux.Handle("/v1/masking/", idem.Wrap(masking.NewHandler(s.mask, keys, cfg.HTTP.MaxBodyBytes, s.log)))
 	mux.Handle("/v1/fraud/", s.fraudAPI(cfg))
 	mux.Handle("/v1/", idem.Wrap(s.clients.Middleware(s.verificationAPI(cfg))))
 	// CheckMobi's validation API, for applications written against it.
-	mux.Handle("/v1/validation/", s.clients.Middleware(checkmobi.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log)))
+	mux.Handle("/v1/validation/", s.clients.Middleware(checkmobi.NewHandler(s.svc, keys, cfg.HTTP.MaxBodyBytes, s.log)))
 	s.widgetRoutes(mux, cfg)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusNotFound, "not_found", "no such resource", "")
 	})
-	return s.clientAddress(s.keyGuard(cfg).Wrap(mux))
+	// Each request is served for the service of its API key.
+	return s.clientAddress(s.keyGuard(cfg).Wrap(api.ServiceKeys(keys, services, mux)))
 }
 
 // clientAddress has every request to h carry its client's address, for
@@ -585,4 +588,33 @@ func (s *server) expireHistory(ctx context.Context, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// serviceSettings turns the configuration's services into what verify
+// needs of each.
+func serviceSettings(cfg *conf.Config) map[string]verify.ServiceSettings {
+	out := make(map[string]verify.ServiceSettings, len(cfg.Services))
+	for _, svc := range cfg.Services {
+		set := verify.ServiceSettings{
+			CodeLength: svc.CodeLength, SMSText: svc.SMSText, Locale: svc.Locale,
+			TestNumbers: conf.TestCodes(svc.TestNumbers),
+		}
+		for _, m := range svc.Methods {
+			set.Methods = append(set.Methods, verify.Method(m))
+		}
+		out[svc.Name] = set
+	}
+	return out
+}
+
+// apiKeys returns every API key of cfg and the service of each:
+// http.api_keys as cfg has them (SIGHUP applies them), the services' as
+// the node started with them (services take a restart, as the settings
+// the service applies to their verifications do).
+func (s *server) apiKeys(cfg *conf.Config) (keys, services []string) {
+	started := *cfg
+	if s.started != nil {
+		started.Services = s.started.Services
+	}
+	return started.APIKeys()
 }

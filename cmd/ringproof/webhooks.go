@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"github.com/ringproof/ringproof/verify"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,10 +21,12 @@ import (
 type webhooks struct {
 	hooks *webhook.Hooks
 	disp  *webhook.Dispatcher
-	// subs are the top-level subscriptions, which every verification's
-	// events go to; all are every subscription of the configuration,
+	// subs are the top-level subscriptions; byService are the webhooks of
+	// services that have their own, which replace subs for their
+	// verifications; all are every subscription of the configuration,
 	// whose secrets sign the queue's deliveries.
 	subs, all []conf.Webhook
+	byService map[string][]conf.Webhook
 	log       *slog.Logger
 	done      chan struct{}
 }
@@ -37,10 +41,16 @@ func (s *server) startWebhooks(ctx context.Context, cfg *conf.Config, owner stri
 		}),
 		// Webhooks take a restart to change: the subscriptions are the
 		// configuration's as started.
-		subs: cfg.Webhooks,
-		all:  allWebhooks(cfg),
-		log:  log,
-		done: make(chan struct{}),
+		subs:      cfg.Webhooks,
+		all:       allWebhooks(cfg),
+		byService: map[string][]conf.Webhook{},
+		log:       log,
+		done:      make(chan struct{}),
+	}
+	for _, svc := range cfg.Services {
+		if len(svc.Webhooks) > 0 {
+			w.byService[svc.Name] = svc.Webhooks
+		}
 	}
 	w.disp = webhook.NewDispatcher(s.hist, w.hooks, owner, func() []conf.Webhook { return w.all }, log)
 	// Deliveries of verifications reach the queue with their history
@@ -62,7 +72,20 @@ func (s *server) startWebhooks(ctx context.Context, cfg *conf.Config, owner stri
 // secret of each delivery among them, so a list of subscriptions kept
 // elsewhere in the configuration (a service's) must be added here.
 func allWebhooks(cfg *conf.Config) []conf.Webhook {
-	return cfg.Webhooks
+	all := slices.Clone(cfg.Webhooks)
+	for _, svc := range cfg.Services {
+		all = append(all, svc.Webhooks...)
+	}
+	return all
+}
+
+// of returns the webhooks v's events go to: its service's own, or the
+// top-level ones.
+func (w *webhooks) of(v *verify.Verification) []conf.Webhook {
+	if hooks, ok := w.byService[v.Service]; ok {
+		return hooks
+	}
+	return w.subs
 }
 
 // callEnded enqueues the masking.call_ended deliveries of e. A masked

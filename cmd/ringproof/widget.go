@@ -48,7 +48,8 @@ func resultTokenKey(cfg *conf.Config, log *slog.Logger) ([]byte, error) {
 // verificationAPI is /v1/verifications (and /v1/widget) for applications
 // with an API key and for pages with a publishable key, behind CORS.
 func (s *server) verificationAPI(cfg *conf.Config) http.Handler {
-	api := verify.NewHandler(s.svc, cfg.HTTP.APIKeys, cfg.HTTP.MaxBodyBytes, s.log)
+	apiKeys, _ := s.apiKeys(cfg)
+	api := verify.NewHandler(s.svc, apiKeys, cfg.HTTP.MaxBodyBytes, s.log)
 	maxStreams := cfg.HTTP.MaxEventStreams
 	if maxStreams == 0 {
 		maxStreams = verify.DefaultMaxEventStreams()
@@ -78,7 +79,7 @@ func (s *server) publishableKeys(in []conf.PublishableKey) []verify.PublishableK
 		}
 		id := strings.TrimPrefix(verify.PublishableKeyID(k.Key), "pk:")
 		out = append(out, verify.PublishableKey{
-			Key: k.Key, Origins: k.Origins, Methods: ms,
+			Key: k.Key, Origins: k.Origins, Methods: ms, Service: k.Service,
 			PerIP: limit.New(s.store, publishableLimitPrefix+id+"/", limit.PerMinute(k.PerIPPerMinute)),
 		})
 	}
