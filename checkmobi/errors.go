@@ -37,16 +37,16 @@ const (
 	codeStoreFull        = http.StatusInsufficientStorage
 )
 
-// errorBody is CheckMobi's error shape. Field, ringproof's, names the
+// ErrorBody is CheckMobi's error shape. Field, ringproof's, names the
 // request field at fault when there is one.
-type errorBody struct {
+type ErrorBody struct {
 	Code  int    `json:"code"`
 	Error string `json:"error"`
 	Field string `json:"field,omitempty"`
 }
 
 func writeError(w http.ResponseWriter, status, code int, msg, field string) {
-	api.WriteJSON(w, status, errorBody{Code: code, Error: msg, Field: field})
+	api.WriteJSON(w, status, ErrorBody{Code: code, Error: msg, Field: field})
 }
 
 // retryAfter sets Retry-After to wait, in whole seconds rounded up.

@@ -7,8 +7,8 @@ import (
 	"github.com/ringproof/ringproof/verify"
 )
 
-// verifyBody is the body of POST /v1/validation/verify.
-type verifyBody struct {
+// PinCheck is the body of POST /v1/validation/verify.
+type PinCheck struct {
 	ID  string `json:"id"`
 	Pin string `json:"pin"`
 	// UseServerHangup asks ringproof, not the handset, to end the call
@@ -19,7 +19,7 @@ type verifyBody struct {
 
 // verify checks a pin: the code, or HANGUP when no call came.
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
-	var req verifyBody
+	var req PinCheck
 	if err := api.ReadBody(w, r, h.maxBody, &req); err != nil {
 		writeBodyError(w, err)
 		return

@@ -25,10 +25,13 @@ const typeNames = "reverse_cli, cli, sms or ivr"
 // reverse_cli validation's pin is: CheckMobi's clients read 4.
 const reverseCLIDigits = 4
 
-// requestBody is the body of POST /v1/validation/request.
-type requestBody struct {
-	Number   string `json:"number"`
-	Type     string `json:"type"`
+// Request is the body of POST /v1/validation/request.
+type Request struct {
+	// Number is E.164; its + may be left out.
+	Number string `json:"number"`
+	// Type is reverse_cli, cli, sms or ivr (types).
+	Type string `json:"type"`
+	// Platform is the application's (ios, android, web...), stored.
 	Platform string `json:"platform"`
 	// Language picks the language of spoken prompts (ringproof's locale).
 	Language string `json:"language"`
@@ -40,8 +43,8 @@ type requestBody struct {
 	AndroidAppHash string `json:"android_app_hash"`
 }
 
-// requestResult is the answer to POST /v1/validation/request.
-type requestResult struct {
+// Validation is the answer to POST /v1/validation/request.
+type Validation struct {
 	ID   string `json:"id"`
 	Type string `json:"type"`
 	// CLIPrefix is, for reverse_cli, the caller ID without its last 4
@@ -49,11 +52,12 @@ type requestResult struct {
 	CLIPrefix string `json:"cli_prefix,omitempty"`
 	// DialingNumber is, for cli, the number the user calls.
 	DialingNumber  string         `json:"dialing_number,omitempty"`
-	ValidationInfo validationInfo `json:"validation_info"`
+	ValidationInfo ValidationInfo `json:"validation_info"`
 }
 
-// validationInfo is what CheckMobi says of the number.
-type validationInfo struct {
+// ValidationInfo is what the numbering plan says of the number
+// (number.Describe).
+type ValidationInfo struct {
 	CountryCode    int    `json:"country_code"`
 	CountryISOCode string `json:"country_iso_code"`
 	Carrier        string `json:"carrier"`
@@ -63,7 +67,7 @@ type validationInfo struct {
 }
 
 func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
-	var req requestBody
+	var req Request
 	if err := api.ReadBody(w, r, h.maxBody, &req); err != nil {
 		writeBodyError(w, err)
 		return
@@ -107,7 +111,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, requestResult{
+	api.WriteJSON(w, http.StatusOK, Validation{
 		ID:             v.ID,
 		Type:           req.Type,
 		CLIPrefix:      v.CLIPrefix,
@@ -118,12 +122,12 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 
 // infoOf describes e164. A test number the numbering plan does not know
 // (test_numbers) is described by its digits alone.
-func infoOf(e164 string) validationInfo {
+func infoOf(e164 string) ValidationInfo {
 	info, err := number.Describe(e164)
 	if err != nil {
-		return validationInfo{E164Format: e164, Formatting: e164}
+		return ValidationInfo{E164Format: e164, Formatting: e164}
 	}
-	return validationInfo{
+	return ValidationInfo{
 		CountryCode:    info.CountryCode,
 		CountryISOCode: info.Region,
 		Carrier:        info.Carrier,

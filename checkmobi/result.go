@@ -7,8 +7,8 @@ import (
 	"github.com/ringproof/ringproof/verify"
 )
 
-// result is CheckMobi's answer to a pin check and to a status request.
-type result struct {
+// Result is CheckMobi's answer to a pin check and to a status request.
+type Result struct {
 	Number    string `json:"number"`
 	Validated bool   `json:"validated"`
 	// ValidationDate is when the number was validated, in Unix seconds;
@@ -19,8 +19,8 @@ type result struct {
 	ChargedAmount float64 `json:"charged_amount"`
 }
 
-func resultOf(v *verify.Verification) result {
-	res := result{Number: v.Number, Validated: v.Status == verify.StatusVerified}
+func resultOf(v *verify.Verification) Result {
+	res := Result{Number: v.Number, Validated: v.Status == verify.StatusVerified}
 	if res.Validated && v.VerifiedAt != nil {
 		at := v.VerifiedAt.Unix()
 		res.ValidationDate = &at

@@ -25,6 +25,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ringproof/ringproof/api"
+	"github.com/ringproof/ringproof/checkmobi"
 	"github.com/ringproof/ringproof/conf"
 	"github.com/ringproof/ringproof/masking"
 	"github.com/ringproof/ringproof/privacy"
@@ -772,6 +773,12 @@ func TestOpenAPISchemasHaveTheFieldsOfTheirTypes(t *testing.T) {
 		{"Error", api.ErrorBody{}},
 		{"WebhookEvent", webhook.Event{}},
 		{"MaskedCallEnded", masking.CallEnd{}},
+		{"CheckMobiRequest", checkmobi.Request{}},
+		{"CheckMobiValidation", checkmobi.Validation{}},
+		{"CheckMobiValidationInfo", checkmobi.ValidationInfo{}},
+		{"CheckMobiVerify", checkmobi.PinCheck{}},
+		{"CheckMobiStatus", checkmobi.Result{}},
+		{"CheckMobiError", checkmobi.ErrorBody{}},
 	} {
 		props := asMap(asMap(asMap(asMap(c.doc["components"])["schemas"])[tt.schema])["properties"])
 		documented := keys(props)
