@@ -126,6 +126,8 @@ func TestErrorsInCheckMobisCodes(t *testing.T) {
 			&api.InputError{Field: "number", Code: "invalid", Message: "not valid"}, 400, 2, "number"},
 		{"no dial numbers", "POST", "/v1/validation/request", `{"number":"+40743123456","type":"cli"}`,
 			&api.InputError{Field: "method", Code: "unsupported", Message: "needs inbound.numbers"}, 400, 8, "type"},
+		{"type not the service's", "POST", "/v1/validation/request", `{"number":"+40743123456","type":"ivr"}`,
+			&verify.MethodError{Field: "method", Message: "the service a may not create voice verifications"}, 403, 8, "type"},
 		{"bad language", "POST", "/v1/validation/request", `{"number":"+40743123456","type":"ivr","language":"a/b"}`,
 			&api.InputError{Field: "locale", Code: "invalid", Message: "no"}, 400, 7, "language"},
 		{"number limit", "POST", "/v1/validation/request", `{"number":"+40743123456","type":"sms"}`,

@@ -69,8 +69,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		in      *api.InputError
 		refused api.Refused
+		method  *verify.MethodError
 	)
 	switch {
+	case errors.As(err, &method):
+		// The key's service may not use the type's method.
+		writeError(w, http.StatusForbidden, codeNotAvailable, method.Message, "type")
 	case errors.As(err, &in):
 		field := in.Field
 		if f, ok := fields[field]; ok {

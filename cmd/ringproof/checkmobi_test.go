@@ -274,3 +274,35 @@ func TestCheckMobiTestNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckMobiServices: CheckMobi's API serves each key's service, as
+// ringproof's does: its methods and test numbers, and another service's
+// validations are absent to it.
+func TestCheckMobiServices(t *testing.T) {
+	t.Parallel()
+	c := testConfig(t, "127.0.0.1:5070") // never dialled
+	c.Services = []conf.Service{
+		{Name: "shop", APIKeys: []string{shopKey}, CodeLength: 6, Methods: []string{"sms"},
+			TestNumbers: []conf.TestNumber{{Number: "+447911123470", Code: "135790"}}},
+		{Name: "clinic", APIKeys: []string{clinicKey}},
+	}
+	srv := startServer(t, c)
+	srv.noteCode("135790")
+	status, v := srv.checkmobiCall("POST", "/v1/validation/request", shopKey, `{"number":"+447911123470","type":"sms"}`)
+	if status != 200 {
+		t.Fatalf("the shop's request: %d %v", status, v)
+	}
+	id := v["id"].(string)
+	if status, e := srv.checkmobiCall("POST", "/v1/validation/request", shopKey, `{"number":"+447911123456","type":"ivr"}`); status != 403 || e["code"] != float64(8) || e["field"] != "type" {
+		t.Fatalf("ivr for the shop, whose methods exclude voice: %d %v, want 403 code 8", status, e)
+	}
+	if status, e := srv.checkmobiCall("GET", "/v1/validation/status/"+id, clinicKey, ""); status != 404 || e["code"] != float64(3) {
+		t.Fatalf("the clinic asks for the shop's validation: %d %v, want 404 code 3", status, e)
+	}
+	if status, e := srv.checkmobiCall("POST", "/v1/validation/verify", clinicKey, `{"id":"`+id+`","pin":"135790"}`); status != 404 || e["code"] != float64(3) {
+		t.Fatalf("the clinic checks the shop's pin: %d %v, want 404 code 3", status, e)
+	}
+	if status, res := srv.checkmobiCall("POST", "/v1/validation/verify", shopKey, `{"id":"`+id+`","pin":"135790"}`); status != 200 || res["validated"] != true {
+		t.Fatalf("the shop's test pin: %d %v", status, res)
+	}
+}
