@@ -277,6 +277,9 @@ func TestValidateRejects(t *testing.T) {
 		{"service limits", func(c *Config) {
 			c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Limits: Limits{PerKeyPerMinute: -1}}}
 		}, "services[0].limits.per_key_per_minute", "out of range"},
+		{"service webhook secret names its variable", func(c *Config) {
+			c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Webhooks: []Webhook{{URL: "https://a.example/h", Secret: "short", Events: []string{EventVerificationUpdated}}}}}
+		}, "services[0].webhooks[0].secret", "or in RINGPROOF_SERVICES_0_WEBHOOKS_0_SECRET"},
 		{"service webhook", func(c *Config) {
 			c.Services = []Service{{Name: "a", APIKeys: []string{"k1"}, Webhooks: []Webhook{{URL: "ftp://x"}}}}
 		}, "services[0].webhooks[0].url", "is not an absolute"},

@@ -56,7 +56,7 @@ func validateWebhooks(v *validator, key string, hooks []Webhook) {
 			v.add(at+".url", "must not hold a user or password; the signature authenticates ringproof")
 		}
 		if len(w.Secret) < minWebhookSecret {
-			v.add(at+".secret", "must be at least %d characters (it keys the HMAC of Ringproof-Signature); set it here or in RINGPROOF_WEBHOOKS_%d_SECRET", minWebhookSecret, i)
+			v.add(at+".secret", "must be at least %d characters (it keys the HMAC of Ringproof-Signature); set it here or in %s", minWebhookSecret, envOfKey(at+".secret"))
 		}
 		if len(w.Events) == 0 {
 			v.add(at+".events", "at least one event is required: %s", strings.Join(webhookEvents, ", "))
@@ -70,3 +70,10 @@ func validateWebhooks(v *validator, key string, hooks []Webhook) {
 }
 
 func (c *Config) validateWebhooks(v *validator) { validateWebhooks(v, "webhooks", c.Webhooks) }
+
+// envOfKey is the environment variable that sets the key path key:
+// "services[0].webhooks[1].secret" is RINGPROOF_SERVICES_0_WEBHOOKS_1_SECRET.
+func envOfKey(key string) string {
+	r := strings.NewReplacer("[", "_", "].", "_", "]", "", ".", "_")
+	return "RINGPROOF_" + strings.ToUpper(r.Replace(key))
+}
