@@ -109,13 +109,13 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 		}
 		return &CheckResult{ID: v.ID, Status: v.Status, AttemptsLeft: v.AttemptsLeft}, nil
 	}
-	// The record is read before the guard is asked, so that checks of
-	// test numbers count against no limit; the update starts from it.
-	cur, err := s.load(ctx, id)
+	// The record is looked at before the guard is asked, so that checks
+	// of test numbers count against no limit; the update starts from it.
+	stored, rev, test, err := s.peek(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !cur.Test {
+	if !test {
 		if err := s.cfg.Guard.Check(ctx); err != nil {
 			return nil, err
 		}
@@ -124,7 +124,7 @@ func (s *Service) Check(ctx context.Context, id, code string) (*CheckResult, err
 		result outcome
 		valid  bool
 	)
-	r, err := s.updateFrom(ctx, id, cur.stored, cur.rev, func(r *record) error {
+	r, err := s.updateFrom(ctx, id, stored, rev, func(r *record) error {
 		if r.CodeHash == "" {
 			return &api.InputError{Field: "code", Code: "not_applicable",
 				Message: fmt.Sprintf("a %s verification has no code: the call itself verifies it", r.Method)}

@@ -2,10 +2,14 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/ringproof/ringproof/limit"
 	"github.com/ringproof/ringproof/number"
+	"github.com/ringproof/ringproof/store"
 )
 
 // Test numbers (test_numbers) are numbers developers verify in their own
@@ -43,4 +47,27 @@ func (s *Service) parseNumber(service, raw, region string) (e164, testCode strin
 	}
 	code, _ := s.testCode(service, n)
 	return n, code, nil
+}
+
+// peek returns record id as this node last wrote it, or else as the store
+// holds it, and whether it is a test number's, without opening its
+// personal data: an update can start from it.
+func (s *Service) peek(ctx context.Context, id string) (stored []byte, rev int64, test bool, err error) {
+	stored, rev = s.lastWrites.get(id)
+	if rev == 0 {
+		stored, rev, err = s.store.Get(ctx, recordKey(id))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, 0, false, ErrNotFound
+		}
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("verify: load %s: %w", id, err)
+		}
+	}
+	var r struct {
+		Test bool `json:"test"`
+	}
+	if err := json.Unmarshal(stored, &r); err != nil {
+		return nil, 0, false, fmt.Errorf("verify: decode %s: %w", id, err)
+	}
+	return stored, rev, r.Test, nil
 }
