@@ -93,8 +93,12 @@ func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
 		sigErr: webhook.Verify([]byte(hookSecret), req.Header.Get(webhook.SignatureHeader), body, time.Now(), 5*time.Minute),
 	}
 	json.Unmarshal(body, &d.body)
-	r.got <- d
+	// Answer before the test hears of it: a test that stops the
+	// receiver next must not cut this answer off (ringproof would count
+	// the delivery failed, and send it again).
 	w.WriteHeader(http.StatusNoContent)
+	http.NewResponseController(w).Flush()
+	r.got <- d
 }
 
 // next waits for the next delivery.
@@ -162,6 +166,10 @@ func TestWebhookSignedAndRetried(t *testing.T) {
 	}
 	if raw, _ := json.Marshal(d.body); strings.Contains(string(raw), "7911123456") {
 		t.Fatalf("the event holds the number: %s", raw)
+	}
+
+	if !poll(20*time.Second, func() bool { return historyMetric(t, srv, `ringproof_webhook_deliveries_total{outcome="delivered"}`) == 1 }) {
+		t.Fatal("the first delivery was not counted delivered")
 	}
 
 	// The receiver goes down: the next delivery fails and is retried.
