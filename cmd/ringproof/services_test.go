@@ -3,8 +3,10 @@ package main
 import (
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringproof/ringproof/conf"
 )
@@ -143,4 +145,54 @@ func TestServicesKeepTheirVerifications(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// TestServiceWebhooks sends a service's verification events to its own
+// webhooks, and another service's, which has none, to the top-level ones.
+func TestServiceWebhooks(t *testing.T) {
+	t.Parallel()
+	top, shop := newHookReceiver(t), newHookReceiver(t)
+	top.start()
+	shop.start()
+	c := hookConfig(t, top)
+	c.TestNumbers = []conf.TestNumber{{Number: "+447911123470", Code: "2468"}}
+	c.Services = []conf.Service{
+		{Name: "shop", APIKeys: []string{shopKey}, Webhooks: []conf.Webhook{{URL: shop.url(), Secret: hookSecret, Events: []string{conf.EventVerificationUpdated}}}},
+		{Name: "clinic", APIKeys: []string{clinicKey}},
+	}
+	srv := startServer(t, c)
+	srv.noteCode("2468")
+	verified := func(key string) string {
+		t.Helper()
+		r := srv.request("POST", "/v1/verifications", key, "", `{"number":"+447911123470","method":"sms"}`)
+		if r.status != 201 {
+			t.Fatalf("create: %d %v", r.status, r.body)
+		}
+		id := r.body["id"].(string)
+		if r := srv.request("POST", "/v1/verifications/"+id+"/check", key, "", `{"code":"2468"}`); r.body["status"] != "verified" {
+			t.Fatalf("check: %d %v", r.status, r.body)
+		}
+		return id
+	}
+	// Waits for rcv's delivery saying id is verified; fails on one about
+	// another verification than those of ids.
+	await := func(rcv *hookReceiver, id string, ids ...string) {
+		t.Helper()
+		for {
+			d := rcv.next(30 * time.Second)
+			data, _ := d.body["data"].(map[string]any)
+			if data["id"] == id && data["status"] == "verified" {
+				return
+			}
+			if data["id"] != id && !slices.Contains(ids, data["id"].(string)) {
+				t.Fatalf("a delivery about %v, want only %s's", data["id"], id)
+			}
+		}
+	}
+	shopID := verified(shopKey)
+	clinicID := verified(clinicKey)
+	await(top, clinicID)
+	await(shop, shopID)
+	// The implicit service's go to the top-level ones too.
+	await(top, verified(apiKey))
 }
