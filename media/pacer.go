@@ -10,6 +10,10 @@ const (
 	frameDuration = FrameDurationMs * time.Millisecond
 	// nsPerSample converts clock time to RTP timestamp units exactly.
 	nsPerSample = int64(time.Second / SampleRate)
+	// talkspurtSlack is how late a Play may start after the previous
+	// one's next slot and still continue its talkspurt: a gap shorter
+	// than this is the scheduler's, not a silence the caller meant.
+	talkspurtSlack = 5 * frameDuration
 )
 
 // play sends audio paced from its start slot. The caller holds sendSem.
@@ -19,10 +23,13 @@ func (s *Session) play(ctx context.Context, audio []byte) error {
 	}
 	snd := &s.sender
 	// Continue the talkspurt if the previous Play's next slot is still
-	// ahead; otherwise begin a new one now, with the marker bit.
+	// ahead, or passed by less than talkspurtSlack (a Play that follows
+	// another at once, on a scheduler that ran it late: its first frames
+	// leave at once and the pacing catches up); otherwise begin a new one
+	// now, with the marker bit.
 	now := time.Now()
 	start, marker := snd.next, false
-	if snd.next.IsZero() || snd.next.Before(now) {
+	if snd.next.IsZero() || snd.next.Add(talkspurtSlack).Before(now) {
 		start, marker = now, true
 	}
 	// The timestamp follows the clock from the stream's epoch, so a silence

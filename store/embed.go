@@ -90,12 +90,9 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("store: embedded etcd: %w", err)
 	}
-	lock, err := fileutil.TryLockFile(filepath.Join(c.DataDir, lockFile), os.O_WRONLY|os.O_CREATE, 0o600)
-	if errors.Is(err, fileutil.ErrLocked) {
-		return fmt.Errorf("store: data dir %s is %w", c.DataDir, ErrInUse)
-	}
+	lock, err := lockDataDir(ctx, c.DataDir, sock)
 	if err != nil {
-		return fmt.Errorf("store: lock data dir: %w", err)
+		return err
 	}
 	s.dirLock = lock
 
@@ -212,4 +209,37 @@ func loopbackURL(name, raw, scheme string) (*url.URL, error) {
 		return nil, fmt.Errorf("store: %s %q: want %s://<loopback address>:<port>", name, raw, scheme)
 	}
 	return u, nil
+}
+
+// lockWait bounds how long lockDataDir waits for a holder that has let go
+// of the data dir (its socket is gone) but whose lock is not yet released.
+const lockWait = 2 * time.Second
+
+// lockDataDir takes the data dir's lock file. A lock is released when the
+// last descriptor of its open file closes, and a child process being
+// started by any goroutine holds a copy of every descriptor between fork
+// and exec: so a store closed a moment ago may still appear to hold the
+// directory (a server restarted in the same process, or a tool run just
+// after the server stopped). While the lock is held but the holder's
+// socket is gone, it tries again for up to lockWait; while the socket
+// exists, another store is running and it fails at once with ErrInUse.
+func lockDataDir(ctx context.Context, dataDir, sock string) (*fileutil.LockedFile, error) {
+	deadline := time.Now().Add(lockWait)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		lock, err := fileutil.TryLockFile(filepath.Join(dataDir, lockFile), os.O_WRONLY|os.O_CREATE, 0o600)
+		if err == nil {
+			return lock, nil
+		}
+		if !errors.Is(err, fileutil.ErrLocked) {
+			return nil, fmt.Errorf("store: lock data dir: %w", err)
+		}
+		if _, serr := os.Stat(sock); serr == nil || time.Now().After(deadline) {
+			return nil, fmt.Errorf("store: data dir %s is %w", dataDir, ErrInUse)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("store: data dir %s is %w", dataDir, ErrInUse)
+		case <-time.After(pause):
+		}
+	}
 }
