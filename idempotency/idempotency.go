@@ -61,6 +61,7 @@ type Store interface {
 // Guard wraps the routes whose POSTs honour Idempotency-Key.
 type Guard struct {
 	st      Store
+	who     func(r *http.Request) string
 	keyed   func(domain string, parts ...string) []byte
 	paths   []string
 	maxBody int64
@@ -69,14 +70,17 @@ type Guard struct {
 }
 
 // New returns a guard that keeps answers in st for POSTs to paths (exact
-// paths: "/v1/verifications"). keyed is a keyed hash (an HMAC under the
-// deployment's secret key) of a domain and parts, 32 bytes or more;
-// maxBody caps the bodies read.
-func New(st Store, keyed func(domain string, parts ...string) []byte, maxBody int64, log *slog.Logger, paths ...string) *Guard {
+// paths: "/v1/verifications"). who names the secret key a request bears
+// (an API key), or "" for a request whose key is not secret or not valid
+// (a publishable key, which every visitor of a page holds: answers kept
+// under it could be replayed to anyone) and which the guard passes by.
+// keyed is a keyed hash (an HMAC under the deployment's secret key) of a
+// domain and parts, 32 bytes or more; maxBody caps the bodies read.
+func New(st Store, who func(r *http.Request) string, keyed func(domain string, parts ...string) []byte, maxBody int64, log *slog.Logger, paths ...string) *Guard {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Guard{st: st, keyed: keyed, paths: paths, maxBody: maxBody, log: log, now: time.Now}
+	return &Guard{st: st, who: who, keyed: keyed, paths: paths, maxBody: maxBody, log: log, now: time.Now}
 }
 
 // answer is a kept answer, as sealed in the store.
@@ -95,9 +99,9 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		who := r.Header.Get("Authorization")
+		who := g.who(r)
 		if who == "" {
-			next.ServeHTTP(w, r) // refused as unauthenticated; nothing to keep
+			next.ServeHTTP(w, r) // no secret key: nothing is kept
 			return
 		}
 		if len(key) != 1 || !validKey(key[0]) {

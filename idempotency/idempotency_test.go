@@ -43,7 +43,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{st: st}
 	f.status.Store(http.StatusCreated)
-	g := New(st, keyed, 1<<16, nil, "/v1/things")
+	g := New(st, func(r *http.Request) string {
+		if a := r.Header.Get("Authorization"); a != "Bearer public" {
+			return a
+		}
+		return ""
+	}, keyed, 1<<16, nil, "/v1/things")
 	f.srv = httptest.NewServer(g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := f.runs.Add(1)
 		if f.release != nil {
@@ -101,6 +106,11 @@ func TestReplaysTheFirstAnswer(t *testing.T) {
 	f.post(t, "Bearer k1", "", `{"n":1}`)
 	if f.runs.Load() != 3 {
 		t.Fatalf("runs %d", f.runs.Load())
+	}
+	// Nor for a key that is not secret.
+	f.post(t, "Bearer public", "abc", `{"n":1}`)
+	if r, _ := f.post(t, "Bearer public", "abc", `{"n":1}`); r.Header.Get(ReplayedHeader) != "" || f.runs.Load() != 5 {
+		t.Fatalf("a public key's request replayed: runs %d", f.runs.Load())
 	}
 }
 

@@ -404,7 +404,15 @@ func (s *server) routes(cfg *conf.Config) http.Handler {
 	}
 	// Creates honour Idempotency-Key, ahead of every limit: a replay
 	// spends nothing.
-	idem := idempotency.New(s.hist, s.vault.Index().Keyed, cfg.HTTP.MaxBodyBytes, s.log, "/v1/verifications", "/v1/masking/sessions")
+	// Only API keys: a publishable key is every visitor's.
+	apiKeys, _ := cfg.APIKeys()
+	secretKeys := api.NewKeys(apiKeys)
+	idem := idempotency.New(s.hist, func(r *http.Request) string {
+		if secretKeys.Match(r) < 0 {
+			return ""
+		}
+		return api.Bearer(r)
+	}, s.vault.Index().Keyed, cfg.HTTP.MaxBodyBytes, s.log, "/v1/verifications", "/v1/masking/sessions")
 	mux.Handle("/v1/masking/", idem.Wrap(masking.NewHandler(s.mask, keys, cfg.HTTP.MaxBodyBytes, s.log)))
 	mux.Handle("/v1/fraud/", s.fraudAPI(cfg))
 	mux.Handle("/v1/", idem.Wrap(s.clients.Middleware(s.verificationAPI(cfg))))

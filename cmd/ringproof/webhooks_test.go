@@ -168,7 +168,9 @@ func TestWebhookSignedAndRetried(t *testing.T) {
 		t.Fatalf("the event holds the number: %s", raw)
 	}
 
-	if !poll(20*time.Second, func() bool { return historyMetric(t, srv, `ringproof_webhook_deliveries_total{outcome="delivered"}`) == 1 }) {
+	if !poll(20*time.Second, func() bool {
+		return historyMetric(t, srv, `ringproof_webhook_deliveries_total{outcome="delivered"}`) == 1
+	}) {
 		t.Fatal("the first delivery was not counted delivered")
 	}
 
@@ -208,6 +210,8 @@ func TestIdempotentCreate(t *testing.T) {
 	t.Parallel()
 	c := testConfig(t, "127.0.0.1:5070")
 	c.Verification.MaxPerNumberPerHour = 1
+	c.HTTP.PublishableKeys = []conf.PublishableKey{{Key: pubKey, Origins: []string{appOrigin}, Methods: []string{"flashcall"}, PerIPPerMinute: 100}}
+	c.HTTP.ResultTokenKeyHex = resultTokenKeyHex
 	srv := startServer(t, c)
 	post := func(key, body string) (int, http.Header, map[string]any) {
 		req, _ := http.NewRequest("POST", srv.base+"/v1/verifications", strings.NewReader(body))
@@ -238,6 +242,15 @@ func TestIdempotentCreate(t *testing.T) {
 	// The budget was spent once, by the first create.
 	if s4, _, v4 := post("order-43", body); s4 != 429 {
 		t.Fatalf("a new key for the same number: %d %v, want 429", s4, v4)
+	}
+	// A publishable key is every visitor's: its creates are never
+	// replayed (another visitor would get the first one's answer).
+	pub := `{"number":"+447911123460","method":"flashcall"}`
+	if r := srv.page("POST", "/v1/verifications", pubKey, appOrigin, pub, "Idempotency-Key", "k1"); r.status != 201 {
+		t.Fatalf("publishable create: %d %v", r.status, r.body)
+	}
+	if r := srv.page("POST", "/v1/verifications", pubKey, appOrigin, pub, "Idempotency-Key", "k1"); r.status != 429 || r.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("publishable create again: %d %v %v, want it run again (429: the number's budget)", r.status, r.header, r.body)
 	}
 }
 
