@@ -4,15 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +41,7 @@ func TestEmbeddedEtcdTakesNoUnauthenticatedClient(t *testing.T) {
 	if di, err := os.Stat(filepath.Dir(sock)); err != nil || di.Mode().Perm() != 0o700 {
 		t.Fatalf("data dir: %v, %v; want mode 0700", di.Mode(), err)
 	}
-	t.Run("another user", func(t *testing.T) { otherUserCannotConnect(t, sock) })
+	t.Run("another user", func(t *testing.T) { storetest.OtherUserCannotConnect(t, sock) })
 
 	// The TLS client port.
 	c.ClientURL = "https://" + addr
@@ -87,60 +83,9 @@ func TestEmbeddedEtcdTakesNoUnauthenticatedClient(t *testing.T) {
 	}
 }
 
-// otherUserEnv, set to a socket path, makes the test binary try to
-// connect to it and exit 0 if it could, 3 if not.
-const otherUserEnv = "RINGPROOF_TEST_CONNECT_AS_OTHER_USER"
-
 func TestMain(m *testing.M) {
-	if sock := os.Getenv(otherUserEnv); sock != "" {
-		c, err := net.Dial("unix", sock)
-		if err != nil {
-			fmt.Println(err)
-			os.Exit(3)
-		}
-		c.Close()
-		os.Exit(0)
+	if code, ok := storetest.ConnectAsOtherUser(); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
-}
-
-// otherUserCannotConnect runs this test binary as the user nobody and
-// has it connect to sock; only root can change user, so it is skipped
-// otherwise.
-func otherUserCannotConnect(t *testing.T, sock string) {
-	if os.Geteuid() != 0 {
-		t.Skip("only root can run a process as another user")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A copy nobody can run: the build directory may be closed to them.
-	dir, err := os.MkdirTemp("", "otheruser")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "store.test")
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), bin)
-	cmd.Env = []string{otherUserEnv + "=" + sock}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
-		t.Fatalf("as user nobody: %v %s; want no connection (exit 3)", err, out)
-	}
-	if !strings.Contains(string(out), "permission denied") {
-		t.Fatalf("as user nobody: %s; want permission denied", out)
-	}
 }

@@ -6,25 +6,22 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ringproof/ringproof/history"
+	"github.com/ringproof/ringproof/store/storetest"
 )
 
 // What an attacker on the host finds at rest: after a mixed workload of
@@ -187,7 +184,7 @@ func TestNoCodeInClearAtRest(t *testing.T) {
 	phase("disk checked")
 	// No way into the store without the server's credentials.
 	sock := strings.TrimPrefix(srv.store.ClientURL(), "unix://")
-	t.Run("unix socket, another user", func(t *testing.T) { otherUserCannotConnect(t, sock) })
+	t.Run("unix socket, another user", func(t *testing.T) { storetest.OtherUserCannotConnect(t, sock) })
 	t.Run("TCP ports", func(t *testing.T) {
 		ca, err := os.ReadFile(filepath.Join(c.Store.DataDir, "keys", "etcd-ca.crt"))
 		if err != nil {
@@ -326,59 +323,6 @@ func checkNoAnonymousEtcd(t *testing.T, addr string, ca []byte, prefix string) {
 		}
 		cancel()
 		cli.Close()
-	}
-}
-
-// otherUserEnv, set to a socket path, makes the test binary try to connect
-// to it and exit 0 if it could, 3 if not (see TestMain).
-const otherUserEnv = "RINGPROOF_TEST_CONNECT_AS_OTHER_USER"
-
-// connectAsOtherUser is TestMain's part when otherUserEnv is set.
-func connectAsOtherUser(sock string) int {
-	c, err := net.Dial("unix", sock)
-	if err != nil {
-		fmt.Println(err)
-		return 3
-	}
-	c.Close()
-	return 0
-}
-
-// otherUserCannotConnect runs a copy of this test binary as the user
-// nobody and has it connect to sock: it must be refused. Only root can
-// run a process as another user, so it is skipped otherwise.
-func otherUserCannotConnect(t *testing.T, sock string) {
-	if os.Geteuid() != 0 {
-		t.Skip("only root can run a process as another user")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A copy nobody can run: the build directory may be closed to them.
-	dir, err := os.MkdirTemp("", "otheruser")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "ringproof.test")
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), bin)
-	cmd.Env = []string{otherUserEnv + "=" + sock}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 3 || !strings.Contains(string(out), "permission denied") {
-		t.Fatalf("as user nobody: %v %s; want permission denied (exit 3)", err, out)
 	}
 }
 

@@ -13,16 +13,17 @@ import (
 	"time"
 
 	"github.com/ringproof/ringproof/sip"
+	"github.com/ringproof/ringproof/store/storetest"
 )
 
 // TestMain routes what sipgo logs outside any endpoint (its transaction
 // and transport layers keep one logger for the whole process) to a buffer
 // printed only if a test fails, and removes the ringproof binary that
-// tests share. Run as another user by otherUserCannotConnect, it only
-// tries a socket.
+// tests share. Run as another user by storetest.OtherUserCannotConnect,
+// it only tries a socket.
 func TestMain(m *testing.M) {
-	if sock := os.Getenv(otherUserEnv); sock != "" {
-		os.Exit(connectAsOtherUser(sock))
+	if code, ok := storetest.ConnectAsOtherUser(); ok {
+		os.Exit(code)
 	}
 	lib := &logBuffer{}
 	sip.SetLibraryLogger(slog.New(slog.NewTextHandler(lib, &slog.HandlerOptions{Level: slog.LevelWarn})))
