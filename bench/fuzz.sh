@@ -9,6 +9,8 @@
 #   bash bench/fuzz.sh            # a minute each
 #   bash bench/fuzz.sh 3s         # a smoke run, as CI does
 #   bash bench/fuzz.sh 60s 'API|TCP'   # only targets matching a regexp
+#   FUZZ_WORKERS=1 bash bench/fuzz.sh 3s   # one fuzzing worker per target
+#                                 # (go test -parallel; default: one per CPU)
 #
 # Exit status: 0 if no target failed, 1 otherwise. Run it at low priority on
 # a shared machine: nice -n 10 bash bench/fuzz.sh
@@ -37,7 +39,7 @@ for t in "${targets[@]}"; do
   out="$log/$name.out"
   for try in 1 2; do
     start=$(date +%s.%N)
-    if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" "./$pkg" >"$out" 2>&1; then
+    if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" ${FUZZ_WORKERS:+-parallel "$FUZZ_WORKERS"} "./$pkg" >"$out" 2>&1; then
       result=ok
     else
       result=FAILED
