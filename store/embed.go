@@ -211,6 +211,10 @@ func loopbackURL(name, raw, scheme string) (*url.URL, error) {
 	return u, nil
 }
 
+// testHookLockBusy, if set, is called each time lockDataDir finds the lock
+// held by a holder whose socket is gone, before it pauses.
+var testHookLockBusy func()
+
 // lockWait bounds how long lockDataDir waits for a holder that has let go
 // of the data dir (its socket is gone) but whose lock is not yet released.
 const lockWait = 2 * time.Second
@@ -235,6 +239,9 @@ func lockDataDir(ctx context.Context, dataDir, sock string) (*fileutil.LockedFil
 		}
 		if _, serr := os.Stat(sock); serr == nil || time.Now().After(deadline) {
 			return nil, fmt.Errorf("store: data dir %s is %w", dataDir, ErrInUse)
+		}
+		if testHookLockBusy != nil {
+			testHookLockBusy()
 		}
 		select {
 		case <-ctx.Done():

@@ -37,16 +37,20 @@ func TestLockDataDirWaitsForAHolderThatLetGo(t *testing.T) {
 	if err := os.Remove(sock); err != nil {
 		t.Fatal(err)
 	}
-	released := make(chan struct{})
-	go func() {
-		defer close(released)
-		time.Sleep(50 * time.Millisecond) // the lingering copy's lifetime, not a wait for an event
-		held.Close()
-	}()
+	// It is released once lockDataDir has found it busy.
+	busy := 0
+	testHookLockBusy = func() {
+		if busy++; busy == 1 {
+			held.Close()
+		}
+	}
+	defer func() { testHookLockBusy = nil }()
 	lock, err := lockDataDir(ctx, dir, sock)
 	if err != nil {
 		t.Fatalf("after the holder let go: %v", err)
 	}
-	<-released
+	if busy == 0 {
+		t.Fatal("the lock was taken at once: the test did not hold it")
+	}
 	lock.Close()
 }

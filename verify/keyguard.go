@@ -57,9 +57,9 @@ func (g *KeyGuard) Wrap(h http.Handler) http.Handler {
 			api.WriteError(w, http.StatusTooManyRequests, "too_many_failed_authentications", "too many requests with a missing or wrong key from your address; retry later", "")
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &api.StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
-		if sw.status == http.StatusUnauthorized {
+		if sw.Status() == http.StatusUnauthorized {
 			g.failed(r.Context(), ip)
 		}
 	})
@@ -107,32 +107,3 @@ func (g *KeyGuard) failed(ctx context.Context, ip string) {
 	}
 	g.log.Warn("too many failed authentications from one address: refusing its requests", "retry_after", wait.Round(time.Second))
 }
-
-// statusWriter records the status a handler answers. It passes Flush on
-// (event streams) and unwraps for http.ResponseController.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ringproof/ringproof/api"
 	"github.com/ringproof/ringproof/checkmobi"
 	"github.com/ringproof/ringproof/conf"
 )
@@ -22,7 +23,7 @@ func accessLog(log *slog.Logger, cfg *conf.Config, h http.Handler) http.Handler 
 	named := keyNames(cfg)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &api.StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" {
@@ -31,11 +32,11 @@ func accessLog(log *slog.Logger, cfg *conf.Config, h http.Handler) http.Handler 
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("route", route),
-			slog.Int("status", sw.code()),
+			slog.Int("status", sw.Status()),
 			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("key", named.of(r)),
 		}
-		if sw.streamed {
+		if sw.Streamed() {
 			attrs = append(attrs, slog.Bool("stream", true))
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "http request", attrs...)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringproof/ringproof/api"
 )
 
 // latencyBuckets span a loopback etcd commit (a few hundred µs) to a
@@ -92,55 +94,15 @@ func (l *latency) observeHistory(took time.Duration, _ int, err error) {
 func (l *latency) timeHTTP(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &api.StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
-		if sw.streamed {
+		if sw.Streamed() {
 			return // an event stream lasts as long as its client wants
 		}
 		route := r.Pattern
 		if route == "" {
 			route = "none"
 		}
-		l.http.WithLabelValues(route, strconv.Itoa(sw.code())).Observe(time.Since(start).Seconds())
+		l.http.WithLabelValues(route, strconv.Itoa(sw.Status())).Observe(time.Since(start).Seconds())
 	})
-}
-
-// statusWriter notes the status code a handler wrote, and whether it
-// streamed (flushed) its response.
-type statusWriter struct {
-	http.ResponseWriter
-	status   int
-	streamed bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush lets handlers that stream (type-asserting http.Flusher) flush.
-func (w *statusWriter) Flush() {
-	w.streamed = true
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap gives http.ResponseController the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) code() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
 }
