@@ -3,10 +3,12 @@ package history_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,4 +151,65 @@ func BenchmarkList(b *testing.B) {
 			})
 		}
 	})
+}
+
+// BenchmarkDataKey looks up the data key of a number the store has never
+// seen (a new number's first verification, the common case on the create
+// path) among 20,000 that it holds, from 8 goroutines; with the writer,
+// while another goroutine writes batches of 256 entries as a node's
+// history writer does, so that a look-up meets a write in progress.
+func BenchmarkDataKey(b *testing.B) {
+	for _, writing := range []bool{false, true} {
+		b.Run(map[bool]string{false: "idle", true: "writer"}[writing], func(b *testing.B) {
+			benchBackends(b, func(b *testing.B, s history.Store) {
+				ctx, bd := context.Background(), body()
+				now := time.Now()
+				batchOf := func(from, n int) history.Batch {
+					var batch history.Batch
+					for i := from; i < from+n; i++ {
+						nk := fmt.Sprintf("%032x", i)
+						batch.Entries = append(batch.Entries, history.Entry{ID: "v" + nk, NumberKey: nk, Kind: history.KindVerification,
+							CreatedAt: now, ExpiresAt: now.Add(time.Hour), Version: 1, Body: bd})
+						batch.DataKeys = append(batch.DataKeys, history.DataKey{NumberKey: nk, Wrapped: bd[:60], Since: now, ExpiresAt: now.Add(time.Hour)})
+					}
+					return batch
+				}
+				for i := 0; i < 20_000; i += 500 {
+					if _, err := s.Write(ctx, batchOf(i, 500)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				stop, done := make(chan struct{}), make(chan struct{})
+				go func() {
+					defer close(done)
+					for i := 1_000_000; writing; i += 256 {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if _, err := s.Write(ctx, batchOf(i, 256)); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+				var seq atomic.Int64
+				b.SetParallelism(4)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						nk := fmt.Sprintf("new-%d", seq.Add(1))
+						if _, err := s.DataKey(ctx, nk); !errors.Is(err, history.ErrNotFound) {
+							b.Errorf("DataKey(%s): %v, want ErrNotFound", nk, err)
+							return
+						}
+					}
+				})
+				b.StopTimer()
+				close(stop)
+				<-done
+			})
+		})
+	}
 }

@@ -44,8 +44,18 @@ type dialect struct {
 
 // sqlStore is Store on a database/sql database.
 type sqlStore struct {
-	db *sql.DB
-	d  dialect
+	// db runs the transactions that write, and rd the statements that
+	// only read: the same pool on PostgreSQL; on SQLite, where one
+	// connection writes at a time, readers of their own (in WAL mode a
+	// reader never waits for a writer), so that a look-up on a request's
+	// path does not queue behind the history writer's batch.
+	db, rd *sql.DB
+	// dataKey, on SQLite, is q.dataKey prepared on rd: it runs on the
+	// path that creates a verification, once per number not seen lately,
+	// and preparing is half its cost there. (pgx keeps its own cache of
+	// prepared statements.)
+	dataKey *sql.Stmt
+	d       dialect
 	// q holds every statement, rewritten for the dialect.
 	q queries
 }
@@ -132,7 +142,7 @@ func dollars(q string) string {
 // open prepares db for use: the schema is created if absent and brought
 // to this code's version, and a schema newer than this code is refused.
 func open(ctx context.Context, db *sql.DB, d dialect) (*sqlStore, error) {
-	s := &sqlStore{db: db, d: d, q: newQueries(d)}
+	s := &sqlStore{db: db, rd: db, d: d, q: newQueries(d)}
 	if s.d.seqTaken == nil {
 		s.d.seqTaken = func(error) bool { return false }
 	}
@@ -148,6 +158,18 @@ func open(ctx context.Context, db *sql.DB, d dialect) (*sqlStore, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// readFrom has s read from rd (see sqlStore.rd) and prepares the
+// statements it keeps.
+func (s *sqlStore) readFrom(ctx context.Context, rd *sql.DB) error {
+	s.rd = rd
+	st, err := rd.PrepareContext(ctx, s.q.dataKey)
+	if err != nil {
+		return fmt.Errorf("history: %s: prepare: %w", s.d.name, err)
+	}
+	s.dataKey = st
+	return nil
 }
 
 // migrate brings the schema to schemaVersion, a version at a time, each in
@@ -457,7 +479,7 @@ func scanEntries(rows *sql.Rows) ([]Entry, error) {
 }
 
 func (s *sqlStore) Entries(ctx context.Context, numberKey string) ([]Entry, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.entries, numberKey)
+	rows, err := s.rd.QueryContext(ctx, s.q.entries, numberKey)
 	if err != nil {
 		return nil, fmt.Errorf("history: entries: %w", err)
 	}
@@ -479,7 +501,13 @@ func scanDataKey(sc interface{ Scan(...any) error }) (DataKey, error) {
 }
 
 func (s *sqlStore) DataKey(ctx context.Context, numberKey string) (DataKey, error) {
-	k, err := scanDataKey(s.db.QueryRowContext(ctx, s.q.dataKey, numberKey))
+	var row *sql.Row
+	if s.dataKey != nil {
+		row = s.dataKey.QueryRowContext(ctx, numberKey)
+	} else {
+		row = s.rd.QueryRowContext(ctx, s.q.dataKey, numberKey)
+	}
+	k, err := scanDataKey(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return DataKey{}, ErrNotFound
 	}
@@ -490,7 +518,7 @@ func (s *sqlStore) DataKey(ctx context.Context, numberKey string) (DataKey, erro
 }
 
 func (s *sqlStore) RangeDataKeys(ctx context.Context, fn func(DataKey) error) error {
-	rows, err := s.db.QueryContext(ctx, s.q.allDataKeys)
+	rows, err := s.rd.QueryContext(ctx, s.q.allDataKeys)
 	if err != nil {
 		return fmt.Errorf("history: data keys: %w", err)
 	}
@@ -689,9 +717,9 @@ func (s *sqlStore) Audit(ctx context.Context, subject string) ([]AuditRecord, er
 	var rows *sql.Rows
 	var err error
 	if subject == "" {
-		rows, err = s.db.QueryContext(ctx, s.q.auditAll)
+		rows, err = s.rd.QueryContext(ctx, s.q.auditAll)
 	} else {
-		rows, err = s.db.QueryContext(ctx, s.q.auditOf, subject)
+		rows, err = s.rd.QueryContext(ctx, s.q.auditOf, subject)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("history: audit: %w", err)
@@ -704,7 +732,7 @@ func (s *sqlStore) Audit(ctx context.Context, subject string) ([]AuditRecord, er
 }
 
 func (s *sqlStore) AuditChain(ctx context.Context, after int64, limit int) ([]AuditRecord, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.auditChain, after, limit)
+	rows, err := s.rd.QueryContext(ctx, s.q.auditChain, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("history: audit chain: %w", err)
 	}
@@ -749,7 +777,7 @@ func (s *sqlStore) expireAudit(ctx context.Context, now time.Time) (n, through i
 }
 
 func (s *sqlStore) Stats(ctx context.Context) ([]KindStats, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.stats)
+	rows, err := s.rd.QueryContext(ctx, s.q.stats)
 	if err != nil {
 		return nil, fmt.Errorf("history: stats: %w", err)
 	}
@@ -786,7 +814,7 @@ func (s *sqlStore) AuditStats(ctx context.Context) (KindStats, error) {
 func (s *sqlStore) oneStats(ctx context.Context, kind, q string, args ...any) (KindStats, error) {
 	k := KindStats{Kind: kind}
 	var oldest, newest sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&k.Count, &oldest, &newest); err != nil {
+	if err := s.rd.QueryRowContext(ctx, q, args...).Scan(&k.Count, &oldest, &newest); err != nil {
 		return KindStats{}, fmt.Errorf("history: stats of %s: %w", kind, err)
 	}
 	if oldest.Valid && k.Count > 0 {
@@ -797,7 +825,16 @@ func (s *sqlStore) oneStats(ctx context.Context, kind, q string, args ...any) (K
 
 func (s *sqlStore) Backend() string { return s.d.name }
 
-func (s *sqlStore) Close() error { return s.db.Close() }
+func (s *sqlStore) Close() error {
+	var errs []error
+	if s.dataKey != nil {
+		errs = append(errs, s.dataKey.Close())
+	}
+	if s.rd != s.db {
+		errs = append(errs, s.rd.Close())
+	}
+	return errors.Join(append(errs, s.db.Close())...)
+}
 
 func (s *sqlStore) List(ctx context.Context, q ListQuery) ([]Entry, error) {
 	scope := q.Scope
@@ -821,7 +858,7 @@ func (s *sqlStore) List(ctx context.Context, q ListQuery) ([]Entry, error) {
 	}
 	stmt += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, max(q.Limit, 1))
-	rows, err := s.db.QueryContext(ctx, s.rebind(stmt), args...)
+	rows, err := s.rd.QueryContext(ctx, s.rebind(stmt), args...)
 	if err != nil {
 		return nil, fmt.Errorf("history: list: %w", err)
 	}

@@ -26,17 +26,12 @@ func OpenEmbedded(ctx context.Context, path string) (Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(OFF)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := openSQLite(path, "immediate", "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(OFF)")
 	if err != nil {
-		return nil, fmt.Errorf("history: open %s: %w", path, err)
+		return nil, err
 	}
-	// One connection: SQLite writes one transaction at a time anyway, and
-	// a second connection would only wait for the first's lock.
+	// One connection writes: SQLite writes one transaction at a time
+	// anyway, and a second connection would only wait for the first's lock.
 	db.SetMaxOpenConns(1)
 	s, err := open(ctx, db, dialect{
 		name:      "embedded",
@@ -48,11 +43,48 @@ func OpenEmbedded(ctx context.Context, path string) (Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// Readers have connections of their own, which in WAL mode read the
+	// last committed state without waiting for the writer (its batches
+	// take milliseconds). query_only: they cannot write by mistake.
+	rd, err := openSQLite(path, "", "busy_timeout(10000)", "query_only(1)")
+	if err == nil {
+		rd.SetMaxOpenConns(sqliteReaders)
+		rd.SetMaxIdleConns(sqliteReaders)
+		err = s.readFrom(ctx, rd)
+	}
+	if err != nil {
+		if rd != nil {
+			rd.Close()
+		}
+		s.Close()
+		return nil, err
+	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	return s, nil
+}
+
+// sqliteReaders bounds the embedded database's reading connections: a
+// few, since each keeps its own page cache, and reads are short.
+const sqliteReaders = 4
+
+// openSQLite opens the SQLite database at path with the pragmas given and,
+// unless txlock is "", the _txlock that transactions begin with.
+func openSQLite(path, txlock string, pragmas ...string) (*sql.DB, error) {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	if txlock != "" {
+		q.Set("_txlock", txlock)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("history: open %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // sqliteBusy reports whether err is SQLite's "database is locked" after

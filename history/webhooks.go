@@ -204,7 +204,7 @@ func (s *sqlStore) Delivery(ctx context.Context, id string) (Delivery, string, e
 	var d Delivery
 	var state string
 	var created, next, giveUp, expires, attempts int64
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT `+deliveryColumns+`, state FROM history_webhooks WHERE id = ?`), id).
+	err := s.rd.QueryRowContext(ctx, s.rebind(`SELECT `+deliveryColumns+`, state FROM history_webhooks WHERE id = ?`), id).
 		Scan(&d.ID, &d.Event, &d.URL, &d.SecretID, &d.Body, &created, &next, &giveUp, &expires, &attempts, &d.LastError, &state)
 	if err == sql.ErrNoRows {
 		return Delivery{}, "", ErrNotFound
