@@ -71,7 +71,7 @@ func (v *Vault) Erase(ctx context.Context, number string, dryRun bool, by Actor)
 			return nil, fmt.Errorf("privacy: erase: %w", err)
 		}
 	}
-	pending, err := v.st.List(ctx, outboxPrefix+nk+"/")
+	pending, err := v.st.List(ctx, queuedPrefix(nk))
 	if err != nil {
 		return nil, fmt.Errorf("privacy: erase: %w", err)
 	}
@@ -165,7 +165,7 @@ func (v *Vault) erase(ctx context.Context, out *Erasure, nk string, listed map[s
 	state := out.Stores[StoreState]
 	state[KindDataKeys] = n
 	v.Forget(nk)
-	if state[KindOutbox], err = v.st.DeletePrefix(ctx, outboxPrefix+nk+"/"); err != nil {
+	if state[KindOutbox], err = v.st.DeletePrefix(ctx, queuedPrefix(nk)); err != nil {
 		return err
 	}
 	for _, kind := range slices.Sorted(maps.Keys(listed)) {

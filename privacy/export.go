@@ -141,7 +141,7 @@ func (v *Vault) historyOf(ctx context.Context, nk string) ([]history.Entry, erro
 	if err != nil {
 		return nil, err
 	}
-	pending, err := v.st.List(ctx, outboxPrefix+nk+"/")
+	pending, err := v.st.List(ctx, queuedPrefix(nk))
 	if err != nil {
 		return nil, err
 	}

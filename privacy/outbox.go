@@ -53,6 +53,9 @@ type Pending struct {
 
 func outboxKey(nk, id string) string { return outboxPrefix + nk + "/" + id }
 
+// queuedPrefix is where nk's outbox entries are.
+func queuedPrefix(nk string) string { return outboxPrefix + nk + "/" }
+
 func decodePending(val []byte) (*Pending, error) {
 	var p Pending
 	if err := json.Unmarshal(val, &p); err != nil {

@@ -26,6 +26,7 @@ var ErrErasing = errors.New("privacy: the number is being erased; try again in a
 type Store interface {
 	Get(ctx context.Context, key string) ([]byte, int64, error)
 	GetSerializable(ctx context.Context, key string) ([]byte, int64, error)
+	GetWithPage(ctx context.Context, key, prefix string, limit int64) (*store.KV, []store.KV, bool, error)
 	Apply(ctx context.Context, t store.Txn) (store.TxnResult, error)
 	Put(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	List(ctx context.Context, prefix string) ([]store.KV, error)
@@ -202,16 +203,23 @@ func (v *Vault) Key(ctx context.Context, nk string, create bool) (*Key, error) {
 		return k, nil
 	}
 	w, _, err := v.st.Get(ctx, dataKeyKey(nk))
-	return v.stored(ctx, nk, w, err, create)
+	return v.stored(ctx, nk, w, err, queuedRead{}, create)
+}
+
+// queuedRead is nk's first outbox entry, when the read of nk's live data
+// key copy brought it along (read), so that it is not read again.
+type queuedRead struct {
+	kvs  []store.KV
+	read bool
 }
 
 // stored makes nk's Key from its wrapped form w as read from the state
 // store (err is the read's error); when the state store has none it looks
-// in the outbox and the history store, and with create makes a fresh key
-// when nk has none anywhere.
-func (v *Vault) stored(ctx context.Context, nk string, w []byte, err error, create bool) (*Key, error) {
+// in the outbox (q, if read already) and the history store, and with
+// create makes a fresh key when nk has none anywhere.
+func (v *Vault) stored(ctx context.Context, nk string, w []byte, err error, q queuedRead, create bool) (*Key, error) {
 	if errors.Is(err, store.ErrNotFound) {
-		w, err = v.durableKey(ctx, nk)
+		w, err = v.durableKey(ctx, nk, q)
 		if errors.Is(err, ErrNoKey) && create {
 			dk := make([]byte, dataKeySize)
 			mustRandom(dk)
@@ -246,11 +254,15 @@ func (v *Vault) stored(ctx context.Context, nk string, w []byte, err error, crea
 }
 
 // durableKey reads nk's wrapped data key from the outbox (a write not yet
-// in the history store) or the history store, or fails with ErrNoKey.
-func (v *Vault) durableKey(ctx context.Context, nk string) ([]byte, error) {
-	kvs, _, err := v.st.ListPage(ctx, outboxPrefix+nk+"/", "", 1)
-	if err != nil {
-		return nil, fmt.Errorf("privacy: data key: %w", err)
+// in the history store; q, unless it was read already) or the history
+// store, or fails with ErrNoKey.
+func (v *Vault) durableKey(ctx context.Context, nk string, q queuedRead) ([]byte, error) {
+	kvs := q.kvs
+	if !q.read {
+		var err error
+		if kvs, _, err = v.st.ListPage(ctx, queuedPrefix(nk), "", 1); err != nil {
+			return nil, fmt.Errorf("privacy: data key: %w", err)
+		}
 	}
 	if len(kvs) > 0 {
 		if p, err := decodePending(kvs[0].Value); err == nil && len(p.DataKey) > 0 {
@@ -297,14 +309,23 @@ func (v *Vault) unwrapped(nk string, w []byte) (*Key, error) {
 // no error. While the number is being erased Write waits, and fails with
 // ErrErasing if ctx ends first.
 //
-// An uncached key is read serializably (no round of consensus): a stale
-// read only costs one more attempt, as a changed key does.
+// An uncached key is read serializably (no round of consensus), its live
+// copy and the number's outbox together in one read: a stale read only
+// costs one more attempt, as a changed key does.
 func (v *Vault) Write(ctx context.Context, nk string, live time.Duration, build func(k *Key) (store.Txn, error)) (store.TxnResult, error) {
 	dkKey, guard := dataKeyKey(nk), guardKey(nk)
 	k := v.cached(nk)
 	if k == nil {
-		w, _, err := v.st.GetSerializable(ctx, dkKey)
-		if k, err = v.stored(ctx, nk, w, err, true); err != nil {
+		kv, queued, _, err := v.st.GetWithPage(ctx, dkKey, queuedPrefix(nk), 1)
+		var w []byte
+		if err == nil {
+			if kv != nil {
+				w = kv.Value
+			} else {
+				err = store.ErrNotFound
+			}
+		}
+		if k, err = v.stored(ctx, nk, w, err, queuedRead{kvs: queued, read: true}, true); err != nil {
 			return store.TxnResult{}, err
 		}
 	}
@@ -336,7 +357,7 @@ func (v *Vault) Write(ctx context.Context, nk string, live time.Duration, build 
 				return store.TxnResult{}, err
 			}
 			w, _, err := v.st.Get(ctx, dkKey)
-			if k, err = v.stored(ctx, nk, w, err, true); err != nil {
+			if k, err = v.stored(ctx, nk, w, err, queuedRead{}, true); err != nil {
 				return store.TxnResult{}, err
 			}
 			continue
@@ -350,7 +371,7 @@ func (v *Vault) Write(ctx context.Context, nk string, live time.Duration, build 
 		if !held {
 			readErr = store.ErrNotFound
 		}
-		if k, err = v.stored(ctx, nk, cur.Value, readErr, true); err != nil {
+		if k, err = v.stored(ctx, nk, cur.Value, readErr, queuedRead{}, true); err != nil {
 			return store.TxnResult{}, err
 		}
 	}

@@ -133,6 +133,31 @@ func TestVaultWriteKeepsTheKeyWithTheData(t *testing.T) {
 	}
 }
 
+// TestVaultWriteFindsTheKeyInTheOutbox writes, on another node, a new
+// record of a number whose live key copy is gone while its last entry
+// still waits in the outbox: the write reads both in one go and keeps the
+// key the outbox holds, so that both records open with it.
+func TestVaultWriteFindsTheKeyInTheOutbox(t *testing.T) {
+	st := storetest.New(t)
+	a := newVault(t, st, key(1))
+	addVerification(t, a, st, testNumber, "v1")
+	if _, err := st.DeletePrefix(t.Context(), dataKeyPrefix); err != nil {
+		t.Fatal(err)
+	}
+	b := newVault(t, st, key(1))
+	addVerification(t, b, st, testNumber, "v2")
+	k, err := newVault(t, st, key(1)).Key(t.Context(), a.idx.Of(testNumber), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"v1", "v2"} {
+		sealed, _, _ := st.Get(t.Context(), "v/"+id)
+		if p, err := k.OpenPersonal(id, sealed); err != nil || p.Number != testNumber {
+			t.Fatalf("open %s with the number's key: %+v %v", id, p, err)
+		}
+	}
+}
+
 func TestVaultWriteAfterAnErasureElsewhereMakesANewKey(t *testing.T) {
 	st := storetest.New(t)
 	a, b := newVault(t, st, key(1)), newVault(t, st, key(1))

@@ -58,6 +58,38 @@ func (s *Store) get(ctx context.Context, key string, local bool) ([]byte, int64,
 	return kv.Value, kv.ModRevision, nil
 }
 
+// GetWithPage reads, in one serializable read-only transaction (one round
+// trip, no round of consensus, both at the same revision), key and the
+// first limit keys starting with prefix: GetSerializable and ListPage from
+// prefix's first key together. kv is nil when key is absent (not an
+// error); more reports whether keys beyond the page start with prefix.
+// Like GetSerializable it may be a little behind the cluster: use it where
+// a later compare-and-swap catches a stale answer.
+func (s *Store) GetWithPage(ctx context.Context, key, prefix string, limit int64) (kv *KV, page []KV, more bool, err error) {
+	ctx, cancel := s.reqCtx(ctx)
+	defer cancel()
+	if err := ctx.Err(); err != nil { // a local read may not look at ctx
+		return nil, nil, false, wrapErr("get with page", key, err)
+	}
+	p := s.abs(prefix)
+	resp, err := s.cli.Txn(ctx).Then(
+		clientv3.OpGet(s.abs(key), clientv3.WithSerializable()),
+		clientv3.OpGet(p, clientv3.WithRange(clientv3.GetPrefixRangeEnd(p)), clientv3.WithLimit(limit), clientv3.WithSerializable()),
+	).Commit()
+	if err != nil {
+		return nil, nil, false, wrapErr("get with page", key, err)
+	}
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		kv = &KV{Key: key, Value: kvs[0].Value, Rev: kvs[0].ModRevision, Version: kvs[0].Version}
+	}
+	r := resp.Responses[1].GetResponseRange()
+	page = make([]KV, len(r.Kvs))
+	for i, x := range r.Kvs {
+		page[i] = KV{Key: s.rel(x.Key), Value: x.Value, Rev: x.ModRevision, Version: x.Version}
+	}
+	return kv, page, r.More, nil
+}
+
 // Create stores val under key only if key is absent; the error wraps
 // ErrExists otherwise. ttl is as for Put.
 func (s *Store) Create(ctx context.Context, key string, val []byte, ttl time.Duration) error {

@@ -116,6 +116,56 @@ func TestListAndDeletePrefix(t *testing.T) {
 	}
 }
 
+func TestGetWithPageReadsAKeyAndAPrefixTogether(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := t.Context()
+	for _, k := range []string{"d/x", "o/x/1", "o/x/2", "o/x/3", "o/xy/1", "o/y/1"} {
+		if err := s.Put(ctx, k, []byte("val-"+k), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		key, prefix string
+		limit       int64
+		wantKV      string // "" for absent
+		wantPage    []string
+		wantMore    bool
+	}{
+		{"d/x", "o/x/", 2, "val-d/x", []string{"o/x/1", "o/x/2"}, true},
+		{"d/x", "o/x/", 3, "val-d/x", []string{"o/x/1", "o/x/2", "o/x/3"}, false},
+		{"d/y", "o/y/", 1, "", []string{"o/y/1"}, false},
+		{"d/z", "o/z/", 1, "", nil, false},
+	}
+	for _, tt := range tests {
+		kv, page, more, err := s.GetWithPage(ctx, tt.key, tt.prefix, tt.limit)
+		if err != nil {
+			t.Fatalf("GetWithPage(%q, %q, %d): %v", tt.key, tt.prefix, tt.limit, err)
+		}
+		switch {
+		case tt.wantKV == "" && kv != nil:
+			t.Errorf("GetWithPage(%q): key = %+v, want absent", tt.key, kv)
+		case tt.wantKV != "" && (kv == nil || string(kv.Value) != tt.wantKV || kv.Key != tt.key || kv.Rev <= 0):
+			t.Errorf("GetWithPage(%q): key = %+v, want value %q", tt.key, kv, tt.wantKV)
+		}
+		var got []string
+		for _, p := range page {
+			got = append(got, p.Key)
+			if string(p.Value) != "val-"+p.Key || p.Rev <= 0 {
+				t.Errorf("GetWithPage(%q): page entry %+v, want value %q and rev > 0", tt.key, p, "val-"+p.Key)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(tt.wantPage, ",") || more != tt.wantMore {
+			t.Errorf("GetWithPage(%q, %q, %d) page = %v, more %v; want %v, %v", tt.key, tt.prefix, tt.limit, got, more, tt.wantPage, tt.wantMore)
+		}
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, _, err := s.GetWithPage(done, "d/x", "o/x/", 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("GetWithPage with an ended context: %v, want context.Canceled", err)
+	}
+}
+
 func TestErrorsNameOpAndKey(t *testing.T) {
 	t.Parallel()
 	s := storetest.New(t)
