@@ -27,17 +27,20 @@ type stepResult struct {
 	// embedded etcd's: WAL fdatasync and bbolt commits.
 	serverCreate, storeTxn, leaseGrant hist
 	walFsync, backendCommit            hist
-	schedLag                           dist
-	serverCPU                          float64 // cores, over the step and its drain
-	cpuPerVerify                       time.Duration
-	carrierCPU                         float64
-	selfCPU                            float64
-	machineCPU                         float64 // every process on the machine, in cores
-	sippFailed                         int     // calls SIPp itself counted failed during the step (see its errors.log)
-	rss, hwm                           int64
-	threads, fds                       int
-	log                                logSummary
-	perfTop                            string
+	// historyWrites is how many history entries the server wrote to the
+	// history store over the step and its drain (-1: unknown).
+	historyWrites int64
+	schedLag      dist
+	serverCPU     float64 // cores, over the step and its drain
+	cpuPerVerify  time.Duration
+	carrierCPU    float64
+	selfCPU       float64
+	machineCPU    float64 // every process on the machine, in cores
+	sippFailed    int     // calls SIPp itself counted failed during the step (see its errors.log)
+	rss, hwm      int64
+	threads, fds  int
+	log           logSummary
+	perfTop       string
 }
 
 // measure runs one step against the server and gathers its figures. With
@@ -52,6 +55,7 @@ func measure(ctx context.Context, d *driver, srv *server, carrier *sipp, s *step
 	_, sippFailed0, _ := sippCounts(carrier)
 	h0, _ := scrapeHists(ctx, http.DefaultClient, srv.base+"/metrics", histCreate, histStoreTxn, histLeaseGrant)
 	e0, _ := scrapeHists(ctx, srv.etcd, etcdMetricsURL, histWALFsync, histBackendCommit)
+	w0 := srv.historyWritten(ctx)
 
 	var perfDone chan string
 	if perfFile != "" {
@@ -82,6 +86,7 @@ func measure(ctx context.Context, d *driver, srv *server, carrier *sipp, s *step
 	_, sippFailed1, _ := sippCounts(carrier)
 	h1, herr := scrapeHists(ctx, http.DefaultClient, srv.base+"/metrics", histCreate, histStoreTxn, histLeaseGrant)
 	e1, eerr := scrapeHists(ctx, srv.etcd, etcdMetricsURL, histWALFsync, histBackendCommit)
+	w1 := srv.historyWritten(ctx)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,6 +97,10 @@ func measure(ctx context.Context, d *driver, srv *server, carrier *sipp, s *step
 		serverCPU: cpuShare(p0, p1), carrierCPU: cpuShare(c0, c1), selfCPU: cpuShare(me0, me1),
 		machineCPU: busyCores(m0, m1), sippFailed: sippFailed1 - sippFailed0,
 		rss: p1.RSS, hwm: p1.HWM, threads: p1.Threads, fds: p1.FDs,
+		historyWrites: -1,
+	}
+	if w0 >= 0 && w1 >= 0 {
+		r.historyWrites = w1 - w0
 	}
 	if herr == nil && len(h0) == 3 {
 		r.serverCreate, r.storeTxn, r.leaseGrant = h1[0].minus(h0[0]), h1[1].minus(h0[1]), h1[2].minus(h0[2])
@@ -154,6 +163,9 @@ func (r stepResult) print(ceil *ceilingResult) {
 	fmt.Printf("  etcd WAL fdatasync:            %s\n", r.walFsync)
 	fmt.Printf("  etcd backend (bbolt) commits:  %s\n", r.backendCommit)
 	fmt.Printf("load generator lateness:        %s\n", r.schedLag)
+	if r.historyWrites >= 0 && r.verified > 0 {
+		fmt.Printf("history store: %d entries written, %.2f per verification\n", r.historyWrites, float64(r.historyWrites)/float64(r.verified))
+	}
 	fmt.Printf("ringproof CPU %.2f cores (%.0f µs CPU per verification), RSS %s, peak RSS (VmHWM) %s, %d threads, %d fds\n",
 		r.serverCPU, float64(r.cpuPerVerify.Microseconds()), mb(r.rss), mb(r.hwm), r.threads, r.fds)
 	fmt.Printf("ringproof GC (gctrace): %d GCs, live heap after GC max %d MB, last %d MB, GC CPU since start %d%%\n",

@@ -337,6 +337,28 @@ func (s *server) historyStats(ctx context.Context) (pending, dbBytes int64) {
 	return pending, dbBytes
 }
 
+// historyWritten reads from the server's /metrics how many history entries
+// it has written to the history store (ringproof_history_writes_total,
+// result written); -1 if it cannot.
+func (s *server) historyWritten(ctx context.Context) int64 {
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/metrics", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), `ringproof_history_writes_total{result="written"} `); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return int64(f)
+			}
+		}
+	}
+	return -1
+}
+
 // storeStats reads from the embedded etcd's metrics how many keys it holds
 // (etcd_debugging_mvcc_keys_total) and the size of its database file
 // (etcd_mvcc_db_total_size_in_bytes); -1 for what it cannot read.
