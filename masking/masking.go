@@ -396,13 +396,14 @@ func (s *Service) End(ctx context.Context, id string) (*Session, error) {
 
 // historyOp puts in the outbox the history entry of party (0: a, 1: b) of
 // sess, sealed with the party's data key k; version 1 when the session
-// begins, 2 when it is ended early.
+// begins, 2 when it is ended early. Only the entry of an ended session is
+// final: the writer may hold the first a moment for an early end.
 func (s *Service) historyOp(k *privacy.Key, sess *stored, party int, version int64, ended *time.Time) (store.Op, privacy.Queued, error) {
 	body, err := json.Marshal(privacy.RouteEntry{Session: sess.ID, Proxy: sess.Proxy, CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt, EndedAt: ended})
 	if err != nil {
 		return store.Op{}, privacy.Queued{}, err
 	}
-	return s.vault.ScopedOutbox(k, history.KindMaskingRoute, sess.Service, sess.ID+"."+"ab"[party:party+1], sess.CreatedAt, version, body)
+	return s.vault.ScopedOutbox(k, history.KindMaskingRoute, sess.Service, sess.ID+"."+"ab"[party:party+1], sess.CreatedAt, version, ended != nil, body)
 }
 
 // Owns reports whether dialled is a proxy number.

@@ -11,8 +11,8 @@ import (
 // Listing verifications. The history store is the authority: it holds
 // every verification for the retention period, each at its latest write
 // but for those still on their way there, whose latest write waits in the
-// outbox (outbox.go; a fraction of a second, unless the history store is
-// unreachable). A listing reads both and keeps, for each id, the higher
+// outbox (outbox.go; up to holdMax and a batch, unless the history store
+// is unreachable). A listing reads both and keeps, for each id, the higher
 // version, so that it sees a verification from the moment its create
 // committed, as it stands now.
 

@@ -15,8 +15,9 @@ import (
 // transaction, its history entry under outbox/<number key>/<id>: the
 // entry as the history store will keep it, with the number's wrapped data
 // key. The node's writer (writer.go) then copies queued entries to the
-// history store in batches and deletes them from the outbox, each only if
-// it was not written again meanwhile. An entry whose node died before that
+// history store in batches, holding a while those whose record may still
+// change, and deletes them from the outbox, each only if it was not
+// written again meanwhile. An entry whose node died before that
 // stays in the outbox until another node's writer (or the same node,
 // restarted) sweeps it up. The record itself may expire before its entry
 // leaves the outbox; the entry holds everything the history needs.
@@ -44,6 +45,11 @@ type Pending struct {
 	DataKey []byte `json:"data_key"`
 	// Queued is when it was put in the outbox.
 	Queued time.Time `json:"queued"`
+	// Final means the record will not change again (a verification
+	// decided, a masking route ended): the writer copies it at once rather
+	// than hold it for a later change (writer.go). Entries written before
+	// the field existed read as not final.
+	Final bool `json:"final,omitempty"`
 	// Deliveries are the webhook deliveries of the changes the entry
 	// records (package webhook), enqueued with it: every delivery so far,
 	// since a later write of the entry replaces an earlier one still
@@ -74,24 +80,26 @@ type Queued struct {
 // Outbox returns the operation that puts a history entry in the outbox,
 // for a transaction that writes the record it describes. k is the data key
 // of the entry's number (its wrapped form goes with it); version must grow
-// with every write of the same id; body is the entry itself (JSON whose
-// personal parts k sealed). Retention runs from created. deliveries, if
-// any, reach the webhook queue in the same history-store transaction as
-// the entry.
-func (v *Vault) Outbox(k *Key, kind, id string, created time.Time, version int64, body []byte, deliveries ...history.Delivery) (store.Op, Queued, error) {
-	return v.ScopedOutbox(k, kind, "", id, created, version, body, deliveries...)
+// with every write of the same id; final says the record will not change
+// again (its entry is then copied to the history store at once, where
+// otherwise it may wait a little for a later change to replace it); body
+// is the entry itself (JSON whose personal parts k sealed). Retention runs
+// from created. deliveries, if any, reach the webhook queue in the same
+// history-store transaction as the entry, without waiting.
+func (v *Vault) Outbox(k *Key, kind, id string, created time.Time, version int64, final bool, body []byte, deliveries ...history.Delivery) (store.Op, Queued, error) {
+	return v.ScopedOutbox(k, kind, "", id, created, version, final, body, deliveries...)
 }
 
 // ScopedOutbox is Outbox for an entry listed under scope (a verification's
 // service; history.Entry.Scope).
-func (v *Vault) ScopedOutbox(k *Key, kind, scope, id string, created time.Time, version int64, body []byte, deliveries ...history.Delivery) (store.Op, Queued, error) {
+func (v *Vault) ScopedOutbox(k *Key, kind, scope, id string, created time.Time, version int64, final bool, body []byte, deliveries ...history.Delivery) (store.Op, Queued, error) {
 	w := k.wrapped
 	if w == nil {
 		w = k.stored
 	}
 	p := &Pending{
 		Kind: kind, Scope: scope, ID: id, NumberKey: k.nk, CreatedAt: created.UTC(), ExpiresAt: created.Add(v.retention).UTC(),
-		Version: version, Body: body, DataKey: w, Queued: v.now().UTC(), Deliveries: deliveries,
+		Version: version, Body: body, DataKey: w, Queued: v.now().UTC(), Final: final, Deliveries: deliveries,
 	}
 	val, err := json.Marshal(p)
 	if err != nil {

@@ -146,7 +146,7 @@ func NewVault(st Store, c VaultConfig) (*Vault, error) {
 		places: c.Places, log: c.Log, now: time.Now,
 		cache: make(map[string]cachedKey),
 	}
-	v.writer = newWriter(st, c.History, c.Log)
+	v.writer = newWriter(st, c.History, c.Log, func() time.Time { return v.now() })
 	return v, nil
 }
 

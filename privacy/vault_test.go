@@ -72,7 +72,7 @@ func addVerification(t *testing.T, v *Vault, st *store.Store, number, id string)
 		}
 		e, _ := json.Marshal(Entry{ID: id, Method: "flashcall", Status: "pending", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute),
 			Keys: map[string]string{"verifications": "v/" + id}, Sealed: sealed})
-		op, queued, err := v.Outbox(k, history.KindVerification, id, time.Now(), 1, e)
+		op, queued, err := v.Outbox(k, history.KindVerification, id, time.Now(), 1, false, e)
 		if err != nil {
 			return store.Txn{}, err
 		}

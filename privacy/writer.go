@@ -14,14 +14,26 @@ import (
 
 // writer copies history entries from the outbox to the history store, in
 // batches, off the request path (see outbox.go).
+//
+// A record changes a few times in its life (a verification is created,
+// its call rings and ends, its code is checked), and each change puts its
+// entry in the outbox again. So that the history store gets the entry once
+// rather than once per change, the writer holds an entry that may still
+// change (not final, no webhook deliveries) for up to holdMax: a later
+// change replaces it in the queue, and the final one is written at once.
+// What is held stays in the outbox meanwhile: a crash loses nothing.
 type writer struct {
 	st   Store
 	hist history.Store
 	log  *slog.Logger
+	now  func() time.Time
 	kick chan struct{}
 
 	mu    sync.Mutex
 	queue map[string]queued // by outbox key: the latest write of each
+	// urgent counts the queued entries written at the next flush whatever
+	// their age (see urgent).
+	urgent int
 	// observe, if set, is told of every batch written to the history
 	// store.
 	observe func(d time.Duration, entries int, err error)
@@ -32,13 +44,33 @@ type writer struct {
 type queued struct {
 	p   *Pending
 	rev int64 // the state store revision that wrote it to the outbox
+	// since is when the entry's first write this node queued was put in
+	// the outbox: holdMax runs from it, so that later writes do not hold
+	// it longer.
+	since time.Time
 }
+
+// urgent reports whether p is written at the next flush, not held: its
+// record will not change again (final), or it carries webhook deliveries,
+// which must not wait.
+func urgent(p *Pending) bool { return p.Final || len(p.Deliveries) > 0 }
 
 const (
 	// flushEvery is how often queued entries are written at the latest.
 	flushEvery = 100 * time.Millisecond
-	// batchMax bounds one batch; a queue this long is written at once.
+	// holdMax is how long an entry that is not urgent may be held for its
+	// record's later changes. A verification is usually checked, or
+	// expires unchecked, well within it; it must stay far below sweepAge
+	// (with flushEvery and a slow batch on top) so that no other node's
+	// sweep takes over an entry this node holds and writes it twice.
+	holdMax = 2 * time.Second
+	// batchMax bounds one batch; this many urgent entries are written at
+	// once.
 	batchMax = 512
+	// heldMax bounds the queue: a queue this long is written without
+	// regard to holding, batchMax at a time. Near 500 verifications/s, one
+	// holdMax of them is about 1,000 entries.
+	heldMax = 4 * batchMax
 	// sweepEvery is how often the outbox is searched for entries that no
 	// writer is taking care of (their node died).
 	sweepEvery = 5 * time.Second
@@ -51,25 +83,42 @@ const (
 	sweepMax  = 20 * sweepPage
 )
 
-func newWriter(st Store, hist history.Store, log *slog.Logger) *writer {
-	return &writer{st: st, hist: hist, log: log, kick: make(chan struct{}, 1), queue: make(map[string]queued)}
+func newWriter(st Store, hist history.Store, log *slog.Logger, now func() time.Time) *writer {
+	return &writer{st: st, hist: hist, log: log, now: now, kick: make(chan struct{}, 1), queue: make(map[string]queued)}
 }
 
 // add queues p, put in the outbox under key at revision rev, unless a
 // later write of it is queued already.
 func (w *writer) add(key string, p *Pending, rev int64) {
 	w.mu.Lock()
-	if q, ok := w.queue[key]; !ok || q.rev < rev {
-		w.queue[key] = queued{p: p, rev: rev}
-	}
-	n := len(w.queue)
+	w.put(key, queued{p: p, rev: rev, since: p.Queued})
+	kick := w.urgent >= batchMax || len(w.queue) >= heldMax
 	w.mu.Unlock()
-	if n >= batchMax {
+	if kick {
 		select {
 		case w.kick <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// put queues q under key unless a later write of it is queued already; q
+// replacing an earlier write keeps that one's since. w.mu must be held.
+func (w *writer) put(key string, q queued) {
+	cur, ok := w.queue[key]
+	if ok {
+		if cur.rev >= q.rev {
+			return
+		}
+		q.since = cur.since
+		if urgent(cur.p) {
+			w.urgent--
+		}
+	}
+	if urgent(q.p) {
+		w.urgent++
+	}
+	w.queue[key] = q
 }
 
 // Run writes queued history to the history store until ctx ends, then
@@ -88,7 +137,7 @@ func (v *Vault) Run(ctx context.Context) {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			for w.pending() > 0 && fctx.Err() == nil {
-				if w.flush(fctx) != nil {
+				if _, err := w.flush(fctx, true); err != nil {
 					break
 				}
 			}
@@ -100,16 +149,19 @@ func (v *Vault) Run(ctx context.Context) {
 			w.sweep(ctx, sweepAge)
 			continue
 		}
-		for w.flush(ctx) == nil && w.pending() >= batchMax {
+		for {
+			if full, err := w.flush(ctx, false); err != nil || !full {
+				break
+			}
 		}
 	}
 }
 
-// Flush writes everything queued on this node to the history store now
-// (for tests, and for commands that must see it there).
+// Flush writes everything queued on this node to the history store now,
+// held entries too (for tests, and for commands that must see it there).
 func (v *Vault) Flush(ctx context.Context) error {
 	for v.writer.pending() > 0 {
-		if err := v.writer.flush(ctx); err != nil {
+		if _, err := v.writer.flush(ctx, true); err != nil {
 			return err
 		}
 	}
@@ -151,24 +203,39 @@ func (w *writer) pending() int {
 }
 
 // flush writes up to batchMax queued entries to the history store, then
-// deletes them from the outbox. On failure they stay queued (unless a
-// later write replaced them) and the error is returned.
-func (w *writer) flush(ctx context.Context) error {
+// deletes them from the outbox: with all, any; otherwise those urgent or
+// held for holdMax already (any, should the queue have grown to heldMax).
+// On failure they stay queued (unless a later write replaced them) and the
+// error is returned. full reports that a whole batch was taken: more may
+// be ready.
+func (w *writer) flush(ctx context.Context, all bool) (full bool, err error) {
 	w.mu.Lock()
 	if len(w.queue) == 0 {
 		w.mu.Unlock()
-		return nil
+		return false, nil
 	}
+	all = all || len(w.queue) >= heldMax
+	held := w.now().Add(-holdMax)
 	taken := make(map[string]queued, min(len(w.queue), batchMax))
 	for k, q := range w.queue {
+		if !all && !urgent(q.p) && q.since.After(held) {
+			continue
+		}
 		taken[k] = q
 		delete(w.queue, k)
+		if urgent(q.p) {
+			w.urgent--
+		}
 		if len(taken) == batchMax {
 			break
 		}
 	}
 	observe := w.observe
 	w.mu.Unlock()
+	if len(taken) == 0 {
+		return false, nil
+	}
+	full = len(taken) == batchMax
 
 	var b history.Batch
 	keys := map[string]bool{} // number key + wrapped key, written once
@@ -190,12 +257,12 @@ func (w *writer) flush(ctx context.Context) error {
 		w.failed.Add(1)
 		w.requeue(taken)
 		w.log.Warn("history: write failed; entries stay queued", "entries", len(b.Entries), "err", err)
-		return err
+		return false, err
 	}
 	w.written.Add(int64(res.Entries))
 	w.refused.Add(int64(res.Refused))
 	w.unqueue(ctx, taken)
-	return nil
+	return full, nil
 }
 
 // requeue puts back entries a failed batch held, unless later writes of
@@ -204,9 +271,7 @@ func (w *writer) requeue(taken map[string]queued) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for k, q := range taken {
-		if cur, ok := w.queue[k]; !ok || cur.rev < q.rev {
-			w.queue[k] = q
-		}
+		w.put(k, q)
 	}
 }
 
@@ -225,7 +290,8 @@ func (w *writer) unqueue(ctx context.Context, taken map[string]queued) {
 
 // sweep queues outbox entries older than minAge that this node does not
 // hold already (those of a node that died, or of this node before a
-// restart), and writes them.
+// restart), and writes them: with minAge 0 (at start) everything queued,
+// otherwise what is ready (swept entries are, being older than holdMax).
 func (w *writer) sweep(ctx context.Context, minAge time.Duration) {
 	from, seen := "", 0
 	cutoff := time.Now().Add(-minAge)
@@ -254,7 +320,7 @@ func (w *writer) sweep(ctx context.Context, minAge time.Duration) {
 		from = kvs[len(kvs)-1].Key + "\x00"
 	}
 	for w.pending() > 0 && ctx.Err() == nil {
-		if w.flush(ctx) != nil {
+		if full, err := w.flush(ctx, minAge == 0); err != nil || (!full && minAge > 0) {
 			return
 		}
 	}

@@ -319,7 +319,7 @@ func (s *Service) outboxOp(k *privacy.Key, r *record) (store.Op, privacy.Queued,
 	if err != nil {
 		return store.Op{}, privacy.Queued{}, err
 	}
-	return s.vault.ScopedOutbox(k, history.KindVerification, r.Service, r.ID, r.CreatedAt, r.Seq, val, hooks...)
+	return s.vault.ScopedOutbox(k, history.KindVerification, r.Service, r.ID, r.CreatedAt, r.Seq, r.Status.Final(), val, hooks...)
 }
 
 // RateLimitPrefix is where per-number rate limits live: RateLimitPrefix +
