@@ -37,3 +37,12 @@ func Listeners(s *Store) (clients, peers []string) {
 func WithSpaceCheckEvery(d time.Duration) Option {
 	return func(s *Store) { s.spaceCheckEvery = d }
 }
+
+// HookJoins has queued told the length of the queue of transactions to
+// join after each one arrives, and committing called before each batch of
+// n is committed. Set it before any write.
+func HookJoins(s *Store, queued, committing func(n int)) {
+	s.comb.mu.Lock()
+	s.comb.queued, s.comb.committing = queued, committing
+	s.comb.mu.Unlock()
+}

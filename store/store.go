@@ -46,6 +46,8 @@ type Store struct {
 	log        *slog.Logger
 	leases     *leaseCache
 	observer   Observer // or nil
+	// comb joins the transactions of Apply and Update (combine.go).
+	comb combiner
 	// spaceCheckEvery paces the embedded store's recovery from a full
 	// quota (alarm.go).
 	spaceCheckEvery time.Duration

@@ -114,7 +114,7 @@ func (s *Store) Apply(ctx context.Context, t Txn) (TxnResult, error) {
 	}
 	var res TxnResult
 	err := s.withLeases(ctx, t.Then, func(etcdOps []clientv3.Op) error {
-		resp, err := s.cli.Txn(ctx).If(cmps...).Then(etcdOps...).Else(reads...).Commit()
+		resp, err := s.txn(ctx, cmps, etcdOps, reads)
 		if err != nil {
 			return err
 		}

@@ -103,11 +103,9 @@ func (s *Store) update(ctx context.Context, key string, cur []byte, rev int64, f
 		var resp *clientv3.TxnResponse
 		err = s.withLeases(ctx, also, func(alsoOps []clientv3.Op) (err error) {
 			then := append([]clientv3.Op{clientv3.OpPut(k, string(next), clientv3.WithIgnoreLease())}, alsoOps...)
-			resp, err = s.cli.Txn(ctx).
-				If(clientv3.Compare(clientv3.ModRevision(k), "=", rev)).
-				Then(then...).
-				Else(clientv3.OpGet(k)).
-				Commit()
+			resp, err = s.txn(ctx,
+				[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)},
+				then, []clientv3.Op{clientv3.OpGet(k)})
 			return err
 		})
 		if err != nil {

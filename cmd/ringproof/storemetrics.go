@@ -14,7 +14,7 @@ import (
 type storeMetrics struct {
 	s *server
 
-	keys, dbBytes, outbox, queued, writes *prometheus.Desc
+	keys, dbBytes, outbox, queued, writes, joined, joins *prometheus.Desc
 }
 
 func newStoreMetrics(s *server) *storeMetrics {
@@ -26,12 +26,16 @@ func newStoreMetrics(s *server) *storeMetrics {
 		queued:  prometheus.NewDesc("ringproof_history_queued", "History entries this node holds to write to the history store.", nil, nil),
 		writes: prometheus.NewDesc("ringproof_history_writes_total",
 			"History entries written to the history store by this node, by result: written, refused (their number was erased meanwhile); failed counts failed batches.", []string{"result"}, nil),
+		joined: prometheus.NewDesc("ringproof_store_txn_joined_total",
+			"State-store transactions of this node committed together with others in one etcd transaction (group commit: those that arrived while one was in flight).", nil, nil),
+		joins: prometheus.NewDesc("ringproof_store_txn_joins_total",
+			"etcd transactions that carried several of this node's transactions together; joined/joins is the mean group size.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (m *storeMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.keys, m.dbBytes, m.outbox, m.queued, m.writes} {
+	for _, d := range []*prometheus.Desc{m.keys, m.dbBytes, m.outbox, m.queued, m.writes, m.joined, m.joins} {
 		ch <- d
 	}
 }
@@ -45,6 +49,9 @@ func (m *storeMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.writes, prometheus.CounterValue, float64(ws.Written), "written")
 	ch <- prometheus.MustNewConstMetric(m.writes, prometheus.CounterValue, float64(ws.Refused), "refused")
 	ch <- prometheus.MustNewConstMetric(m.writes, prometheus.CounterValue, float64(ws.Failed), "failed")
+	joined, joins := m.s.store.JoinStats()
+	ch <- prometheus.MustNewConstMetric(m.joined, prometheus.CounterValue, float64(joined))
+	ch <- prometheus.MustNewConstMetric(m.joins, prometheus.CounterValue, float64(joins))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if n, err := m.s.store.Count(ctx, ""); err == nil {
