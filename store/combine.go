@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -36,6 +37,24 @@ const (
 	joinMaxBytes   = 512 << 10
 )
 
+// Patient returns a context under which the writes of Apply and Update may
+// wait up to wait to be committed together with others (see Group commit
+// above): for writes nobody waits for, such as a call's events, which so
+// go in the transaction of the next write that cannot wait, or with the
+// others that came meanwhile. Nothing waits while a transaction is in
+// flight anyway.
+func Patient(ctx context.Context, wait time.Duration) context.Context {
+	return context.WithValue(ctx, patienceKey{}, wait)
+}
+
+type patienceKey struct{}
+
+// patience is how long a write under ctx may wait for company (Patient).
+func patience(ctx context.Context) time.Duration {
+	d, _ := ctx.Value(patienceKey{}).(time.Duration)
+	return d
+}
+
 // errAlone tells a member of a joined transaction whose conditions failed
 // to commit its own transaction alone.
 var errAlone = errors.New("store: joined transaction failed; commit alone")
@@ -45,6 +64,10 @@ type combiner struct {
 	mu      sync.Mutex
 	queue   []*member
 	leading bool // a goroutine is committing queued members
+	// timer leads the queue at wake (zero: not set), for the patient
+	// members in it, unless a leader comes first.
+	timer *time.Timer
+	wake  time.Time
 	// joined counts transactions committed joined with others, and
 	// groups the joined transactions they went in (for tests and metrics).
 	joined, groups int64
@@ -97,8 +120,25 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, then, els []client
 	c := &s.comb
 	c.mu.Lock()
 	c.queue = append(c.queue, m)
-	lead, n := !c.leading, len(c.queue)
-	c.leading = true
+	n := len(c.queue)
+	lead := false
+	switch wait := patience(ctx); {
+	case c.leading:
+	case wait > 0 && n < joinMaxMembers:
+		// Nothing in flight, and m may wait for company: whatever
+		// comes within wait (or is led by a write that cannot wait)
+		// goes with it.
+		if at := time.Now().Add(wait); c.wake.IsZero() || at.Before(c.wake) {
+			if c.timer == nil {
+				c.timer = time.AfterFunc(wait, s.leadLate)
+			} else {
+				c.timer.Reset(wait)
+			}
+			c.wake = at
+		}
+	default:
+		lead, c.leading = true, true
+	}
 	queued := c.queued
 	c.mu.Unlock()
 	if queued != nil {
@@ -117,6 +157,21 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, then, els []client
 		return s.cli.Txn(ctx).If(cmps...).Then(then...).Else(els...).Commit()
 	}
 	return m.resp, m.err
+}
+
+// leadLate leads the queue when the wait of a patient transaction is over,
+// unless a leader came meanwhile.
+func (s *Store) leadLate() {
+	c := &s.comb
+	c.mu.Lock()
+	c.wake = time.Time{}
+	if c.leading || len(c.queue) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.leading = true
+	c.mu.Unlock()
+	s.lead(nil)
 }
 
 // lead commits queued members, a batch at a time, until own (the leader's

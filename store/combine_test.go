@@ -230,3 +230,44 @@ func TestJoinedUpdatesUnderContention(t *testing.T) {
 		t.Fatalf("counted %d increments, want %d", total, writers*each)
 	}
 }
+
+// TestPatientWriteGoesWithTheNext: a patient write waits for the next
+// write that cannot wait, and both go in one transaction; alone, it is
+// committed once its wait is over.
+func TestPatientWriteGoesWithTheNext(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := t.Context()
+	if err := s.Put(ctx, "rec", []byte("0"), 0); err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{})
+	sizes := make(chan int, 8)
+	var once sync.Once
+	store.HookJoins(s, func(n int) { once.Do(func() { close(waiting) }) }, func(n int) { sizes <- n })
+	errs := make(chan error, 1)
+	go func() {
+		_, err := s.Update(store.Patient(ctx, time.Minute), "rec", func(cur []byte) ([]byte, error) { return []byte("1"), nil })
+		errs <- err
+	}()
+	<-waiting
+	if _, err := s.Apply(ctx, store.Txn{Then: []store.Op{store.OpPut("other", []byte("x"), 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if n := <-sizes; n != 2 {
+		t.Fatalf("batch of %d, want the patient write with the next", n)
+	}
+	if err := wantValue(ctx, s, "rec", "1"); err != nil {
+		t.Fatal(err)
+	}
+	// Alone, it waits its time and goes.
+	if _, err := s.Update(store.Patient(ctx, 5*time.Millisecond), "rec", func(cur []byte) ([]byte, error) { return []byte("2"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-sizes; n != 1 {
+		t.Fatalf("batch of %d, want 1", n)
+	}
+}

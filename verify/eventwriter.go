@@ -31,6 +31,12 @@ const eventQueue = 32
 // to gather the events of one round trip (ringing, then cancelled).
 const eventLinger = 20 * time.Millisecond
 
+// eventPatience is how long a write of call events may wait to go in one
+// store transaction with other writes (store.Patient): under load, in that
+// of the next create or check, or with other calls' events; a watcher sees
+// the events at most this much later.
+const eventPatience = 10 * time.Millisecond
+
 // newEventWriter starts the writer of rec's call events.
 func (s *Service) newEventWriter(rec *record) *eventWriter {
 	w := &eventWriter{s: s, id: rec.ID, ch: make(chan CallEvent, eventQueue), done: make(chan struct{}),
@@ -112,6 +118,7 @@ func (s *Service) recordEventsFrom(id string, cur []byte, rev int64, batch []Cal
 	defer retry.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
+		ctx = store.Patient(ctx, eventPatience)
 		r, err := s.updateFrom(ctx, id, cur, rev, func(r *record) error {
 			for _, ev := range batch {
 				if !r.hasEvent(ev) {
