@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -62,6 +63,33 @@ func outboxKey(nk, id string) string { return outboxPrefix + nk + "/" + id }
 // queuedPrefix is where nk's outbox entries are.
 func queuedPrefix(nk string) string { return outboxPrefix + nk + "/" }
 
+// encode is json.Marshal(p), less encoding/json's second pass over Body:
+// it validates and compacts a json.RawMessage, and Body is most of an
+// entry, made compact already by json.Marshal (Outbox's contract).
+func (p *Pending) encode() ([]byte, error) {
+	body := bytes.TrimSpace(p.Body)
+	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
+		return nil, fmt.Errorf("body is not a JSON object")
+	}
+	type fields Pending // the same fields, without methods
+	f := fields(*p)
+	f.Body = nil // encoded as null, then replaced
+	head, err := json.Marshal(&f)
+	if err != nil {
+		return nil, err
+	}
+	// No string before it can hold this: quotes in strings are escaped.
+	const null = `,"body":null`
+	i := bytes.Index(head, []byte(null))
+	if i < 0 {
+		return nil, fmt.Errorf("body field not found")
+	}
+	out := make([]byte, 0, len(head)+len(body))
+	out = append(out, head[:i+len(null)-len("null")]...)
+	out = append(out, body...)
+	return append(out, head[i+len(null):]...), nil
+}
+
 func decodePending(val []byte) (*Pending, error) {
 	var p Pending
 	if err := json.Unmarshal(val, &p); err != nil {
@@ -86,6 +114,7 @@ type Queued struct {
 // is the entry itself (JSON whose personal parts k sealed). Retention runs
 // from created. deliveries, if any, reach the webhook queue in the same
 // history-store transaction as the entry, without waiting.
+// body must be a JSON object as json.Marshal makes it (compact).
 func (v *Vault) Outbox(k *Key, kind, id string, created time.Time, version int64, final bool, body []byte, deliveries ...history.Delivery) (store.Op, Queued, error) {
 	return v.ScopedOutbox(k, kind, "", id, created, version, final, body, deliveries...)
 }
@@ -101,7 +130,7 @@ func (v *Vault) ScopedOutbox(k *Key, kind, scope, id string, created time.Time, 
 		Kind: kind, Scope: scope, ID: id, NumberKey: k.nk, CreatedAt: created.UTC(), ExpiresAt: created.Add(v.retention).UTC(),
 		Version: version, Body: body, DataKey: w, Queued: v.now().UTC(), Final: final, Deliveries: deliveries,
 	}
-	val, err := json.Marshal(p)
+	val, err := p.encode()
 	if err != nil {
 		return store.Op{}, Queued{}, fmt.Errorf("privacy: outbox entry: %w", err)
 	}
