@@ -55,7 +55,13 @@ type sqlStore struct {
 	// and preparing is half its cost there. (pgx keeps its own cache of
 	// prepared statements.)
 	dataKey *sql.Stmt
-	d       dialect
+	// insEntries, insDataKeys and insDeliveries write a batch's rows, and
+	// erasedAt, cancelDelivery and replaceDelivery run per row of it; on
+	// SQLite they are prepared once on db (see stmts.go), elsewhere the
+	// statements are nil and their text is run.
+	insEntries, insDataKeys, insDeliveries    rowsStmt
+	erasedAt, cancelDelivery, replaceDelivery *sql.Stmt
+	d                                         dialect
 	// q holds every statement, rewritten for the dialect.
 	q queries
 }
@@ -66,7 +72,8 @@ type queries struct {
 	eraseMark, eraseEntries, eraseDataKey, listErased, countDataKey,
 	expireEntries, expireDataKeys, expireErasures, expireWebhooks, expireIdempotency,
 	appendAudit, auditAll, auditOf, stats, getVersion, putVersion,
-	auditTail, auditAnchor, auditChain, auditKeepFrom, auditLast, expireAudit, putAnchor string
+	auditTail, auditAnchor, auditChain, auditKeepFrom, auditLast, expireAudit, putAnchor,
+	erasedAt, cancelDelivery, replaceDelivery string
 }
 
 func newQueries(d dialect) queries {
@@ -100,13 +107,17 @@ func newQueries(d dialect) queries {
 		stats:             `SELECT kind, COUNT(*), MIN(created_at), MAX(created_at) FROM history_entries GROUP BY kind`,
 		getVersion:        `SELECT value FROM history_meta WHERE name = 'schema_version'`,
 		putVersion:        `INSERT INTO history_meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO NOTHING`,
+		erasedAt:          `SELECT COALESCE(MAX(at), 0) FROM history_erasures WHERE guard = ?`,
+		cancelDelivery:    `DELETE FROM history_webhooks WHERE id = ? AND state = '` + DeliveryPending + `' AND attempts = 0`,
+		replaceDelivery:   replaceScheduled,
 	}
 	if d.dollar {
 		for _, p := range []*string{&q.entries, &q.dataKey, &q.allDataKeys, &q.swapDataKey,
 			&q.eraseMark, &q.eraseEntries, &q.eraseDataKey, &q.listErased, &q.countDataKey,
 			&q.expireEntries, &q.expireDataKeys, &q.expireErasures, &q.expireWebhooks, &q.expireIdempotency,
 			&q.appendAudit, &q.auditAll, &q.auditOf, &q.stats, &q.getVersion, &q.putVersion,
-			&q.auditTail, &q.auditAnchor, &q.auditChain, &q.auditKeepFrom, &q.auditLast, &q.expireAudit, &q.putAnchor} {
+			&q.auditTail, &q.auditAnchor, &q.auditChain, &q.auditKeepFrom, &q.auditLast, &q.expireAudit, &q.putAnchor,
+			&q.erasedAt, &q.cancelDelivery, &q.replaceDelivery} {
 			*p = dollars(*p)
 		}
 	}
@@ -143,6 +154,7 @@ func dollars(q string) string {
 // to this code's version, and a schema newer than this code is refused.
 func open(ctx context.Context, db *sql.DB, d dialect) (*sqlStore, error) {
 	s := &sqlStore{db: db, rd: db, d: d, q: newQueries(d)}
+	s.insEntries.text, s.insDataKeys.text, s.insDeliveries.text = s.insertEntries, s.insertDataKeys, s.insertDeliveries
 	if s.d.seqTaken == nil {
 		s.d.seqTaken = func(error) bool { return false }
 	}
@@ -279,40 +291,27 @@ func pause(ctx context.Context, try int) error {
 	}
 }
 
-// writeChunk bounds the rows one INSERT statement carries.
-const writeChunk = 100
-
 func (s *sqlStore) Write(ctx context.Context, b Batch) (Written, error) {
 	b = b.deduped()
 	var w Written
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		w = Written{}
-		for rows := b.DataKeys; len(rows) > 0; {
-			chunk := rows[:min(len(rows), writeChunk)]
-			rows = rows[len(chunk):]
-			args := make([]any, 0, 5*len(chunk))
-			for _, k := range chunk {
-				args = append(args, k.NumberKey, k.Wrapped, ms(k.Since), ms(k.ExpiresAt), guardOf(k.NumberKey))
-			}
-			n, err := s.exec(ctx, tx, s.insertDataKeys(len(chunk)), args)
-			if err != nil {
-				return fmt.Errorf("data keys: %w", err)
-			}
-			w.DataKeys += int(n)
+		n, err := s.execRows(ctx, tx, &s.insDataKeys, len(b.DataKeys), func(args []any, i int) []any {
+			k := &b.DataKeys[i]
+			return append(args, k.NumberKey, k.Wrapped, ms(k.Since), ms(k.ExpiresAt), guardOf(k.NumberKey))
+		})
+		if err != nil {
+			return fmt.Errorf("data keys: %w", err)
 		}
-		for rows := b.Entries; len(rows) > 0; {
-			chunk := rows[:min(len(rows), writeChunk)]
-			rows = rows[len(chunk):]
-			args := make([]any, 0, 9*len(chunk))
-			for _, e := range chunk {
-				args = append(args, e.ID, e.NumberKey, e.Kind, scopeOf(e), ms(e.CreatedAt), ms(e.ExpiresAt), e.Version, e.Body, guardOf(e.NumberKey))
-			}
-			n, err := s.exec(ctx, tx, s.insertEntries(len(chunk)), args)
-			if err != nil {
-				return fmt.Errorf("entries: %w", err)
-			}
-			w.Entries += int(n)
+		w.DataKeys = int(n)
+		n, err = s.execRows(ctx, tx, &s.insEntries, len(b.Entries), func(args []any, i int) []any {
+			e := &b.Entries[i]
+			return append(args, e.ID, e.NumberKey, e.Kind, scopeOf(*e), ms(e.CreatedAt), ms(e.ExpiresAt), e.Version, e.Body, guardOf(e.NumberKey))
+		})
+		if err != nil {
+			return fmt.Errorf("entries: %w", err)
 		}
+		w.Entries = int(n)
 		if len(b.Deliveries) > 0 {
 			n, err := s.enqueue(ctx, tx, b.Deliveries)
 			if err != nil {
@@ -373,7 +372,11 @@ func (b Batch) deduped() Batch {
 }
 
 func (s *sqlStore) exec(ctx context.Context, tx *sql.Tx, q string, args []any) (int64, error) {
-	r, err := tx.ExecContext(ctx, q, args...)
+	return rowsAffected(tx.ExecContext(ctx, q, args...))
+}
+
+// rowsAffected returns r's count of rows changed, or err.
+func rowsAffected(r sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
@@ -442,12 +445,11 @@ func (s *sqlStore) rebind(q string) string {
 func (s *sqlStore) refused(ctx context.Context, tx *sql.Tx, entries []Entry) (int, error) {
 	n := 0
 	marks := map[string]int64{} // guard → latest erasure
-	q := s.rebind(`SELECT COALESCE(MAX(at), 0) FROM history_erasures WHERE guard = ?`)
 	for _, e := range entries {
 		g := guardOf(e.NumberKey)
 		at, ok := marks[g]
 		if !ok {
-			if err := tx.QueryRowContext(ctx, q, g).Scan(&at); err != nil {
+			if err := queryRowIn(ctx, tx, s.erasedAt, s.q.erasedAt, g).Scan(&at); err != nil {
 				return 0, err
 			}
 			marks[g] = at
@@ -826,7 +828,7 @@ func (s *sqlStore) oneStats(ctx context.Context, kind, q string, args ...any) (K
 func (s *sqlStore) Backend() string { return s.d.name }
 
 func (s *sqlStore) Close() error {
-	var errs []error
+	errs := []error{s.closeWrites()}
 	if s.dataKey != nil {
 		errs = append(errs, s.dataKey.Close())
 	}

@@ -52,6 +52,9 @@ func OpenEmbedded(ctx context.Context, path string) (Store, error) {
 		rd.SetMaxIdleConns(sqliteReaders)
 		err = s.readFrom(ctx, rd)
 	}
+	if err == nil {
+		err = s.prepareWrites(ctx)
+	}
 	if err != nil {
 		if rd != nil {
 			rd.Close()

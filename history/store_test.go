@@ -444,3 +444,60 @@ func TestHoldingsStats(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteBatchesOfEverySize writes batches whose sizes fall on, beside
+// and across the sizes a batch is cut into (the prepared statements on
+// SQLite, 100 rows on PostgreSQL), many of them through one store: each
+// batch is written whole once, counted right, and refused where its
+// number was erased; written again, it changes nothing unless its version
+// is newer.
+func TestWriteBatchesOfEverySize(t *testing.T) {
+	backends(t, func(t *testing.T, open func(*testing.T) history.Store) {
+		s, ctx := open(t), context.Background()
+		if _, err := s.Erase(ctx, history.Erasure{NumberKey: "erased", At: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{0, 1, 2, 3, 4, 5, 15, 16, 17, 21, 63, 64, 65, 85, 99, 100, 101, 150} {
+			batch := func(version int64) history.Batch {
+				var b history.Batch
+				for i := range n {
+					nk := fmt.Sprintf("nk%d-%d", n, i)
+					if i == n/2 {
+						nk = "erased"
+					}
+					id := fmt.Sprintf("v%d-%d", n, i)
+					b.Entries = append(b.Entries, entry(id, nk, t0, version, fmt.Sprintf("body %d", version)))
+					b.DataKeys = append(b.DataKeys, history.DataKey{NumberKey: nk, Wrapped: []byte("key"), Since: t0, ExpiresAt: t0.Add(time.Hour)})
+					b.Deliveries = append(b.Deliveries, history.Delivery{ID: id, Event: "verification.updated", URL: "https://example.com/hook",
+						Body: []byte("{}"), CreatedAt: t0, NextAt: t0, GiveUpAt: t0.Add(time.Hour), ExpiresAt: t0.Add(time.Hour)})
+				}
+				return b
+			}
+			want := history.Written{Entries: max(n-1, 0), DataKeys: max(n-1, 0), Refused: min(n, 1), Deliveries: n}
+			if w, err := s.Write(ctx, batch(1)); err != nil || w != want {
+				t.Fatalf("%d rows: wrote %+v, %v; want %+v", n, w, err, want)
+			}
+			want = history.Written{Refused: min(n, 1)}
+			if w, err := s.Write(ctx, batch(1)); err != nil || w != want {
+				t.Fatalf("%d rows again: wrote %+v, %v; want %+v", n, w, err, want)
+			}
+			want = history.Written{Entries: max(n-1, 0), Refused: min(n, 1)}
+			if w, err := s.Write(ctx, batch(2)); err != nil || w != want {
+				t.Fatalf("%d rows, newer: wrote %+v, %v; want %+v", n, w, err, want)
+			}
+			for i := range n {
+				nk := fmt.Sprintf("nk%d-%d", n, i)
+				if i == n/2 {
+					continue
+				}
+				got, err := s.Entries(ctx, nk)
+				if err != nil || len(got) != 1 || got[0].Version != 2 || string(got[0].Body) != "body 2" {
+					t.Fatalf("%d rows: entries of %s: %+v, %v", n, nk, got, err)
+				}
+			}
+		}
+		if got, err := s.Entries(ctx, "erased"); err != nil || len(got) != 0 {
+			t.Fatalf("entries of the erased number: %+v, %v", got, err)
+		}
+	})
+}

@@ -83,53 +83,38 @@ func (s *sqlStore) insertDeliveries(n int) string {
 
 // replaceScheduled is the statement that enqueues one scheduled
 // delivery, or replaces its body and times while it is untried.
-func (s *sqlStore) replaceScheduled() string {
-	return s.rebind(`INSERT INTO history_webhooks (id, event, url, secret_id, body, created_at, next_at, give_up_at, expires_at, attempts, last_error, state, claimed_by, claimed_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '` + DeliveryPending + `', '', 0)
-		ON CONFLICT (id) DO UPDATE SET body = excluded.body, created_at = excluded.created_at, next_at = excluded.next_at,
-			give_up_at = excluded.give_up_at, expires_at = excluded.expires_at
-		WHERE history_webhooks.state = '` + DeliveryPending + `' AND history_webhooks.attempts = 0`)
-}
+const replaceScheduled = `INSERT INTO history_webhooks (id, event, url, secret_id, body, created_at, next_at, give_up_at, expires_at, attempts, last_error, state, claimed_by, claimed_until)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '` + DeliveryPending + `', '', 0)
+	ON CONFLICT (id) DO UPDATE SET body = excluded.body, created_at = excluded.created_at, next_at = excluded.next_at,
+		give_up_at = excluded.give_up_at, expires_at = excluded.expires_at
+	WHERE history_webhooks.state = '` + DeliveryPending + `' AND history_webhooks.attempts = 0`
 
 // enqueue writes ds in tx, and returns how many were new or replaced.
 func (s *sqlStore) enqueue(ctx context.Context, tx *sql.Tx, ds []Delivery) (int, error) {
 	total := 0
 	var plain []Delivery
 	for _, d := range ds {
-		var q string
-		var args []any
 		switch {
 		case d.Cancelled:
-			q, args = s.rebind(`DELETE FROM history_webhooks WHERE id = ? AND state = '`+DeliveryPending+`' AND attempts = 0`), []any{d.ID}
+			if _, err := execIn(ctx, tx, s.cancelDelivery, s.q.cancelDelivery, d.ID); err != nil {
+				return total, err
+			}
 		case d.Scheduled:
-			q = s.replaceScheduled()
-			args = []any{d.ID, d.Event, d.URL, d.SecretID, d.Body, ms(d.CreatedAt), ms(d.NextAt), ms(d.GiveUpAt), ms(d.ExpiresAt)}
+			n, err := rowsAffected(execIn(ctx, tx, s.replaceDelivery, s.q.replaceDelivery,
+				d.ID, d.Event, d.URL, d.SecretID, d.Body, ms(d.CreatedAt), ms(d.NextAt), ms(d.GiveUpAt), ms(d.ExpiresAt)))
+			if err != nil {
+				return total, err
+			}
+			total += int(n)
 		default:
 			plain = append(plain, d)
-			continue
-		}
-		n, err := s.exec(ctx, tx, q, args)
-		if err != nil {
-			return total, err
-		}
-		if !d.Cancelled {
-			total += int(n)
 		}
 	}
-	for rows := plain; len(rows) > 0; {
-		chunk := rows[:min(len(rows), writeChunk)]
-		rows = rows[len(chunk):]
-		args := make([]any, 0, 9*len(chunk))
-		for _, d := range chunk {
-			args = append(args, d.ID, d.Event, d.URL, d.SecretID, d.Body, ms(d.CreatedAt), ms(d.NextAt), ms(d.GiveUpAt), ms(d.ExpiresAt))
-		}
-		n, err := s.exec(ctx, tx, s.insertDeliveries(len(chunk)), args)
-		if err != nil {
-			return total, err
-		}
-		total += int(n)
-	}
-	return total, nil
+	n, err := s.execRows(ctx, tx, &s.insDeliveries, len(plain), func(args []any, i int) []any {
+		d := &plain[i]
+		return append(args, d.ID, d.Event, d.URL, d.SecretID, d.Body, ms(d.CreatedAt), ms(d.NextAt), ms(d.GiveUpAt), ms(d.ExpiresAt))
+	})
+	return total + int(n), err
 }
 
 func (s *sqlStore) Enqueue(ctx context.Context, ds ...Delivery) (int, error) {
