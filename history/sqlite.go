@@ -26,7 +26,13 @@ func OpenEmbedded(ctx context.Context, path string) (Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
-	db, err := openSQLite(path, "immediate", "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(OFF)")
+	// temp_store(MEMORY): a statement's journal (the pages it changed,
+	// kept so that it alone can be undone within its transaction; a
+	// batch's inserts outgrow the 64 KiB SQLite keeps in memory) stays in
+	// memory rather than going through a temporary file, a fifth of the
+	// CPU of a write. Sorts too big for memory (CREATE INDEX) still spill
+	// to files.
+	db, err := openSQLite(path, "immediate", "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(OFF)", "temp_store(MEMORY)")
 	if err != nil {
 		return nil, err
 	}
