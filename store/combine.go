@@ -10,8 +10,9 @@ import (
 )
 
 // Group commit. etcd orders, logs, syncs and applies a transaction as one
-// raft entry, whatever it holds, and most of a write's cost is that entry,
-// not its keys. So the transactions of Apply and Update that arrive while
+// raft entry, whatever it holds, and a good part of a write's cost is that
+// entry, not its keys (BenchmarkUpdate: 16 writers of their own keys, 61 µs
+// an update alone, 44 µs joined). So the transactions of Apply and Update that arrive while
 // one of this store's is being committed wait for it, then go together in
 // the next one: their conditions joined, their writes joined. Under load N
 // writes cost one entry instead of N; with nothing in flight a transaction
