@@ -78,12 +78,15 @@ func (st *rowsStmt) prepare(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// close closes st's prepared statements. It changes no field: a Write
+// still running on another goroutine as the store closes then fails with
+// "statement is closed" rather than racing with Close. Closing twice is
+// harmless.
 func (st *rowsStmt) close() error {
 	var errs []error
 	for _, p := range st.prepared {
 		errs = append(errs, p.Close())
 	}
-	st.prepared = nil
 	return errors.Join(errs...)
 }
 
@@ -115,13 +118,13 @@ func (s *sqlStore) prepareWrites(ctx context.Context) error {
 	return nil
 }
 
-// closeWrites closes what prepareWrites prepared.
+// closeWrites closes what prepareWrites prepared, changing no field (as
+// rowsStmt.close).
 func (s *sqlStore) closeWrites() error {
 	errs := []error{s.insEntries.close(), s.insDataKeys.close(), s.insDeliveries.close()}
-	for _, st := range []*(*sql.Stmt){&s.erasedAt, &s.cancelDelivery, &s.replaceDelivery} {
-		if *st != nil {
-			errs = append(errs, (*st).Close())
-			*st = nil
+	for _, st := range []*sql.Stmt{s.erasedAt, s.cancelDelivery, s.replaceDelivery} {
+		if st != nil {
+			errs = append(errs, st.Close())
 		}
 	}
 	return errors.Join(errs...)
