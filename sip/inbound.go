@@ -237,8 +237,17 @@ func (e *Endpoint) answer(ctx context.Context, req *sip.Request, tx sip.ServerTr
 	case <-tx.Acks():
 	case <-d.acked:
 	case <-d.Done():
-		dec.unanswered()
-		return
+		// A caller that hangs up at once sends its ACK and then its BYE,
+		// and the two are handled on goroutines of their own: the BYE may
+		// end the dialog before the ACK is seen, or both be in when this
+		// runs. A caller's BYE after our 200 OK says it took the call
+		// (RFC 3261 §15 allows a BYE in an early dialog too, but callers
+		// give up with CANCEL), so the call ran, for no time; anything
+		// else ended it unanswered.
+		if !acked(tx, d) && d.Ended() != EndRemoteBye {
+			dec.unanswered()
+			return
+		}
 	case <-t.C:
 		// No ACK: the caller is gone (RFC 3261 §13.3.1.4).
 		d.Hangup(context.Background())
@@ -258,6 +267,18 @@ func (e *Endpoint) answer(ctx context.Context, req *sip.Request, tx sip.ServerTr
 	hctx, hcancel := context.WithTimeout(context.Background(), cancelWait)
 	defer hcancel()
 	_ = d.Hangup(hctx)
+}
+
+// acked reports whether the ACK for d's 200 OK has come, without waiting.
+func acked(tx sip.ServerTransaction, d *Dialog) bool {
+	select {
+	case <-tx.Acks():
+		return true
+	case <-d.acked:
+		return true
+	default:
+		return false
+	}
 }
 
 func (e *Endpoint) respond(tx sip.ServerTransaction, res *sip.Response) {
