@@ -169,12 +169,9 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 // again.
 func (g *Guard) first(w http.ResponseWriter, r *http.Request, next http.Handler, rowKey string, seal cipher.AEAD, body []byte) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{StatusWriter: api.StatusWriter{ResponseWriter: w}}
 	next.ServeHTTP(rec, r)
-	status := rec.status
-	if status == 0 {
-		status = http.StatusOK
-	}
+	status := rec.Status()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 	defer cancel()
 	if status >= 500 || status == http.StatusTooManyRequests || status == http.StatusUnauthorized || status == http.StatusForbidden {
@@ -245,27 +242,14 @@ func openAnswer(a cipher.AEAD, rowKey string, sealed []byte) (answer, error) {
 	return ans, err
 }
 
-// recorder passes a response on and keeps a copy of its status and body.
+// recorder passes a response on and keeps a copy of its body; its
+// api.StatusWriter keeps the status.
 type recorder struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
+	api.StatusWriter
+	body bytes.Buffer
 }
 
 func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
 	r.body.Write(p)
-	return r.ResponseWriter.Write(p)
+	return r.StatusWriter.Write(p)
 }
-
-// Unwrap lets http.ResponseController reach the writer underneath.
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
