@@ -28,15 +28,21 @@ const (
 	// directory's identity: changing it breaks existing directories.
 	embedName = "ringproof"
 	// compactionRetention keeps this much MVCC history: etcd compacts every
-	// minute to the revision of a minute before, so it holds one to two
-	// minutes of old revisions. Nothing in ringproof reads old revisions
-	// (watches start at the current one and start again after a
-	// compaction), and each verification writes about 6 KB of revisions
-	// (its record and history entry, rewritten at each event and check):
-	// at 1,000/s that is 0.4–0.7 GB held, where five minutes (5–10
-	// minutes held) would overrun etcd's 2 GiB default quota. Without
+	// 10 s to the revision of 10 s before, so it holds 10 to 20 s of old
+	// revisions. Nothing in ringproof reads old revisions (watches start
+	// at the current one and start again after a compaction), and each
+	// verification writes about 6 KB of revisions (its record and outbox
+	// entry, rewritten at each event and check). The database file, and
+	// the part of it mapped into memory, grows with what is held: at 200/s
+	// a minute's retention held 270 MiB, 10 s holds 70 MiB. Without
 	// compaction the quota fills and etcd refuses writes.
-	compactionRetention = "1m"
+	compactionRetention = "10s"
+	// loneCatchUpEntries is how many applied raft entries a lone member
+	// keeps in memory (etcd's default, 5,000, is for followers that fall
+	// behind; a member without peers has none). A joined transaction's
+	// entry holds several records, so 5,000 of them were a quarter of the
+	// heap at 500/s.
+	loneCatchUpEntries = 100
 	// lockFile, in the data dir, is held while a Store uses the directory.
 	lockFile = "ringproof.lock"
 	// socketFile, in the data dir, is the unix socket the embedded etcd
@@ -130,6 +136,9 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 		cfg.AdvertisePeerUrls = []url.URL{*purl}
 	}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	if purl == nil {
+		cfg.SnapshotCatchUpEntries = loneCatchUpEntries
+	}
 	cfg.EnableGRPCGateway = false
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
 	cfg.AutoCompactionRetention = compactionRetention
