@@ -136,11 +136,10 @@ func (s *Store) startEmbedded(ctx context.Context, c conf.Store, zl *zap.Logger)
 	if purl != nil {
 		cfg.ListenPeerUrls = []url.URL{*purl}
 		cfg.AdvertisePeerUrls = []url.URL{*purl}
-	}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	if purl == nil {
+	} else {
 		cfg.SnapshotCatchUpEntries = loneCatchUpEntries
 	}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.EnableGRPCGateway = false
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
 	cfg.AutoCompactionRetention = compactionRetention

@@ -46,3 +46,17 @@ func HookJoins(s *Store, queued, committing func(n int)) {
 	s.comb.queued, s.comb.committing = queued, committing
 	s.comb.mu.Unlock()
 }
+
+// LoneCatchUpEntries and CompactionRetention are what a lone embedded
+// member keeps (see embed.go).
+const (
+	LoneCatchUpEntries  = loneCatchUpEntries
+	CompactionRetention = compactionRetention
+)
+
+// EmbeddedRetention returns what the embedded etcd of s was started to
+// keep: raft entries for followers to catch up from, and the compaction
+// retention.
+func EmbeddedRetention(s *Store) (catchUp uint64, compaction string) {
+	return s.etcd.Server.Cfg.SnapshotCatchUpEntries, s.etcd.Config().AutoCompactionRetention
+}
