@@ -30,19 +30,26 @@ func (s *Service) hangupAnywhere(ctx context.Context, r *record) {
 }
 
 // ServeRemoteHangups hangs up this node's calls that other nodes were asked
-// to end, until ctx ends. Run it once per node.
+// to end, until ctx ends. Run it once per node. A request put while no
+// watch was open (at start, or while one is set up again after an etcd
+// outage or a compaction) is still in the store, since it is deleted only
+// once served: each watch, once open, is followed by a read of what is
+// already there.
 func (s *Service) ServeRemoteHangups(ctx context.Context) {
 	prefix := hangupKey(s.cfg.Node, "")
 	for ctx.Err() == nil {
-		for ev := range s.store.Watch(ctx, prefix) {
-			if ev.Deleted {
-				continue
+		changes := s.store.Watch(ctx, prefix)
+		waiting, err := s.store.Keys(ctx, prefix)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("cannot read the hang-up requests waiting; watching for new ones", "err", err)
+		}
+		for _, key := range waiting {
+			s.serveHangup(ctx, prefix, key)
+		}
+		for ev := range changes {
+			if !ev.Deleted {
+				s.serveHangup(ctx, prefix, ev.Key)
 			}
-			id := strings.TrimPrefix(ev.Key, prefix)
-			s.hangupLocal(id)
-			dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			_ = s.store.Delete(dctx, ev.Key)
-			cancel()
 		}
 		// The watch ended (etcd outage, compaction): watch again.
 		select {
@@ -50,6 +57,15 @@ func (s *Service) ServeRemoteHangups(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// serveHangup hangs up the call that the request at key names, if this node
+// is placing it, and deletes the request.
+func (s *Service) serveHangup(ctx context.Context, prefix, key string) {
+	s.hangupLocal(strings.TrimPrefix(key, prefix))
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = s.store.Delete(dctx, key)
 }
 
 // NodeLost closes the calls that node was placing when it died: each of its

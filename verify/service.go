@@ -26,6 +26,7 @@ type Store interface {
 	Put(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	Delete(ctx context.Context, key string) error
 	Watch(ctx context.Context, prefix string) <-chan store.Event
+	Keys(ctx context.Context, prefix string) ([]string, error)
 	Broadcast(prefix string) *store.Broadcast
 	Get(ctx context.Context, key string) ([]byte, int64, error)
 	UpdateWithFrom(ctx context.Context, key string, cur []byte, rev int64, fn func(cur []byte) ([]byte, []store.Op, error)) ([]byte, int64, error)
