@@ -426,9 +426,11 @@ func (e *Endpoint) ackStray(r *sip.Response) {
 //
 // sipgo reports a stream connection closed for its silence (see
 // Options.StreamIdleTimeout) as an error; those lines are logged at debug
-// level instead, since closing it was the point.
+// level instead, since closing it was the point. What sipgo logs about its
+// peers' messages is kept bounded (libflood.go): each of its messages at
+// most once a second, each value cut to 512 bytes.
 func SetLibraryLogger(l *slog.Logger) {
-	sip.SetDefaultLogger(slog.New(idleCloses{l.Handler()}))
+	sip.SetDefaultLogger(slog.New(idleCloses{newLibFlood(l.Handler())}))
 }
 
 // sendFrom pins a request sent over UDP to the listening socket.
