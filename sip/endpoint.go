@@ -257,6 +257,7 @@ func Listen(ctx context.Context, o Options) (*Endpoint, error) {
 	server.OnInfo(e.wellFormed(e.answerInfo))
 	server.OnMessage(e.wellFormed(e.dispatchMessage))
 	server.OnCancel(e.wellFormed(e.answerStrayCancel))
+	server.OnNoRoute(e.wellFormed(e.methodNotAllowed))
 
 	e.wg.Add(2)
 	go func() {
@@ -358,8 +359,19 @@ func (e *Endpoint) dispatchMessage(req *sip.Request, tx sip.ServerTransaction) {
 		(*h)(req, tx)
 		return
 	}
+	e.methodNotAllowed(req, tx)
+}
+
+// allowed are the methods the endpoint takes, for Allow headers.
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+
+// methodNotAllowed answers a request whose method the endpoint does not
+// take (REGISTER, SUBSCRIBE...) with 405 and the methods it does, as RFC
+// 3261 §8.2.1 asks. Anyone who reaches the port can send these as fast as
+// they like, so, unlike sipgo's own answer, it logs nothing.
+func (e *Endpoint) methodNotAllowed(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"))
+	res.AppendHeader(sip.NewHeader("Allow", allowed))
 	e.respond(tx, res)
 }
 
@@ -387,7 +399,7 @@ func (e *Endpoint) Close() error {
 // a trunk is up.
 func (e *Endpoint) answerOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"))
+	res.AppendHeader(sip.NewHeader("Allow", allowed))
 	if err := tx.Respond(res); err != nil {
 		e.log.Debug("sip: OPTIONS reply failed", "err", err)
 	}

@@ -414,7 +414,7 @@ func (e *Endpoint) newInvite(c Call) (*sip.Request, error) {
 		req.AppendHeader(sip.NewHeader("Privacy", "id"))
 	}
 	req.AppendHeader(e.contact(from.Address.User, transport))
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"))
+	req.AppendHeader(sip.NewHeader("Allow", allowed))
 	req.AppendHeader(sip.NewHeader("User-Agent", e.userAgent))
 	if len(c.SDP) > 0 {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
