@@ -26,7 +26,14 @@ func runPhone(t *testing.T, args ...string) <-chan string {
 	pr, pw := io.Pipe()
 	exited := make(chan int, 1)
 	go func() {
-		exited <- run(ctx, append([]string{"phone"}, args...), pw, io.Discard)
+		// What it says on stderr is its reason when it stops early (a
+		// port taken in the meantime): it goes to the lines then, last.
+		var stderr logBuffer
+		code := run(ctx, append([]string{"phone"}, args...), pw, &stderr)
+		if code != 0 && ctx.Err() == nil {
+			fmt.Fprintf(pw, "phone exited with status %d: %s\n", code, strings.Join(strings.Fields(stderr.String()), " "))
+		}
+		exited <- code
 		pw.Close()
 	}()
 	lines := make(chan string, 16)
@@ -59,17 +66,19 @@ func phoneCarrier(t *testing.T, count int) (lines <-chan string, addr string) {
 func nextLine(t *testing.T, lines <-chan string, re *regexp.Regexp) []string {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
+	last := ""
 	for {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				t.Fatalf("phone exited before printing %v", re)
+				t.Fatalf("phone exited before printing %v; its last line: %q", re, last)
 			}
 			if m := re.FindStringSubmatch(l); m != nil {
 				return m
 			}
+			last = l
 		case <-deadline:
-			t.Fatalf("phone never printed %v", re)
+			t.Fatalf("phone never printed %v; its last line: %q", re, last)
 		}
 	}
 }

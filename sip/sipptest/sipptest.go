@@ -73,14 +73,15 @@ func scenarioDir() string {
 // opened between the pick and the bind; and below ringproof's default RTP
 // range (16384-32767), which servers of tests running at the same time
 // draw from. In this range only another explicit pick can take the port,
-// and never one of the same test process: a port is handed out once, so
+// and never one of this test process or of another test process running
+// at the same time (portlock_unix.go): a port is handed out once, so
 // tests running in parallel do not get the same one.
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
 	var lastErr error
 	for range 100 {
 		port := 10000 + rand.IntN(6384)
-		if _, taken := handedOut.LoadOrStore(port, true); taken {
+		if _, taken := handedOut.LoadOrStore(port, true); taken || !claim(port) {
 			continue
 		}
 		port, err := freePort(port)
