@@ -43,13 +43,16 @@ func (k CallEventKind) Final() bool {
 // CallEvent is one step of a verification's call or text. Status is the
 // carrier's status code that caused it, when there is one; Reason says
 // why in a few words and never holds a phone number; Trunk names the
-// trunk it went through, if any.
+// trunk it went through, if any. Verstat and Attestation are, when the user
+// placed the call (inbound_voice, keypad_in), the carrier's STIR/SHAKEN
+// verdict on its caller ID, as InboundCall has them.
 type CallEvent struct {
-	Kind   CallEventKind
-	Status int
-	Reason string
-	At     time.Time
-	Trunk  string
+	Kind                 CallEventKind
+	Status               int
+	Reason               string
+	At                   time.Time
+	Trunk                string
+	Verstat, Attestation string
 }
 
 // noRoute reports whether ev ended a call or text because no trunk of its

@@ -124,7 +124,8 @@ func (s *Service) matchInbound(ctx context.Context, in InboundCall) (string, *re
 func (s *Service) answerInbound(in InboundCall, r *record) InboundAnswer {
 	id, code, method, trunk := r.ID, r.Code, r.Method, in.Trunk
 	return InboundAnswer{Locale: r.Locale, Talk: func(ctx context.Context, conv Conversation) {
-		s.recordEvent(id, CallEvent{Kind: CallAnswered, Reason: "inbound call", At: time.Now(), Trunk: trunk})
+		s.recordEvent(id, CallEvent{Kind: CallAnswered, Reason: "inbound call", At: time.Now(), Trunk: trunk,
+			Verstat: in.Verstat, Attestation: in.Attestation})
 		if t, ok := methods[method].(talker); ok {
 			t.talk(ctx, s, id, code, conv)
 		}

@@ -9,7 +9,8 @@ import (
 // status never changes: a call that ends after the code was verified
 // leaves the verification verified.
 func (r *record) applyCallEvent(ev CallEvent) {
-	r.Events = append(r.Events, Event{Type: string(ev.Kind), Status: ev.Status, Reason: ev.Reason, At: ev.At.UTC(), Trunk: ev.Trunk})
+	r.Events = append(r.Events, Event{Type: string(ev.Kind), Status: ev.Status, Reason: ev.Reason, At: ev.At.UTC(), Trunk: ev.Trunk,
+		Verstat: ev.Verstat, Attestation: ev.Attestation})
 	r.UpdatedAt = ev.At.UTC()
 	if r.statusAt(ev.At).Final() {
 		return

@@ -219,7 +219,8 @@ func TestInboundVoiceAnswersItsCallerAndSpeaksTheCode(t *testing.T) {
 	if a := svc.HandleInbound(ctx, InboundCall{Trunk: "t1", Dialed: v.DialNumber, CallerID: "+447911999999"}); a.Talk != nil || a.Status != 603 {
 		t.Fatalf("a stranger's call: %+v, want rejected with 603", a)
 	}
-	a := svc.HandleInbound(ctx, InboundCall{Trunk: "t1", Dialed: v.DialNumber, CallerID: "+447911123456"})
+	a := svc.HandleInbound(ctx, InboundCall{Trunk: "t1", Dialed: v.DialNumber, CallerID: "+447911123456",
+		Verstat: "TN-Validation-Passed", Attestation: "A"})
 	if a.Talk == nil {
 		t.Fatalf("the caller's own call was not answered: %+v", a)
 	}
@@ -235,6 +236,11 @@ func TestInboundVoiceAnswersItsCallerAndSpeaksTheCode(t *testing.T) {
 	}
 	if types := fmt.Sprint(eventsOf(got)); !strings.Contains(types, "answered code_spoken hungup") {
 		t.Fatalf("events %s", types)
+	}
+	// The carrier's STIR/SHAKEN verdict on the caller ID is recorded with
+	// the answer, as inbound_missed records it with its match.
+	if e := got.Events[slices.IndexFunc(got.Events, func(e Event) bool { return e.Type == string(CallAnswered) })]; e.Verstat != "TN-Validation-Passed" || e.Attestation != "A" {
+		t.Fatalf("answered event %+v, want verstat TN-Validation-Passed and attestation A", e)
 	}
 	if c, err := svc.Check(ctx, v.ID, code); err != nil || c.Status != StatusVerified {
 		t.Fatalf("the spoken code did not verify: %+v, %v", c, err)

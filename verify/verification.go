@@ -117,9 +117,11 @@ type Event struct {
 	At     time.Time `json:"at"`
 	// Trunk names the trunk the call (or text) went through.
 	Trunk string `json:"trunk,omitempty"`
-	// Verstat and Attestation are, on an inbound_call event, the
-	// carrier's STIR/SHAKEN verification of the caller ID and the
-	// originator's attestation level, when the call carried them.
+	// Verstat and Attestation are, on an inbound_call event (inbound_missed)
+	// or the answered event of a call the user placed (inbound_voice,
+	// keypad_in), the carrier's STIR/SHAKEN verification of the caller
+	// ID and the originator's attestation level, when the call carried
+	// them.
 	Verstat     string `json:"verstat,omitempty"`
 	Attestation string `json:"attestation,omitempty"`
 }
