@@ -97,10 +97,11 @@ func TestFlashCallEnds(t *testing.T) {
 	}
 }
 
-// TestHangupCancelsACallThatNeverRang: HANGUP as a code hangs up a call
-// still dialing (the dialer's context ends), uses no attempt, and the
-// verification says the application asked for it.
-func TestHangupCancelsACallThatNeverRang(t *testing.T) {
+// callUntilHungUp creates a flash call whose phone never rings: the call
+// dials, then waits to be hung up (the dialer's context ends) and reports
+// it cancelled. It returns once the call is dialing.
+func callUntilHungUp(t *testing.T) (*Service, *Verification) {
+	t.Helper()
 	dialing := make(chan struct{})
 	svc := flashService(t, func(ctx context.Context, report func(CallEvent)) CallEvent {
 		report(CallEvent{Kind: CallDialing, At: time.Now()})
@@ -110,8 +111,7 @@ func TestHangupCancelsACallThatNeverRang(t *testing.T) {
 		report(ev)
 		return ev
 	})
-	ctx := t.Context()
-	v, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: string(MethodFlashCall)})
+	v, err := svc.Create(t.Context(), CreateRequest{Number: "+447911123456", Method: string(MethodFlashCall)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +120,15 @@ func TestHangupCancelsACallThatNeverRang(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the call never started")
 	}
+	return svc, v
+}
+
+// TestHangupCancelsACallThatNeverRang: HANGUP as a code hangs up a call
+// still dialing (the dialer's context ends), uses no attempt, and the
+// verification says the application asked for it.
+func TestHangupCancelsACallThatNeverRang(t *testing.T) {
+	svc, v := callUntilHungUp(t)
+	ctx := t.Context()
 	c, err := svc.Check(ctx, v.ID, HangupCode)
 	if err != nil || c.AttemptsLeft != 3 {
 		t.Fatalf("HANGUP: %+v, %v", c, err)

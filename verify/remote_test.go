@@ -10,25 +10,8 @@ import (
 // put while this node was not watching (before it started, or while its
 // watch was set up again) still ends the call, and is deleted once served.
 func TestRemoteHangupPutWhileNoWatchWasOpen(t *testing.T) {
-	dialing := make(chan struct{})
-	svc := flashService(t, func(ctx context.Context, report func(CallEvent)) CallEvent {
-		report(CallEvent{Kind: CallDialing, At: time.Now()})
-		close(dialing)
-		<-ctx.Done() // hung up: the dialer sends its CANCEL
-		ev := CallEvent{Kind: CallCancelled, Status: 487, Reason: "hangup", At: time.Now()}
-		report(ev)
-		return ev
-	})
+	svc, v := callUntilHungUp(t)
 	ctx := t.Context()
-	v, err := svc.Create(ctx, CreateRequest{Number: "+447911123456", Method: string(MethodFlashCall)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-dialing:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the call never started")
-	}
 	key := hangupKey(svc.cfg.Node, v.ID)
 	if err := svc.store.Put(ctx, key, []byte{'1'}, hangupTTL); err != nil {
 		t.Fatal(err)
