@@ -25,16 +25,26 @@ var claimed struct {
 	files []*os.File
 }
 
+// lockDir is where the lock files are, made once and shared by every
+// user's tests; "" when it cannot be made.
+var lockDir = sync.OnceValue(func() string {
+	dir := filepath.Join(os.TempDir(), "ringproof-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return ""
+	}
+	_ = os.Chmod(dir, 0o777|os.ModeSticky) // any user's tests may claim ports
+	return dir
+})
+
 // claim reports whether this process now holds port against the other
 // test processes. Where the lock cannot be tried (no shared temporary
 // directory), it claims the port, as if no other process drew from the
 // range.
 func claim(port int) bool {
-	dir := filepath.Join(os.TempDir(), "ringproof-test-ports")
-	if err := os.MkdirAll(dir, 0o777); err != nil {
+	dir := lockDir()
+	if dir == "" {
 		return true
 	}
-	_ = os.Chmod(dir, 0o777|os.ModeSticky) // any user's tests may claim ports
 	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		return true
